@@ -1,0 +1,366 @@
+"""Compound forms (salt + hydrate), carriers, evidence links and medication interaction rules."""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from compounds import chemistry
+from compounds.enums import (
+    ACTION_FOR_MECHANISM,
+    SPACING_MECHANISMS,
+    Classification,
+    EvidenceBasis,
+    EvidenceGrade,
+    FoodRelation,
+    LaxativeTendency,
+    Mechanism,
+    Severity,
+    SolubilityTerm,
+    StomachAcidDependence,
+    TimeOfDay,
+)
+from formulary.enums import VerificationStatus, choices_check
+from formulary.models import Citation, Indication, Medication, Reference
+
+MAX_SPACING_HOURS = 48
+
+
+def validate_formula(value: str):
+    try:
+        chemistry.parse_formula(value)
+    except chemistry.FormulaError as error:
+        raise ValidationError(error.message, code=error.code) from error
+
+
+def status_field(help_text: str):
+    return models.CharField(
+        max_length=12,
+        choices=VerificationStatus.choices,
+        default=VerificationStatus.UNVERIFIED,
+        help_text=help_text,
+    )
+
+
+class Carrier(models.Model):
+    """The counter-ion or ligand bound to magnesium (oxide, citrate, glycine, taurine, ...)."""
+
+    slug = models.SlugField(max_length=40, unique=True)
+    name_nl = models.CharField(max_length=100)
+    name_en = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self):
+        return self.name_en
+
+
+class CarrierEffect(models.Model):
+    """An effect of the carrier molecule itself, kept apart from magnesium's own effects."""
+
+    carrier = models.ForeignKey(Carrier, on_delete=models.CASCADE, related_name="effects")
+    text_nl = models.TextField()
+    text_en = models.TextField()
+    indications = models.ManyToManyField(Indication, related_name="carrier_effects", blank=True)
+    status = status_field("How far the effect was checked.")
+    references = models.ManyToManyField(
+        Reference, through="CarrierEffectCitation", related_name="+", blank=True
+    )
+
+    class Meta:
+        ordering = ["carrier__slug", "id"]
+        constraints = [choices_check("status", VerificationStatus, "carrier_effect_status_valid")]
+
+    def __str__(self):
+        return f"{self.carrier}: {self.text_en[:60]}"
+
+
+class CompoundForm(models.Model):
+    """One salt in one hydrate state. Molar mass and magnesium share follow from the formula."""
+
+    slug = models.SlugField(max_length=60, unique=True)
+    name_nl = models.CharField(max_length=150)
+    name_en = models.CharField(max_length=150)
+    formula = models.CharField(
+        max_length=chemistry.MAX_FORMULA_LENGTH,
+        validators=[validate_formula],
+        help_text="With the hydrate, e.g. MgCl2·6H2O or 4MgCO3·Mg(OH)2·5H2O.",
+    )
+    formula_note = models.CharField(max_length=200, blank=True)
+    hydrate_note = models.CharField(max_length=200, blank=True)
+
+    # Derived from the formula on every save; never typed in.
+    hydrate = models.CharField(max_length=30, editable=False)
+    water_of_hydration = models.PositiveSmallIntegerField(editable=False)
+    molar_mass_g_mol = models.DecimalField(max_digits=10, decimal_places=4, editable=False)
+    magnesium_atoms = models.PositiveSmallIntegerField(editable=False)
+    elemental_magnesium_percent = models.DecimalField(
+        max_digits=8, decimal_places=4, editable=False
+    )
+
+    classification = models.CharField(max_length=10, choices=Classification.choices)
+    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="compounds")
+    chemistry_status = status_field("Formula and hydrate identity.")
+
+    solubility_term = models.CharField(
+        max_length=25,
+        choices=SolubilityTerm.choices,
+        blank=True,
+        help_text="Ph. Eur. term; empty where not verified or where sources conflict.",
+    )
+    solubility_g_per_l = models.DecimalField(
+        max_digits=8, decimal_places=4, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    solubility_source_text = models.CharField(max_length=200, blank=True)
+    solubility_status = status_field("Solubility facts.")
+
+    needs_stomach_acid = models.CharField(max_length=6, choices=StomachAcidDependence.choices)
+    stomach_acid_status = status_field("Stomach-acid dependence.")
+    laxative_tendency = models.CharField(max_length=8, choices=LaxativeTendency.choices)
+    laxative_status = status_field("Laxative tendency.")
+    bioavailability_notes_nl = models.TextField(blank=True)
+    bioavailability_notes_en = models.TextField(blank=True)
+    bioavailability_status = status_field("Bioavailability notes.")
+    typical_uses_nl = models.TextField(blank=True)
+    typical_uses_en = models.TextField(blank=True)
+
+    time_of_day = models.CharField(
+        max_length=8, choices=TimeOfDay.choices, default=TimeOfDay.EITHER
+    )
+    food_relation = models.CharField(
+        max_length=25, choices=FoodRelation.choices, default=FoodRelation.EITHER
+    )
+    default_spacing_hours = models.DecimalField(
+        max_digits=4,
+        decimal_places=1,
+        validators=[MinValueValidator(0), MaxValueValidator(MAX_SPACING_HOURS)],
+        help_text="Hours between this compound and any medication where no specific rule applies.",
+    )
+    intake_note_nl = models.TextField(blank=True)
+    intake_note_en = models.TextField(blank=True)
+    intake_status = status_field("Intake guidance.")
+
+    sources_note = models.TextField(
+        blank=True, help_text="The source notes as the reference data gives them."
+    )
+    references = models.ManyToManyField(
+        Reference, through="CompoundCitation", related_name="+", blank=True
+    )
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [
+            choices_check("classification", Classification, "compound_classification_valid"),
+            choices_check("needs_stomach_acid", StomachAcidDependence, "compound_acid_valid"),
+            choices_check("laxative_tendency", LaxativeTendency, "compound_laxative_valid"),
+            choices_check("time_of_day", TimeOfDay, "compound_time_of_day_valid"),
+            choices_check("food_relation", FoodRelation, "compound_food_relation_valid"),
+            models.CheckConstraint(
+                condition=Q(solubility_term="") | Q(solubility_term__in=SolubilityTerm.values),
+                name="compound_solubility_term_valid",
+            ),
+            *(
+                choices_check(field, VerificationStatus, f"compound_{field}_valid")
+                for field in (
+                    "chemistry_status",
+                    "solubility_status",
+                    "stomach_acid_status",
+                    "laxative_status",
+                    "bioavailability_status",
+                    "intake_status",
+                )
+            ),
+            models.CheckConstraint(
+                condition=Q(magnesium_atoms__gte=1), name="compound_contains_magnesium"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    elemental_magnesium_percent__gt=0, elemental_magnesium_percent__lte=100
+                ),
+                name="compound_elemental_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    default_spacing_hours__gte=0, default_spacing_hours__lte=MAX_SPACING_HOURS
+                ),
+                name="compound_default_spacing_range",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name_en
+
+    def save(self, *args, **kwargs):
+        self.apply_formula()
+        super().save(*args, **kwargs)
+
+    @property
+    def elemental_magnesium_fraction(self):
+        return self.elemental_magnesium_percent / 100
+
+    def apply_formula(self):
+        """Derive hydrate, molar mass and magnesium share from ``formula``."""
+        parsed = chemistry.parse_formula(self.formula)
+        self.formula = parsed.formula
+        self.hydrate = parsed.hydrate
+        self.water_of_hydration = parsed.water_of_hydration
+        self.molar_mass_g_mol = round(parsed.molar_mass_g_mol, 4)
+        self.magnesium_atoms = parsed.magnesium_atoms
+        self.elemental_magnesium_percent = round(parsed.elemental_magnesium_percent, 4)
+
+
+class CompoundIndication(models.Model):
+    """Evidence that a compound form fits an indication, graded and sourced."""
+
+    compound = models.ForeignKey(CompoundForm, on_delete=models.CASCADE, related_name="evidence")
+    indication = models.ForeignKey(Indication, on_delete=models.PROTECT, related_name="evidence")
+    grade = models.CharField(max_length=1, choices=EvidenceGrade.choices)
+    basis = models.CharField(max_length=10, choices=EvidenceBasis.choices)
+    rationale_nl = models.TextField()
+    rationale_en = models.TextField()
+    status = status_field("How far the rationale was checked.")
+    references = models.ManyToManyField(
+        Reference, through="EvidenceCitation", related_name="+", blank=True
+    )
+
+    class Meta:
+        ordering = ["indication__slug", "grade", "compound__slug"]
+        constraints = [
+            choices_check("grade", EvidenceGrade, "evidence_grade_valid"),
+            choices_check("basis", EvidenceBasis, "evidence_basis_valid"),
+            choices_check("status", VerificationStatus, "evidence_status_valid"),
+            models.UniqueConstraint(fields=["compound", "indication"], name="evidence_pair_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.compound.slug} → {self.indication.slug} ({self.grade})"
+
+
+class InteractionRule(models.Model):
+    """How magnesium and a medication interact, with spacing that has a direction.
+
+    ``drug_before_mg_hours``: the medication goes at least this long before magnesium.
+    ``drug_after_mg_hours``: the medication waits at least this long after magnesium.
+    On a spacing rule, an empty direction means no sourced window: that order is not advised.
+    """
+
+    medication = models.ForeignKey(
+        Medication, on_delete=models.PROTECT, related_name="interaction_rules"
+    )
+    mechanism = models.CharField(max_length=16, choices=Mechanism.choices)
+    drug_before_mg_hours = models.DecimalField(
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(MAX_SPACING_HOURS)],
+    )
+    drug_after_mg_hours = models.DecimalField(
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(MAX_SPACING_HOURS)],
+    )
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    check_label = models.BooleanField(
+        default=False, help_text="No verified window: the product label decides."
+    )
+    compounds = models.ManyToManyField(
+        CompoundForm,
+        related_name="interaction_rules",
+        blank=True,
+        help_text="Empty: the rule applies to every magnesium compound.",
+    )
+    advice_nl = models.TextField()
+    advice_en = models.TextField()
+    status = status_field("How far the rule was checked.")
+    references = models.ManyToManyField(
+        Reference, through="InteractionRuleCitation", related_name="+", blank=True
+    )
+
+    class Meta:
+        ordering = ["medication__slug", "id"]
+        constraints = [
+            choices_check("mechanism", Mechanism, "rule_mechanism_valid"),
+            choices_check("severity", Severity, "rule_severity_valid"),
+            choices_check("status", VerificationStatus, "rule_status_valid"),
+            models.UniqueConstraint(
+                fields=["medication", "mechanism"], name="rule_one_per_medication_mechanism"
+            ),
+            models.CheckConstraint(
+                condition=Q(mechanism__in=SPACING_MECHANISMS)
+                | Q(drug_before_mg_hours__isnull=True, drug_after_mg_hours__isnull=True),
+                name="rule_hours_only_for_spacing",
+            ),
+            *(
+                models.CheckConstraint(
+                    condition=Q(**{f"{field}__isnull": True})
+                    | Q(**{f"{field}__gte": 0, f"{field}__lte": MAX_SPACING_HOURS}),
+                    name=f"rule_{field}_range",
+                )
+                for field in ("drug_before_mg_hours", "drug_after_mg_hours")
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.medication.slug}: {self.mechanism}"
+
+    @property
+    def action(self):
+        return ACTION_FOR_MECHANISM[Mechanism(self.mechanism)]
+
+    def clean(self):
+        if self.mechanism not in SPACING_MECHANISMS and (
+            self.drug_before_mg_hours is not None or self.drug_after_mg_hours is not None
+        ):
+            raise ValidationError(
+                {
+                    "mechanism": "Only chelation and absorption rules carry spacing hours; "
+                    "clear the hours or change the mechanism."
+                },
+                code="hours_without_spacing",
+            )
+
+
+class CarrierEffectCitation(Citation):
+    carrier_effect = models.ForeignKey(CarrierEffect, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["carrier_effect", "reference"], name="carrier_citation_unique"
+            )
+        ]
+
+
+class CompoundCitation(Citation):
+    compound = models.ForeignKey(CompoundForm, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["compound", "reference"], name="compound_citation_unique"
+            )
+        ]
+
+
+class EvidenceCitation(Citation):
+    evidence = models.ForeignKey(CompoundIndication, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["evidence", "reference"], name="evidence_citation_unique"
+            )
+        ]
+
+
+class InteractionRuleCitation(Citation):
+    rule = models.ForeignKey(InteractionRule, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "reference"], name="rule_citation_unique")
+        ]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FormularyConfig(AppConfig):
+    name = "formulary"
+    verbose_name = "Formulary vocabulary"

@@ -1,0 +1,58 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class VerificationStatus(models.TextChoices):
+    """How far a fact was checked, as the reference data tags it ([V], [S], [U], disputed)."""
+
+    VERIFIED = "verified", _("verified")
+    SECONDARY = "secondary", _("secondary source only")
+    UNVERIFIED = "unverified", _("unverified")
+    DISPUTED = "disputed", _("disputed")
+
+
+class Jurisdiction(models.TextChoices):
+    EU = "eu", "EU"
+    US = "us", "US"
+
+
+class IntakeKind(models.TextChoices):
+    NRV = "nrv", _("nutrient reference value (labelling)")
+    ADEQUATE_INTAKE = "adequate_intake", _("adequate intake")
+    RDA = "rda", _("recommended dietary allowance")
+    DAILY_VALUE = "daily_value", _("daily value (labelling)")
+    UPPER_LIMIT = "upper_limit", _("tolerable upper intake level, supplemental")
+
+
+class Sex(models.TextChoices):
+    ANY = "any", _("any")
+    MALE = "male", _("male")
+    FEMALE = "female", _("female")
+
+
+class LifeStage(models.TextChoices):
+    GENERAL = "general", _("general")
+    PREGNANCY = "pregnancy", _("pregnancy")
+    LACTATION = "lactation", _("lactation")
+
+
+class NutrientUnit(models.TextChoices):
+    MG = "mg", "mg"
+    UG = "ug", "µg"
+
+
+class Support(models.TextChoices):
+    SUPPORTED = "supported", _("supported by sources")
+    WEAK = "weak", _("weak support")
+    HYPOTHESIS = "hypothesis", _("hypothesis")
+
+
+class SignKind(models.TextChoices):
+    SIGN = "sign", _("sign of deficiency")
+    # Cardiovascular disease and type 2 diabetes go with low magnesium; they are not symptoms.
+    ASSOCIATION = "association", _("associated condition, not a symptom")
+
+
+def choices_check(field: str, choices: type[models.TextChoices], name: str):
+    """A database CHECK that keeps ``field`` within ``choices``; choices alone do not."""
+    return models.CheckConstraint(condition=models.Q(**{f"{field}__in": choices.values}), name=name)

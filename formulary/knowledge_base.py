@@ -1,0 +1,103 @@
+"""Loads the vocabulary part of the knowledge base from fixtures/formulary.yaml."""
+
+from formulary.loading import FIXTURES_DIR, pick, read_yaml, resolve, upsert
+from formulary.models import (
+    DeficiencySign,
+    Indication,
+    Medication,
+    Nutrient,
+    Reference,
+    ReferenceIntake,
+    RiskGroup,
+)
+
+FORMULARY_FILE = FIXTURES_DIR / "formulary.yaml"
+
+REFERENCE_FIELDS = ("key", "citation", "doi", "pmid", "url", "status", "note", "about_carrier")
+NAMED_FIELDS = ("slug", "name_nl", "name_en")
+INTAKE_FIELDS = (
+    "jurisdiction",
+    "kind",
+    "sex",
+    "life_stage",
+    "age_from_months",
+    "age_to_months",
+    "amount_mg",
+    "split_dose_advised",
+    "status",
+    "note_nl",
+    "note_en",
+    "references",
+)
+NOTED_FIELDS = ("status", "note_nl", "note_en", "indications", "references")
+
+
+def load_formulary(report=print) -> dict[str, dict]:
+    """Upsert every vocabulary row; returns the lookups the higher layers resolve against."""
+    data = read_yaml(FORMULARY_FILE)
+    name = FORMULARY_FILE.name
+
+    references = {}
+    for i, row in enumerate(data.get("references") or []):
+        where = f"{name}: references[{i}] ({row.get('key')})"
+        values = pick(row, REFERENCE_FIELDS, where=where)
+        references[row["key"]] = upsert(
+            Reference, lookup={"key": values.pop("key")}, values=values, where=where
+        )
+    report(f"  references: {len(references)}")
+
+    def load_named(section, model, extra_fields=()):
+        rows = {}
+        for i, row in enumerate(data.get(section) or []):
+            where = f"{name}: {section}[{i}] ({row.get('slug')})"
+            values = pick(row, NAMED_FIELDS + extra_fields, where=where)
+            rows[row["slug"]] = upsert(
+                model, lookup={"slug": values.pop("slug")}, values=values, where=where
+            )
+        report(f"  {section}: {len(rows)}")
+        return rows
+
+    indications = load_named("indications", Indication, ("description_nl", "description_en"))
+    nutrients = load_named("nutrients", Nutrient, ("unit",))
+    medications = load_named("medications", Medication, ("examples",))
+
+    intakes = 0
+    for i, row in enumerate(data.get("reference_intakes") or []):
+        where = f"{name}: reference_intakes[{i}]"
+        values = pick(row, INTAKE_FIELDS, where=where)
+        cited = resolve(references, values.pop("references", []), kind="reference", where=where)
+        lookup = {
+            f: values.pop(f)
+            for f in ("jurisdiction", "kind", "sex", "life_stage", "age_from_months")
+        }
+        intake = upsert(ReferenceIntake, lookup=lookup, values=values, where=where)
+        intake.references.set(cited)
+        intakes += 1
+    report(f"  reference intakes: {intakes}")
+
+    for section, model, extra in (
+        ("risk_groups", RiskGroup, ("support",)),
+        ("deficiency_signs", DeficiencySign, ("kind",)),
+    ):
+        count = 0
+        for i, row in enumerate(data.get(section) or []):
+            where = f"{name}: {section}[{i}] ({row.get('slug')})"
+            values = pick(row, NAMED_FIELDS + extra + NOTED_FIELDS, where=where)
+            linked = resolve(
+                indications, values.pop("indications", []), kind="indication", where=where
+            )
+            cited = resolve(references, values.pop("references", []), kind="reference", where=where)
+            instance = upsert(
+                model, lookup={"slug": values.pop("slug")}, values=values, where=where
+            )
+            instance.indications.set(linked)
+            instance.references.set(cited)
+            count += 1
+        report(f"  {section.replace('_', ' ')}: {count}")
+
+    return {
+        "references": references,
+        "indications": indications,
+        "nutrients": nutrients,
+        "medications": medications,
+    }

@@ -1,0 +1,36 @@
+"""Reads of the vocabulary layer."""
+
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet
+
+from formulary.enums import IntakeKind, Jurisdiction, LifeStage, Sex
+from formulary.models import ReferenceIntake
+
+ADULT_AGE_MONTHS = 18 * 12
+
+
+def intakes_for_age(*, kind: str, age_months: int) -> QuerySet[ReferenceIntake]:
+    """General-population bands of ``kind`` that cover ``age_months``, for any sex."""
+    return ReferenceIntake.objects.filter(
+        kind=kind,
+        sex=Sex.ANY,
+        life_stage=LifeStage.GENERAL,
+        age_from_months__lte=age_months,
+    ).filter(Q(age_to_months__isnull=True) | Q(age_to_months__gt=age_months))
+
+
+def adult_upper_limits_mg() -> dict[str, Decimal]:
+    """Supplemental upper limit for adults per jurisdiction, e.g. {"eu": 250, "us": 350}."""
+    rows = intakes_for_age(kind=IntakeKind.UPPER_LIMIT, age_months=ADULT_AGE_MONTHS)
+    return {row.jurisdiction: row.amount_mg for row in rows.order_by("jurisdiction")}
+
+
+def adult_nrv_mg(jurisdiction: str = Jurisdiction.EU) -> Decimal | None:
+    """The labelling reference value for adults (EU NRV 375 mg), or None if not loaded."""
+    row = (
+        intakes_for_age(kind=IntakeKind.NRV, age_months=ADULT_AGE_MONTHS)
+        .filter(jurisdiction=jurisdiction)
+        .first()
+    )
+    return row.amount_mg if row else None
