@@ -1,0 +1,40 @@
+"""Reads of products, with the prefetching their derived values need."""
+
+from django.db.models import Prefetch, QuerySet
+
+from formulary.selectors import adult_nrv_mg, adult_upper_limits_mg
+from products import calculations
+from products.models import IngredientLine, NutrientLine, Product
+
+
+def products_with_lines() -> QuerySet[Product]:
+    return Product.objects.select_related("brand").prefetch_related(
+        Prefetch("ingredients", IngredientLine.objects.select_related("compound")),
+        Prefetch("nutrients", NutrientLine.objects.select_related("nutrient")),
+    )
+
+
+def dose_lines(lines) -> list[calculations.DoseLine]:
+    """Ingredient lines (with their compounds loaded) as inputs to the dose arithmetic."""
+    return [
+        calculations.DoseLine(
+            amount_mg=line.amount_mg,
+            amount_basis=line.amount_basis,
+            elemental_fraction=line.compound.elemental_magnesium_fraction,
+        )
+        for line in lines
+    ]
+
+
+def product_dose(
+    product: Product, *, nrv_mg=None, upper_limits_mg=None
+) -> calculations.ProductDose:
+    """The derived amounts of one product; pass the intakes when computing many."""
+    return calculations.product_dose(
+        lines=dose_lines(product.ingredients.all()),
+        units_per_serving=product.units_per_serving,
+        servings_per_day=product.servings_per_day,
+        label_elemental_mg_per_serving=product.label_elemental_mg_per_serving,
+        nrv_mg=adult_nrv_mg() if nrv_mg is None else nrv_mg,
+        upper_limits_mg=adult_upper_limits_mg() if upper_limits_mg is None else upper_limits_mg,
+    )
