@@ -1,0 +1,16 @@
+import pytest
+
+from compounds.knowledge_base import load_knowledge_base
+from products.demo import load_demo_products
+
+
+def quiet(*_args):
+    """Swallows the loaders' progress lines."""
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Every test database starts with the real knowledge base and the demo catalogue."""
+    with django_db_blocker.unblock():
+        load_knowledge_base(report=quiet)
+        load_demo_products(report=quiet)
