@@ -21,6 +21,7 @@ install: $(VENV)/.installed
 
 demo: install
 	$(MANAGE) migrate --noinput
+	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) load_knowledge_base
 	$(MANAGE) load_demo_products
 	$(MANAGE) ensure_demo_staff

@@ -2,16 +2,26 @@
 
 from django.db.models import Prefetch, QuerySet
 
+from compounds.models import CompoundIndication
 from formulary.selectors import adult_nrv_mg, adult_upper_limits_mg
 from products import calculations
 from products.models import IngredientLine, NutrientLine, Product
 
 
-def products_with_lines() -> QuerySet[Product]:
+def products_with_lines(lines=None) -> QuerySet[Product]:
     return Product.objects.select_related("brand").prefetch_related(
-        Prefetch("ingredients", IngredientLine.objects.select_related("compound")),
+        Prefetch("ingredients", lines or IngredientLine.objects.select_related("compound")),
         Prefetch("nutrients", NutrientLine.objects.select_related("nutrient")),
     )
+
+
+def catalogue_products() -> QuerySet[Product]:
+    """Products with their lines and the evidence of their compounds, in catalogue order."""
+    evidence = CompoundIndication.objects.select_related("indication")
+    lines = IngredientLine.objects.select_related("compound").prefetch_related(
+        Prefetch("compound__evidence", evidence)
+    )
+    return products_with_lines(lines).order_by("name", "gtin")
 
 
 def dose_lines(lines) -> list[calculations.DoseLine]:

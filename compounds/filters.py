@@ -1,0 +1,68 @@
+import django_filters
+from django.db.models import Exists, OuterRef, Q
+
+from compounds.enums import Classification
+from compounds.models import Carrier, CompoundForm, CompoundIndication
+from formulary.api_fields import BoundedDecimalFilter, SlugListFilter
+from formulary.models import Indication
+
+
+def known_slugs(model):
+    return lambda slugs: model.objects.filter(slug__in=slugs).values_list("slug", flat=True)
+
+
+def known_choices(choices):
+    return lambda values: [v for v in values if v in choices.values]
+
+
+def linked_to_indications(compound_ref, slugs):
+    """Compounds (``compound_ref`` names the compound id) with evidence for any of ``slugs``."""
+    return Exists(
+        CompoundIndication.objects.filter(compound=compound_ref, indication__slug__in=slugs)
+    )
+
+
+class CompoundFilter(django_filters.FilterSet):
+    classification = SlugListFilter(
+        known=known_choices(Classification), kind="classification",
+        help_text="organic, inorganic; several: comma-separated or repeated.",
+    )
+    carrier = SlugListFilter(
+        field_name="carrier__slug", known=known_slugs(Carrier), kind="carrier",
+        help_text="Carrier slugs, e.g. glycine, citrate.",
+    )
+    indication = SlugListFilter(
+        method="filter_indication", known=known_slugs(Indication), kind="indication",
+        help_text="Compounds with evidence for any of these indications.",
+    )
+    min_elemental_percent = BoundedDecimalFilter(
+        field_name="elemental_magnesium_percent", lookup_expr="gte", minimum=0, maximum=100,
+    )
+    max_elemental_percent = BoundedDecimalFilter(
+        field_name="elemental_magnesium_percent", lookup_expr="lte", minimum=0, maximum=100,
+    )
+    search = django_filters.CharFilter(
+        method="filter_search", max_length=100,
+        help_text="Part of the slug, Dutch or English name, or formula.",
+    )
+    ordering = django_filters.OrderingFilter(
+        fields=(
+            ("slug", "slug"),
+            ("elemental_magnesium_percent", "elemental_magnesium_percent"),
+            ("molar_mass_g_mol", "molar_mass_g_mol"),
+            ("solubility_g_per_l", "solubility_g_per_l"),
+        ),
+    )
+
+    class Meta:
+        model = CompoundForm
+        fields = []
+
+    def filter_indication(self, queryset, name, slugs):
+        return queryset.filter(linked_to_indications(OuterRef("pk"), slugs))
+
+    def filter_search(self, queryset, name, text):
+        return queryset.filter(
+            Q(slug__icontains=text) | Q(name_nl__icontains=text) | Q(name_en__icontains=text)
+            | Q(formula__icontains=text)
+        )

@@ -1,0 +1,84 @@
+"""One error envelope for every non-2xx API response, with stable machine-readable codes.
+
+    {"error": {"status": 400, "code": "invalid_parameter", "message": "...",
+               "details": [{"field": "min_elemental_mg", "code": "invalid", "message": "..."}]}}
+"""
+
+from django.http import JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.views import exception_handler
+
+CODE_FOR_EXCEPTION = {
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "throttled",
+    exceptions.ParseError: "malformed_request",
+}
+
+
+def error_body(status_code: int, code: str, message: str, details=None) -> dict:
+    return {
+        "error": {
+            "status": status_code,
+            "code": code,
+            "message": message,
+            "details": details or [],
+        }
+    }
+
+
+def error_response(status_code: int, code: str, message: str, details=None) -> JsonResponse:
+    return JsonResponse(error_body(status_code, code, message, details), status=status_code)
+
+
+def flatten(detail, field=None):
+    """DRF's nested error detail as a flat list of {field, code, message}."""
+    if isinstance(detail, dict):
+        return [item for key, value in detail.items() for item in flatten(value, key)]
+    if isinstance(detail, list):
+        return [item for value in detail for item in flatten(value, field)]
+    return [{"field": field, "code": getattr(detail, "code", "invalid"), "message": str(detail)}]
+
+
+def api_exception_handler(exc, context):
+    """DRF's handler first (it knows the status and headers), then our envelope."""
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        details = flatten(exc.detail)
+        fields = sorted({d["field"] for d in details if d["field"]})
+        message = (
+            f"Invalid parameter: {', '.join(fields)}." if fields else "The request is invalid."
+        )
+        response.data = error_body(response.status_code, "invalid_parameter", message, details)
+    elif response.status_code == status.HTTP_404_NOT_FOUND:
+        path = context["request"].path
+        response.data = error_body(404, "not_found", f"There is nothing at {path}.")
+    else:
+        code = next(
+            (c for klass, c in CODE_FOR_EXCEPTION.items() if isinstance(exc, klass)), "error"
+        )
+        response.data = error_body(response.status_code, code, str(response.data["detail"]))
+    return response
+
+
+def not_found(request, exception=None):
+    return error_response(
+        status.HTTP_404_NOT_FOUND, "not_found", f"There is nothing at {request.path}."
+    )
+
+
+def server_error(request):
+    return error_response(
+        status.HTTP_500_INTERNAL_SERVER_ERROR, "server_error", "An unexpected error occurred."
+    )
+
+
+def bad_request(request, exception=None):
+    return error_response(status.HTTP_400_BAD_REQUEST, "bad_request", "The request is malformed.")

@@ -1,0 +1,29 @@
+from django.utils import translation
+
+from config.errors import error_response
+from formulary.localization import LANGUAGES
+
+
+class QueryLanguageMiddleware:
+    """``?lang=nl|en`` overrides Accept-Language (which LocaleMiddleware already applied)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        language = request.GET.get("lang")
+        if language is None:
+            return self.get_response(request)
+        if language not in LANGUAGES:
+            return error_response(
+                400,
+                "invalid_parameter",
+                "Invalid parameter: lang.",
+                [{"field": "lang", "code": "invalid_choice",
+                  "message": f"Choose one of: {', '.join(LANGUAGES)}."}],
+            )
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        response.headers["Content-Language"] = language
+        return response

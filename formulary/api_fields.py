@@ -1,0 +1,100 @@
+"""Filter fields shared by every list endpoint: slug lists and bounded numbers."""
+
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django_filters import Filter
+from django_filters.widgets import QueryArrayWidget
+from drf_spectacular.drainage import set_override
+from drf_spectacular.utils import extend_schema_field
+
+MAX_SLUGS = 20
+
+
+class SlugListField(forms.Field):
+    """Repeated (``a=x&a=y``) or comma-separated (``a=x,y``) slugs, each one known."""
+
+    widget = QueryArrayWidget
+
+    def __init__(self, *, known, kind, **kwargs):
+        self.known = known
+        self.kind = kind
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if not value:
+            return []
+        values = value if isinstance(value, list) else [value]
+        slugs = [s.strip() for item in values for s in str(item).split(",") if s.strip()]
+        if len(slugs) > MAX_SLUGS:
+            raise forms.ValidationError(f"At most {MAX_SLUGS} values.", code="too_many")
+        return list(dict.fromkeys(slugs))
+
+    def validate(self, value):
+        super().validate(value)
+        if not value:
+            return
+        known = set(self.known(value))
+        unknown = [slug for slug in value if slug not in known]
+        if unknown:
+            raise forms.ValidationError(
+                f"Unknown {self.kind}: {', '.join(unknown)}.", code="unknown_slug"
+            )
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string", "maxLength": 60}})
+class SlugListFilter(Filter):
+    """Filters on any of the given slugs; ``known(slugs)`` returns which of them exist."""
+
+    field_class = SlugListField
+
+    def __init__(self, *args, known, kind, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.extra.update(known=known, kind=kind)
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        return self.method(qs, self.field_name, value) if self.method else qs.filter(
+            **{f"{self.field_name}__in": value}
+        )
+
+
+class BoundedDecimalField(forms.Field):
+    """A finite decimal within bounds; NaN, Infinity and 1e400 are refused, not crashed on."""
+
+    def __init__(self, *, minimum: Decimal, maximum: Decimal, **kwargs):
+        self.minimum = minimum
+        self.maximum = maximum
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip()
+        if len(text) > 30:
+            raise forms.ValidationError("Enter a shorter number.", code="invalid")
+        try:
+            number = Decimal(text)
+        except InvalidOperation as error:
+            raise forms.ValidationError("Enter a number.", code="invalid") from error
+        if not number.is_finite():
+            raise forms.ValidationError("Enter a finite number.", code="invalid")
+        if not self.minimum <= number <= self.maximum:
+            raise forms.ValidationError(
+                f"Enter a number from {self.minimum} to {self.maximum}.", code="out_of_range"
+            )
+        return number
+
+
+@extend_schema_field({"type": "number"})
+class BoundedDecimalFilter(Filter):
+    field_class = BoundedDecimalField
+
+    def __init__(self, *args, minimum, maximum, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.extra.update(minimum=Decimal(minimum), maximum=Decimal(maximum))
+        # The schema states this parameter's bounds.
+        set_override(
+            self, "field", {"type": "number", "minimum": float(minimum), "maximum": float(maximum)}
+        )

@@ -1,0 +1,31 @@
+from rest_framework import mixins, viewsets
+
+from formulary.selectors import adult_nrv_mg, adult_upper_limits_mg
+from products.enums import ProductStatus
+from products.filters import ProductFilter
+from products.selectors import catalogue_products
+from products.serializers import ProductSerializer
+
+
+class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The public catalogue: published products with their derived amounts."""
+
+    serializer_class = ProductSerializer
+    filterset_class = ProductFilter
+    lookup_field = "gtin"
+    lookup_value_regex = "[0-9]{8,14}"
+
+    def get_queryset(self):
+        return catalogue_products().filter(status=ProductStatus.PUBLISHED)
+
+    def filter_queryset(self, queryset):
+        filtered = super().filter_queryset(queryset)
+        # The GTIN breaks ties, so the same ordering always gives the same pages.
+        return filtered.order_by(*filtered.query.order_by, "gtin")
+
+    def get_serializer_context(self):
+        return {
+            **super().get_serializer_context(),
+            "nrv_mg": adult_nrv_mg(),
+            "upper_limits_mg": adult_upper_limits_mg(),
+        }

@@ -1,0 +1,109 @@
+import django_filters
+from django.db.models import Exists, OuterRef, Q
+
+from compounds.enums import Classification
+from compounds.filters import known_choices, known_slugs, linked_to_indications
+from compounds.models import Carrier, CompoundForm
+from formulary.api_fields import BoundedDecimalFilter, SlugListFilter
+from formulary.enums import Jurisdiction
+from formulary.models import Indication
+from formulary.selectors import adult_upper_limits_mg
+from products.enums import DosageForm
+from products.models import Brand, IngredientLine, Product
+
+MAX_DAILY_MG = 100_000
+
+
+def with_ingredient(**conditions):
+    """Products with at least one ingredient line matching ``conditions``."""
+    return Exists(IngredientLine.objects.filter(product=OuterRef("pk"), **conditions))
+
+
+class ProductFilter(django_filters.FilterSet):
+    indication = SlugListFilter(
+        method="filter_indication", known=known_slugs(Indication), kind="indication",
+        help_text="Products with a compound linked to these indications (any of them, or all "
+        "with indication_match=all). Comma-separated or repeated.",
+    )
+    indication_match = django_filters.ChoiceFilter(
+        method="filter_nothing", choices=[("any", "any"), ("all", "all")], empty_label=None,
+        help_text="any (default): one of the indications; all: every one of them.",
+    )
+    compound = SlugListFilter(
+        method="filter_compound", known=known_slugs(CompoundForm), kind="compound",
+    )
+    classification = SlugListFilter(
+        method="filter_classification", known=known_choices(Classification),
+        kind="classification",
+    )
+    carrier = SlugListFilter(method="filter_carrier", known=known_slugs(Carrier), kind="carrier")
+    dosage_form = SlugListFilter(known=known_choices(DosageForm), kind="dosage form")
+    brand = SlugListFilter(field_name="brand__slug", known=known_slugs(Brand), kind="brand")
+    min_elemental_mg = BoundedDecimalFilter(
+        field_name="elemental_mg_per_day", lookup_expr="gte", minimum=0, maximum=MAX_DAILY_MG,
+        help_text="Minimum elemental magnesium per day, mg.",
+    )
+    max_elemental_mg = BoundedDecimalFilter(
+        field_name="elemental_mg_per_day", lookup_expr="lte", minimum=0, maximum=MAX_DAILY_MG,
+        help_text="Maximum elemental magnesium per day, mg.",
+    )
+    within_upper_limit = django_filters.ChoiceFilter(
+        method="filter_within_upper_limit", choices=Jurisdiction.choices,
+        help_text="Only products whose daily amount stays within this adult supplemental "
+        "upper limit (eu: 250 mg, us: 350 mg).",
+    )
+    vegan = django_filters.BooleanFilter()
+    gluten_free = django_filters.BooleanFilter()
+    lactose_free = django_filters.BooleanFilter()
+    search = django_filters.CharFilter(
+        method="filter_search", max_length=100, help_text="Part of the name, brand or GTIN."
+    )
+    ordering = django_filters.OrderingFilter(
+        fields=(
+            ("name", "name"),
+            ("brand__name", "brand"),
+            ("elemental_mg_per_day", "elemental_mg_per_day"),
+            ("price_eur", "price"),
+        ),
+    )
+
+    class Meta:
+        model = Product
+        fields = []
+
+    def filter_nothing(self, queryset, name, value):
+        return queryset
+
+    def filter_indication(self, queryset, name, slugs):
+        if self.form.cleaned_data.get("indication_match") == "all":
+            for slug in slugs:
+                queryset = queryset.filter(
+                    with_ingredient(compound__evidence__indication__slug=slug)
+                )
+            return queryset
+        return queryset.filter(
+            Exists(IngredientLine.objects.filter(
+                product=OuterRef("pk"),
+                compound__in=CompoundForm.objects.filter(
+                    linked_to_indications(OuterRef("pk"), slugs)
+                ),
+            ))
+        )
+
+    def filter_compound(self, queryset, name, slugs):
+        return queryset.filter(with_ingredient(compound__slug__in=slugs))
+
+    def filter_classification(self, queryset, name, values):
+        return queryset.filter(with_ingredient(compound__classification__in=values))
+
+    def filter_carrier(self, queryset, name, slugs):
+        return queryset.filter(with_ingredient(compound__carrier__slug__in=slugs))
+
+    def filter_within_upper_limit(self, queryset, name, jurisdiction):
+        limit = adult_upper_limits_mg().get(jurisdiction)
+        return queryset if limit is None else queryset.filter(elemental_mg_per_day__lte=limit)
+
+    def filter_search(self, queryset, name, text):
+        return queryset.filter(
+            Q(name__icontains=text) | Q(brand__name__icontains=text) | Q(gtin__startswith=text)
+        )
