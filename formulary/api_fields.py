@@ -37,8 +37,11 @@ class SlugListField(forms.Field):
         known = set(self.known(value))
         unknown = [slug for slug in value if slug not in known]
         if unknown:
+            # User text goes in params: Django %-formats the message itself.
             raise forms.ValidationError(
-                f"Unknown {self.kind}: {', '.join(unknown)}.", code="unknown_slug"
+                "Unknown %(kind)s: %(values)s.",
+                code="unknown_slug",
+                params={"kind": self.kind, "values": ", ".join(unknown)},
             )
 
 
@@ -98,3 +101,19 @@ class BoundedDecimalFilter(Filter):
         set_override(
             self, "field", {"type": "number", "minimum": float(minimum), "maximum": float(maximum)}
         )
+
+
+class StrictBooleanField(forms.Field):
+    """Only ``true`` or ``false``: anything else is an error, never silently ignored."""
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if value in ("true", "false"):
+            return value == "true"
+        raise forms.ValidationError("Use true or false.", code="invalid")
+
+
+@extend_schema_field({"type": "boolean"})
+class StrictBooleanFilter(Filter):
+    field_class = StrictBooleanField

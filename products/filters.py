@@ -4,7 +4,7 @@ from django.db.models import Exists, OuterRef, Q
 from compounds.enums import Classification
 from compounds.filters import known_choices, known_slugs, linked_to_indications
 from compounds.models import Carrier, CompoundForm
-from formulary.api_fields import BoundedDecimalFilter, SlugListFilter
+from formulary.api_fields import BoundedDecimalFilter, SlugListFilter, StrictBooleanFilter
 from formulary.enums import Jurisdiction
 from formulary.models import Indication
 from formulary.selectors import adult_upper_limits_mg
@@ -52,9 +52,9 @@ class ProductFilter(django_filters.FilterSet):
         help_text="Only products whose daily amount stays within this adult supplemental "
         "upper limit (eu: 250 mg, us: 350 mg).",
     )
-    vegan = django_filters.BooleanFilter()
-    gluten_free = django_filters.BooleanFilter()
-    lactose_free = django_filters.BooleanFilter()
+    vegan = StrictBooleanFilter()
+    gluten_free = StrictBooleanFilter()
+    lactose_free = StrictBooleanFilter()
     search = django_filters.CharFilter(
         method="filter_search", max_length=100, help_text="Part of the name, brand or GTIN."
     )

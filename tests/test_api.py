@@ -308,6 +308,10 @@ def test_calculator_works_for_formulas_outside_the_knowledge_base(client):
             400, "invalid_parameter", "Invalid parameter: indication.",
             [{"field": "indication", "code": "unknown_slug",
               "message": "Unknown indication: flying."}])),
+        (f"{API}/products/?brand=100%25%25&carrier=%25s", error(
+            400, "invalid_parameter", "Invalid parameter: brand, carrier.",
+            [{"field": "carrier", "code": "unknown_slug", "message": "Unknown carrier: %s."},
+             {"field": "brand", "code": "unknown_slug", "message": "Unknown brand: 100%%."}])),
         (f"{API}/products/?min_elemental_mg=abc&lang=en", error(
             400, "invalid_parameter", "Invalid parameter: min_elemental_mg.",
             [{"field": "min_elemental_mg", "code": "invalid", "message": "Enter a number."}])),
@@ -323,6 +327,9 @@ def test_calculator_works_for_formulas_outside_the_knowledge_base(client):
             400, "invalid_parameter", "Invalid parameter: ordering.",
             [{"field": "ordering", "code": "invalid_choice",
               "message": "Select a valid choice. secret is not one of the available choices."}])),
+        (f"{API}/products/?vegan=null", error(
+            400, "invalid_parameter", "Invalid parameter: vegan.",
+            [{"field": "vegan", "code": "invalid", "message": "Use true or false."}])),
         (f"{API}/products/?page_size=1000", error(
             400, "invalid_parameter", "Invalid parameter: page_size.",
             [{"field": "page_size", "code": "invalid",

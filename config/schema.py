@@ -1,0 +1,47 @@
+"""Declares the error envelope (config/errors.py) on every operation of the OpenAPI schema."""
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["status", "code", "message", "details"],
+            "properties": {
+                "status": {"type": "integer"},
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "field": {"type": "string", "nullable": True},
+                            "code": {"type": "string"},
+                            "message": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        }
+    },
+}
+ERROR_RESPONSES = {
+    "400": "Invalid parameter: the details name each parameter and the problem.",
+    "404": "Unknown path, slug or GTIN.",
+    "405": "Method not allowed.",
+    "406": "Not acceptable: this API answers in JSON.",
+}
+
+
+def add_error_responses(result, generator, request, public):
+    result["components"]["schemas"]["Error"] = ERROR_SCHEMA
+    reference = {"$ref": "#/components/schemas/Error"}
+    for operations in result["paths"].values():
+        for operation in operations.values():
+            for status, description in ERROR_RESPONSES.items():
+                operation["responses"].setdefault(status, {
+                    "description": description,
+                    "content": {"application/json": {"schema": reference}},
+                })
+    return result
