@@ -1,14 +1,47 @@
+from decimal import ROUND_HALF_UP, Decimal
+
 from django.contrib import admin
+from django.utils.formats import number_format
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 from formulary.models import (
     DeficiencySign,
+    DeficiencySignCitation,
     Indication,
     Medication,
     Nutrient,
     Reference,
     ReferenceIntake,
+    ReferenceIntakeCitation,
     RiskGroup,
+    RiskGroupCitation,
 )
+
+
+class CitationInline(admin.TabularInline):
+    """A fact's references, one row each, picked by searching the reference list.
+
+    The ``references`` many-to-manys use explicit through models, which filter_horizontal cannot
+    edit; the higher layers subclass this for their own citation models.
+    """
+
+    autocomplete_fields = ["reference"]
+    extra = 0
+    verbose_name = _("cited reference")
+    verbose_name_plural = _("cited references")
+
+
+class ReferenceIntakeCitationInline(CitationInline):
+    model = ReferenceIntakeCitation
+
+
+class RiskGroupCitationInline(CitationInline):
+    model = RiskGroupCitation
+
+
+class DeficiencySignCitationInline(CitationInline):
+    model = DeficiencySignCitation
 
 
 @admin.register(Reference)
@@ -36,11 +69,41 @@ class ReferenceIntakeAdmin(admin.ModelAdmin):
         "amount_mg",
         "status",
     ]
-    list_filter = ["jurisdiction", "kind", "status"]
+    list_filter = ["jurisdiction", "kind", "life_stage", "status"]
+    inlines = [ReferenceIntakeCitationInline]
 
 
-@admin.register(RiskGroup, DeficiencySign)
 class NotedVocabularyAdmin(admin.ModelAdmin):
     list_display = ["slug", "name_nl", "name_en", "status"]
     list_filter = ["status"]
+    search_fields = ["slug", "name_nl", "name_en"]
     filter_horizontal = ["indications"]
+
+
+@admin.register(RiskGroup)
+class RiskGroupAdmin(NotedVocabularyAdmin):
+    list_display = [*NotedVocabularyAdmin.list_display, "support"]
+    list_filter = ["status", "support"]
+    inlines = [RiskGroupCitationInline]
+
+
+@admin.register(DeficiencySign)
+class DeficiencySignAdmin(NotedVocabularyAdmin):
+    list_display = [*NotedVocabularyAdmin.list_display, "kind"]
+    list_filter = ["status", "kind"]
+    inlines = [DeficiencySignCitationInline]
+
+
+def localized_name(obj) -> str:
+    """The Dutch or English name of a vocabulary row, following the active language."""
+    language = get_language() or ""
+    return obj.name_nl if language.startswith("nl") else obj.name_en
+
+
+def decimal_display(value: Decimal, places: int = 1) -> str:
+    """``value`` rounded half up to ``places`` decimals, in the active language's notation.
+
+    number_format alone cuts digits off instead of rounding, so the rounding happens here, once.
+    """
+    exponent = Decimal(1).scaleb(-places)
+    return number_format(value.quantize(exponent, rounding=ROUND_HALF_UP), decimal_pos=places)

@@ -1,16 +1,127 @@
-from django.contrib import admin
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
 
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef
+from django.forms.models import BaseInlineFormSet
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from compounds.enums import Classification
+from compounds.models import CompoundForm, CompoundIndication
+from formulary.admin import decimal_display, localized_name
+from formulary.models import Indication
+from formulary.selectors import adult_nrv_mg, adult_upper_limits_mg
+from products import admin_queries, calculations
+from products.enums import AmountBasis, ProductStatus
 from products.models import Brand, IngredientLine, NutrientLine, Product
+from products.selectors import product_dose, products_with_lines
 from products.services import product_refresh_amounts
+
+# The admin index shows the catalogue dashboard above the app list. The project's AdminSite is
+# Django's default one, and the admin app's own admin/index.html wins the template lookup over
+# this app's (it comes first in INSTALLED_APPS), so the index is pointed at a template of ours.
+admin.site.index_template = "admin/products/catalogue_index.html"
+
+NOT_COMPUTED = _("Computed once the product and its ingredient lines are saved.")
+
+
+class UniqueLineFormSet(BaseInlineFormSet):
+    """Refuses a line whose ``line_field`` repeats another's, naming the repeats.
+
+    The unique constraint would also refuse it, but with a message about "duplicate data";
+    this one tells a shop assistant what to do.
+    """
+
+    line_field = ""
+    repeated_message = ""
+    repeated_code = ""
+
+    def kept_forms(self):
+        """Forms that will be saved: not marked for deletion, not an untouched empty row."""
+        return [
+            form
+            for form in self.forms
+            if not (self.can_delete and self._should_delete_form(form))
+            and (form.instance.pk is not None or form.has_changed())
+        ]
+
+    def clean(self):
+        chosen = [
+            form.cleaned_data.get(self.line_field)
+            for form in self.kept_forms()
+            if hasattr(form, "cleaned_data")
+        ]
+        counts = Counter(value for value in chosen if value is not None)
+        repeated = sorted(localized_name(value) for value, count in counts.items() if count > 1)
+        if repeated:
+            raise ValidationError(
+                self.repeated_message % {"names": ", ".join(repeated)}, code=self.repeated_code
+            )
+        super().clean()
+
+
+class IngredientLineFormSet(UniqueLineFormSet):
+    line_field = "compound"
+    repeated_message = _(
+        "Each compound may appear once per product; repeated: %(names)s. "
+        "Add the amounts up in one line."
+    )
+    repeated_code = "repeated_compound"
+
+    def clean(self):
+        super().clean()
+        if not self.kept_forms():
+            raise ValidationError(
+                _("A product needs at least one magnesium ingredient line."),
+                code="no_ingredient_lines",
+            )
+
+
+class NutrientLineFormSet(UniqueLineFormSet):
+    line_field = "nutrient"
+    repeated_message = _("Each nutrient may appear once per product; repeated: %(names)s.")
+    repeated_code = "repeated_nutrient"
 
 
 class IngredientLineInline(admin.TabularInline):
     model = IngredientLine
-    extra = 0
+    formset = IngredientLineFormSet
+    autocomplete_fields = ["compound"]
+    fields = ["compound", "amount_mg", "amount_basis", "other_amount"]
+    readonly_fields = ["other_amount"]
+
+    def get_extra(self, request, obj=None, **kwargs):
+        # A new product starts with one empty line to fill in; a saved one already has lines.
+        return 1 if obj is None else 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("compound")
+
+    @admin.display(description=_("the other amount (saved line)"))
+    def other_amount(self, line):
+        if line.pk is None:
+            return "-"
+        amounts = calculations.line_amounts(
+            calculations.DoseLine(
+                amount_mg=line.amount_mg,
+                amount_basis=line.amount_basis,
+                elemental_fraction=line.compound.elemental_magnesium_fraction,
+            )
+        )
+        if line.amount_basis == AmountBasis.ELEMENTAL:
+            return _("= %(mg)s mg of the compound") % {"mg": decimal_display(amounts.compound_mg)}
+        return _("= %(mg)s mg elemental magnesium") % {"mg": decimal_display(amounts.elemental_mg)}
 
 
 class NutrientLineInline(admin.TabularInline):
     model = NutrientLine
+    formset = NutrientLineFormSet
+    autocomplete_fields = ["nutrient"]
     extra = 0
 
 
@@ -20,15 +131,356 @@ class BrandAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
 
 
+class IndicationFilter(admin.SimpleListFilter):
+    title = _("indication")
+    parameter_name = "indication"
+
+    def lookups(self, request, model_admin):
+        return [(row.slug, localized_name(row)) for row in Indication.objects.order_by("slug")]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(admin_queries.fits_indication(self.value()))
+        return queryset
+
+
+class ClassificationFilter(admin.SimpleListFilter):
+    title = _("compound classification")
+    parameter_name = "classification"
+
+    def lookups(self, request, model_admin):
+        return Classification.choices
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(admin_queries.has_ingredient_where(classification=self.value()))
+        return queryset
+
+
+class CompoundFilter(admin.SimpleListFilter):
+    title = _("compound")
+    parameter_name = "compound"
+
+    def lookups(self, request, model_admin):
+        in_use = CompoundForm.objects.filter(
+            Exists(IngredientLine.objects.filter(compound=OuterRef("pk")))
+        ).order_by("slug")
+        return [(row.slug, localized_name(row)) for row in in_use]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(admin_queries.has_ingredient_where(slug=self.value()))
+        return queryset
+
+
+class UpperLimitFilter(admin.SimpleListFilter):
+    title = _("daily amount over the adult upper limit")
+    parameter_name = "over_upper_limit"
+
+    def lookups(self, request, model_admin):
+        self.limits_mg = adult_upper_limits_mg()
+        return [
+            (
+                jurisdiction,
+                _("over the %(jurisdiction)s limit (%(mg)s mg/day)")
+                % {"jurisdiction": jurisdiction.upper(), "mg": decimal_display(limit, 0)},
+            )
+            for jurisdiction, limit in self.limits_mg.items()
+        ]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        limit = self.limits_mg.get(self.value())
+        if limit is None:
+            return queryset.none()
+        return queryset.filter(admin_queries.over_upper_limit(limit))
+
+
+class LabelMismatchFilter(admin.SimpleListFilter):
+    title = _("label vs computed magnesium")
+    parameter_name = "label_mismatch"
+    conditions = {
+        "yes": admin_queries.label_mismatch,
+        "no": admin_queries.label_agrees,
+        "undeclared": admin_queries.label_undeclared,
+    }
+
+    def lookups(self, request, model_admin):
+        percent = decimal_display(calculations.LABEL_MISMATCH_TOLERANCE * 100, 0)
+        return [
+            ("yes", _("differs by more than %(percent)s %%") % {"percent": percent}),
+            ("no", _("agrees within %(percent)s %%") % {"percent": percent}),
+            ("undeclared", _("no amount declared")),
+        ]
+
+    def queryset(self, request, queryset):
+        condition = self.conditions.get(self.value())
+        return queryset.filter(condition()) if condition else queryset
+
+
+@dataclass(frozen=True)
+class DerivedValues:
+    """What the change page shows about one saved product, computed once per request."""
+
+    dose: calculations.ProductDose
+    upper_limits_mg: dict[str, Decimal]
+    indications: list[CompoundIndication]
+    label_mg: Decimal | None
+
+
+def mg(value: Decimal) -> str:
+    return f"{decimal_display(value)} mg"
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["name", "brand", "gtin", "dosage_form", "status", "elemental_mg_per_day"]
-    list_filter = ["status", "dosage_form", "brand"]
+    list_display = [
+        "name",
+        "brand",
+        "gtin",
+        "dosage_form",
+        "status",
+        "mg_per_day",
+        "label_agrees",
+    ]
+    list_filter = [
+        "status",
+        IndicationFilter,
+        ClassificationFilter,
+        CompoundFilter,
+        "dosage_form",
+        "brand",
+        UpperLimitFilter,
+        LabelMismatchFilter,
+    ]
+    list_select_related = ["brand"]
+    # Counting the whole table on every filtered page is what makes a large list slow.
+    show_full_result_count = False
     search_fields = ["name", "brand__name", "gtin"]
-    readonly_fields = ["elemental_mg_per_serving", "elemental_mg_per_day", "updated_at"]
+    autocomplete_fields = ["brand"]
+    actions = ["publish", "unpublish", "discontinue"]
+    derived_fields = [
+        "elemental_per_unit",
+        "elemental_per_serving",
+        "elemental_per_day",
+        "eu_nrv_percent",
+        "upper_limit_eu",
+        "upper_limit_us",
+        "label_check",
+        "indications",
+    ]
+    readonly_fields = [*derived_fields, "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["gtin", "brand", "name", "dosage_form", "status"]}),
+        (
+            _("Serving"),
+            {
+                "fields": [
+                    "units_per_package",
+                    ("units_per_serving", "servings_per_day"),
+                    "label_elemental_mg_per_serving",
+                ]
+            },
+        ),
+        (_("Diet and price"), {"fields": [("vegan", "gluten_free", "lactose_free"), "price_eur"]}),
+        (
+            _("Computed from the saved ingredient lines"),
+            {
+                "description": _("Read-only. Recomputed each time the product is saved."),
+                "fields": [*derived_fields, "updated_at"],
+            },
+        ),
+    ]
     inlines = [IngredientLineInline, NutrientLineInline]
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         # The inline lines are saved only now; the stored amounts must follow them.
         product_refresh_amounts(form.instance)
+
+    # ---- list columns -------------------------------------------------------------------
+
+    @admin.display(description=_("Mg elemental per day"), ordering="elemental_mg_per_day")
+    def mg_per_day(self, product):
+        return mg(product.elemental_mg_per_day)
+
+    @admin.display(description=_("label agrees"), boolean=True)
+    def label_agrees(self, product):
+        disagrees = calculations.label_disagrees(
+            product.label_elemental_mg_per_serving, product.elemental_mg_per_serving
+        )
+        return None if disagrees is None else not disagrees
+
+    # ---- bulk actions -------------------------------------------------------------------
+
+    def set_status(self, request, queryset, status, changed_message):
+        selected = queryset.count()
+        # update() skips auto_now, so the time of the change is set here.
+        changed = queryset.exclude(status=status).update(status=status, updated_at=timezone.now())
+        text = changed_message(changed) % {"count": changed}
+        unchanged = selected - changed
+        if unchanged:
+            text += " " + ngettext(
+                "%(count)d already had that status.",
+                "%(count)d already had that status.",
+                unchanged,
+            ) % {"count": unchanged}
+        self.message_user(request, text, messages.SUCCESS)
+
+    @admin.action(description=_("Publish selected products"), permissions=["change"])
+    def publish(self, request, queryset):
+        self.set_status(
+            request,
+            queryset,
+            ProductStatus.PUBLISHED,
+            lambda n: ngettext("%(count)d product published.", "%(count)d products published.", n),
+        )
+
+    @admin.action(
+        description=_("Unpublish selected products (back to draft)"), permissions=["change"]
+    )
+    def unpublish(self, request, queryset):
+        self.set_status(
+            request,
+            queryset,
+            ProductStatus.DRAFT,
+            lambda n: ngettext(
+                "%(count)d product moved back to draft.",
+                "%(count)d products moved back to draft.",
+                n,
+            ),
+        )
+
+    @admin.action(description=_("Discontinue selected products"), permissions=["change"])
+    def discontinue(self, request, queryset):
+        self.set_status(
+            request,
+            queryset,
+            ProductStatus.DISCONTINUED,
+            lambda n: ngettext(
+                "%(count)d product discontinued.", "%(count)d products discontinued.", n
+            ),
+        )
+
+    # ---- derived values on the change page ----------------------------------------------
+
+    def derived(self, product) -> DerivedValues | None:
+        if product is None or product.pk is None:
+            return None
+        # The read-only fields are rendered one by one; compute their common source once.
+        cached = getattr(product, "_admin_derived", None)
+        if cached is None:
+            loaded = products_with_lines().get(pk=product.pk)
+            limits = adult_upper_limits_mg()
+            dose = product_dose(loaded, nrv_mg=adult_nrv_mg(), upper_limits_mg=limits)
+            compound_ids = {line.compound_id for line in loaded.ingredients.all()}
+            indications = list(
+                CompoundIndication.objects.filter(compound_id__in=compound_ids)
+                .select_related("compound", "indication")
+                .order_by("indication__slug", "grade", "compound__slug")
+            )
+            cached = DerivedValues(dose, limits, indications, loaded.label_elemental_mg_per_serving)
+            product._admin_derived = cached
+        return cached
+
+    @admin.display(description=_("elemental Mg per unit"))
+    def elemental_per_unit(self, product):
+        values = self.derived(product)
+        return mg(values.dose.elemental_mg_per_unit) if values else NOT_COMPUTED
+
+    @admin.display(description=_("elemental Mg per serving"))
+    def elemental_per_serving(self, product):
+        values = self.derived(product)
+        return mg(values.dose.elemental_mg_per_serving) if values else NOT_COMPUTED
+
+    @admin.display(description=_("elemental Mg per day"))
+    def elemental_per_day(self, product):
+        values = self.derived(product)
+        return mg(values.dose.elemental_mg_per_day) if values else NOT_COMPUTED
+
+    @admin.display(description=_("% of the EU NRV per day"))
+    def eu_nrv_percent(self, product):
+        values = self.derived(product)
+        if values is None:
+            return NOT_COMPUTED
+        if values.dose.nrv_percent_per_day is None:
+            return _("No EU NRV loaded.")
+        return f"{decimal_display(values.dose.nrv_percent_per_day)} %"
+
+    def upper_limit_flag(self, product, jurisdiction):
+        values = self.derived(product)
+        if values is None:
+            return NOT_COMPUTED
+        limit = values.upper_limits_mg.get(jurisdiction)
+        if limit is None:
+            return _("No adult upper limit loaded.")
+        context = {"day": mg(values.dose.elemental_mg_per_day), "limit": mg(limit)}
+        if values.dose.exceeds_upper_limit[jurisdiction]:
+            return format_html(
+                '<strong class="errornote-inline" style="color: var(--error-fg)">{}</strong>',
+                gettext("Over: %(day)s a day is above the adult limit of %(limit)s.") % context,
+            )
+        return gettext("Within: %(day)s a day, adult limit %(limit)s.") % context
+
+    @admin.display(description=_("EU upper limit"))
+    def upper_limit_eu(self, product):
+        return self.upper_limit_flag(product, "eu")
+
+    @admin.display(description=_("US upper limit"))
+    def upper_limit_us(self, product):
+        return self.upper_limit_flag(product, "us")
+
+    @admin.display(description=_("label vs computed"))
+    def label_check(self, product):
+        values = self.derived(product)
+        if values is None:
+            return NOT_COMPUTED
+        if values.dose.label_mismatch is None:
+            return _("The label declares no magnesium amount per serving.")
+        context = {
+            "declared": mg(values.label_mg),
+            "computed": mg(values.dose.elemental_mg_per_serving),
+            "percent": decimal_display(calculations.LABEL_MISMATCH_TOLERANCE * 100, 0),
+        }
+        if values.dose.label_mismatch:
+            return format_html(
+                '<strong style="color: var(--error-fg)">{}</strong>',
+                gettext(
+                    "Mismatch: the label declares %(declared)s per serving, the ingredients give "
+                    "%(computed)s (more than %(percent)s %% apart)."
+                )
+                % context,
+            )
+        return (
+            gettext(
+                "Agrees: the label declares %(declared)s per serving, the ingredients give "
+                "%(computed)s (within %(percent)s %%)."
+            )
+            % context
+        )
+
+    @admin.display(description=_("indications of its compounds"))
+    def indications(self, product):
+        values = self.derived(product)
+        if values is None:
+            return NOT_COMPUTED
+        if not values.indications:
+            return _("None of its compounds has an evidence link.")
+        return format_html(
+            "<ul style='margin: 0; padding-left: 1.2em'>{}</ul>",
+            format_html_join(
+                "",
+                "<li><code>{}</code> {}: {} {} ({})</li>",
+                (
+                    (
+                        link.indication.slug,
+                        localized_name(link.indication),
+                        gettext("grade"),
+                        link.grade,
+                        localized_name(link.compound),
+                    )
+                    for link in values.indications
+                ),
+            ),
+        )
