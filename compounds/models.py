@@ -24,6 +24,15 @@ from formulary.enums import VerificationStatus, choices_check
 from formulary.models import Citation, Indication, Medication, Reference
 
 MAX_SPACING_HOURS = 48
+# The fact groups of a compound form that carry a verification status of their own.
+FACT_STATUS_FIELDS = (
+    "chemistry_status",
+    "solubility_status",
+    "stomach_acid_status",
+    "laxative_status",
+    "bioavailability_status",
+    "intake_status",
+)
 
 
 def validate_formula(value: str):
@@ -162,14 +171,7 @@ class CompoundForm(models.Model):
             ),
             *(
                 choices_check(field, VerificationStatus, f"compound_{field}_valid")
-                for field in (
-                    "chemistry_status",
-                    "solubility_status",
-                    "stomach_acid_status",
-                    "laxative_status",
-                    "bioavailability_status",
-                    "intake_status",
-                )
+                for field in FACT_STATUS_FIELDS
             ),
             models.CheckConstraint(
                 condition=Q(magnesium_atoms__gte=1), name="compound_contains_magnesium"

@@ -2,9 +2,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib import admin
 from django.utils.formats import number_format
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from formulary.localization import localized
 from formulary.models import (
     DeficiencySign,
     DeficiencySignCitation,
@@ -96,8 +96,7 @@ class DeficiencySignAdmin(NotedVocabularyAdmin):
 
 def localized_name(obj) -> str:
     """The Dutch or English name of a vocabulary row, following the active language."""
-    language = get_language() or ""
-    return obj.name_nl if language.startswith("nl") else obj.name_en
+    return localized(obj, "name")
 
 
 def decimal_display(value: Decimal, places: int = 1) -> str:

@@ -12,7 +12,12 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from compounds.models import CompoundForm, CompoundIndication, InteractionRule
+from compounds.models import (
+    FACT_STATUS_FIELDS,
+    CompoundForm,
+    CompoundIndication,
+    InteractionRule,
+)
 from formulary.admin import decimal_display, localized_name
 from formulary.enums import VerificationStatus
 from formulary.models import Indication, Reference
@@ -21,15 +26,6 @@ from products import admin_queries
 from products.enums import ProductStatus
 from products.models import Product
 
-# The fact groups of a compound form that carry a verification status of their own.
-COMPOUND_FACT_STATUS_FIELDS = [
-    "chemistry_status",
-    "solubility_status",
-    "stomach_acid_status",
-    "laxative_status",
-    "bioavailability_status",
-    "intake_status",
-]
 OPEN_STATUSES = [VerificationStatus.UNVERIFIED, VerificationStatus.DISPUTED]
 
 # Pixel geometry shared by the dashboard's bar charts, drawn 1:1 in the index's 600 px column.
@@ -124,15 +120,15 @@ def status_counts(queryset, key: str) -> OpenFacts:
 def compound_fact_counts() -> OpenFacts:
     """Fact groups (chemistry, solubility, ...) of all compound forms, each counted once."""
     aggregates = {"compounds": Count("pk")}
-    for name in COMPOUND_FACT_STATUS_FIELDS:
+    for name in FACT_STATUS_FIELDS:
         for status in OPEN_STATUSES:
             aggregates[f"{name}_{status}"] = Count("pk", filter=Q(**{name: status}))
     row = CompoundForm.objects.aggregate(**aggregates)
     return OpenFacts(
         key="compound_facts",
-        unverified=sum(row[f"{name}_unverified"] for name in COMPOUND_FACT_STATUS_FIELDS),
-        disputed=sum(row[f"{name}_disputed"] for name in COMPOUND_FACT_STATUS_FIELDS),
-        total=row["compounds"] * len(COMPOUND_FACT_STATUS_FIELDS),
+        unverified=sum(row[f"{name}_unverified"] for name in FACT_STATUS_FIELDS),
+        disputed=sum(row[f"{name}_disputed"] for name in FACT_STATUS_FIELDS),
+        total=row["compounds"] * len(FACT_STATUS_FIELDS),
     )
 
 

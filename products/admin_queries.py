@@ -6,19 +6,16 @@ a dashboard number and the list it links to always agree.
 
 from decimal import Decimal
 
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, Q
 
 from products.calculations import LABEL_MISMATCH_TOLERANCE
-from products.models import IngredientLine
+from products.selectors import with_ingredient
 
 
 def has_ingredient_where(**compound_lookups) -> Exists:
-    """Products with at least one line whose compound matches, e.g. ``slug="magnesium-oxide"``.
-
-    A subquery rather than a join, so a product with two matching lines is listed once.
-    """
+    """Products with at least one line whose compound matches, e.g. ``slug="magnesium-oxide"``."""
     lookups = {f"compound__{name}": value for name, value in compound_lookups.items()}
-    return Exists(IngredientLine.objects.filter(product=OuterRef("pk"), **lookups))
+    return with_ingredient(**lookups)
 
 
 def fits_indication(indication_slug: str) -> Exists:

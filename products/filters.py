@@ -1,5 +1,5 @@
 import django_filters
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import OuterRef, Q
 
 from compounds.enums import Classification
 from compounds.filters import known_choices, known_slugs, linked_to_indications
@@ -9,14 +9,10 @@ from formulary.enums import Jurisdiction
 from formulary.models import Indication
 from formulary.selectors import adult_upper_limits_mg
 from products.enums import DosageForm
-from products.models import Brand, IngredientLine, Product
+from products.models import Brand, Product
+from products.selectors import with_ingredient
 
 MAX_DAILY_MG = 100_000
-
-
-def with_ingredient(**conditions):
-    """Products with at least one ingredient line matching ``conditions``."""
-    return Exists(IngredientLine.objects.filter(product=OuterRef("pk"), **conditions))
 
 
 class ProductFilter(django_filters.FilterSet):
@@ -81,14 +77,8 @@ class ProductFilter(django_filters.FilterSet):
                     with_ingredient(compound__evidence__indication__slug=slug)
                 )
             return queryset
-        return queryset.filter(
-            Exists(IngredientLine.objects.filter(
-                product=OuterRef("pk"),
-                compound__in=CompoundForm.objects.filter(
-                    linked_to_indications(OuterRef("pk"), slugs)
-                ),
-            ))
-        )
+        linked = CompoundForm.objects.filter(linked_to_indications(OuterRef("pk"), slugs))
+        return queryset.filter(with_ingredient(compound__in=linked))
 
     def filter_compound(self, queryset, name, slugs):
         return queryset.filter(with_ingredient(compound__slug__in=slugs))

@@ -1,6 +1,6 @@
 """Reads of products, with the prefetching their derived values need."""
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from compounds.models import CompoundIndication
 from formulary.selectors import adult_nrv_mg, adult_upper_limits_mg
@@ -22,6 +22,14 @@ def catalogue_products() -> QuerySet[Product]:
         Prefetch("compound__evidence", evidence)
     )
     return products_with_lines(lines).order_by("name", "gtin")
+
+
+def with_ingredient(**line_conditions) -> Exists:
+    """Products with at least one ingredient line matching ``line_conditions``.
+
+    A subquery rather than a join, so a product with two matching lines is listed once.
+    """
+    return Exists(IngredientLine.objects.filter(product=OuterRef("pk"), **line_conditions))
 
 
 def dose_lines(lines) -> list[calculations.DoseLine]:

@@ -9,7 +9,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.html import escape
 
-from compounds.models import CompoundForm, CompoundIndication, InteractionRule
+from compounds.models import (
+    FACT_STATUS_FIELDS,
+    CompoundForm,
+    CompoundIndication,
+    InteractionRule,
+)
 from formulary.enums import VerificationStatus
 from formulary.models import Indication, Nutrient, Reference
 from products import admin_queries
@@ -520,14 +525,7 @@ def test_dashboard_draws_products_per_indication_and_catalogue_state(en_admin, c
 
 
 def test_dashboard_counts_the_facts_still_to_check(en_admin):
-    status_fields = [
-        "chemistry_status",
-        "solubility_status",
-        "stomach_acid_status",
-        "laxative_status",
-        "bioavailability_status",
-        "intake_status",
-    ]
+    status_fields = FACT_STATUS_FIELDS
     compounds = list(CompoundForm.objects.all())
     statuses = [getattr(c, name) for c in compounds for name in status_fields]
     open_statuses = (VerificationStatus.UNVERIFIED, VerificationStatus.DISPUTED)
