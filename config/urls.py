@@ -9,7 +9,10 @@ from compounds.api import (
     IndicationViewSet,
     MedicationViewSet,
 )
+from compounds.terms_api import RiskGroupViewSet, SymptomViewSet
+from products.advice_api import AdviceView
 from products.api import ProductViewSet
+from products.match_api import ProductMatchView
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = True
@@ -17,9 +20,13 @@ router.register("indications", IndicationViewSet, basename="indication")
 router.register("compounds", CompoundViewSet, basename="compound")
 router.register("medications", MedicationViewSet, basename="medication")
 router.register("products", ProductViewSet, basename="product")
+router.register("symptoms", SymptomViewSet, basename="symptom")
+router.register("risk-groups", RiskGroupViewSet, basename="risk-group")
 
 api_v1 = [
     path("calculate/elemental/", ElementalCalculatorView.as_view(), name="calculate-elemental"),
+    path("products/match/", ProductMatchView.as_view(), name="product-match"),
+    path("advice/", AdviceView.as_view(), name="advice"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include(router.urls)),

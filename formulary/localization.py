@@ -14,3 +14,16 @@ def current_language() -> str:
 def localized(instance, field: str) -> str:
     """The text of ``field`` in the active language (``name`` -> ``name_nl`` or ``name_en``)."""
     return getattr(instance, f"{field}_{current_language()}")
+
+
+def translated(texts: dict[str, str], **values) -> str:
+    """``texts`` ({"nl": ..., "en": ...}) in the active language, with ``values`` filled in."""
+    return texts[current_language()].format(**values)
+
+
+def decimal_text(value, places: int = 1) -> str:
+    """A number as people write it: no trailing zeros, a decimal comma in Dutch."""
+    text = f"{round(value, places):f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace(".", ",") if current_language() == "nl" else text

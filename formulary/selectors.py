@@ -34,3 +34,12 @@ def adult_nrv_mg(jurisdiction: str = Jurisdiction.EU) -> Decimal | None:
         .first()
     )
     return row.amount_mg if row else None
+
+
+def adult_upper_limit(jurisdiction: str) -> ReferenceIntake | None:
+    """The adult supplemental upper-limit row of one jurisdiction, with its split-dose advice."""
+    return (
+        intakes_for_age(kind=IntakeKind.UPPER_LIMIT, age_months=ADULT_AGE_MONTHS)
+        .filter(jurisdiction=jurisdiction)
+        .first()
+    )

@@ -1,18 +1,27 @@
 import django_filters
-from django.db.models import OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 
 from compounds.enums import Classification
 from compounds.filters import known_choices, known_slugs, linked_to_indications
-from compounds.models import Carrier, CompoundForm
+from compounds.models import Carrier, CompoundForm, CompoundIndication
 from formulary.api_fields import BoundedDecimalFilter, SlugListFilter, StrictBooleanFilter
 from formulary.enums import Jurisdiction
-from formulary.models import Indication
+from formulary.models import DeficiencySign, Indication, RiskGroup
 from formulary.selectors import adult_upper_limits_mg
 from products.enums import DosageForm
 from products.models import Brand, Product
 from products.selectors import with_ingredient
 
 MAX_DAILY_MG = 100_000
+
+
+def linked_through_terms(relation: str, slugs):
+    """Compounds with evidence for an indication that the symptoms or risk groups link to."""
+    return CompoundForm.objects.filter(
+        Exists(CompoundIndication.objects.filter(
+            compound=OuterRef("pk"), **{f"indication__{relation}__slug__in": slugs}
+        ))
+    )
 
 
 class ProductFilter(django_filters.FilterSet):
@@ -47,6 +56,15 @@ class ProductFilter(django_filters.FilterSet):
         method="filter_within_upper_limit", choices=Jurisdiction.choices,
         help_text="Only products whose daily amount stays within this adult supplemental "
         "upper limit (eu: 250 mg, us: 350 mg).",
+    )
+    symptom = SlugListFilter(
+        method="filter_symptom", known=known_slugs(DeficiencySign), kind="symptom",
+        help_text="Products with a compound linked to an indication of these symptoms "
+        "(see /symptoms/; a symptom list is not a diagnosis).",
+    )
+    risk_group = SlugListFilter(
+        method="filter_risk_group", known=known_slugs(RiskGroup), kind="risk group",
+        help_text="Products with a compound linked to an indication of these risk groups.",
     )
     vegan = StrictBooleanFilter()
     gluten_free = StrictBooleanFilter()
@@ -92,6 +110,16 @@ class ProductFilter(django_filters.FilterSet):
     def filter_within_upper_limit(self, queryset, name, jurisdiction):
         limit = adult_upper_limits_mg().get(jurisdiction)
         return queryset if limit is None else queryset.filter(elemental_mg_per_day__lte=limit)
+
+    def filter_symptom(self, queryset, name, slugs):
+        return queryset.filter(with_ingredient(compound__in=linked_through_terms(
+            "deficiency_signs", slugs
+        )))
+
+    def filter_risk_group(self, queryset, name, slugs):
+        return queryset.filter(with_ingredient(compound__in=linked_through_terms(
+            "risk_groups", slugs
+        )))
 
     def filter_search(self, queryset, name, text):
         return queryset.filter(

@@ -7,9 +7,10 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from compounds.enums import EvidenceGrade
 from compounds.models import CompoundForm
 from formulary.enums import choices_check
-from formulary.models import Nutrient
+from formulary.models import Indication, Nutrient
 from products.enums import AmountBasis, DosageForm, ProductStatus
 from products.gtin import GtinError, validate_gtin
 
@@ -152,3 +153,43 @@ class NutrientLine(models.Model):
 
     def __str__(self):
         return f"{self.nutrient.slug} {self.amount} {self.nutrient.unit}"
+
+
+class ProductIndication(models.Model):
+    """Derived, never edited: what matching needs per product and indication, kept current.
+
+    One row per indication that at least one of the product's compounds has evidence for.
+    products.match_index rebuilds the rows on every product write, compound change and
+    evidence link change, so ranking reads stored values instead of scoring in Python.
+    """
+
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="indication_matches"
+    )
+    indication = models.ForeignKey(
+        Indication, on_delete=models.CASCADE, related_name="product_matches"
+    )
+    evidence_strength = models.DecimalField(
+        max_digits=5, decimal_places=4,
+        help_text="Value (0-1) of the best evidence link among the product's compounds.",
+    )
+    best_grade = models.CharField(max_length=1, choices=EvidenceGrade.choices)
+    tolerability = models.DecimalField(
+        max_digits=5, decimal_places=4,
+        help_text="The product's tolerability value (0-1), copied per row for the ranking.",
+    )
+
+    class Meta:
+        ordering = ["product_id", "indication_id"]
+        constraints = [
+            choices_check("best_grade", EvidenceGrade, "product_indication_grade_valid"),
+            models.UniqueConstraint(
+                fields=["product", "indication"], name="product_indication_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["indication", "product"], name="product_indication_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.product_id} → {self.indication_id} ({self.best_grade})"

@@ -1,12 +1,14 @@
-"""Keeps the stored product amounts true when a compound's chemistry changes.
+"""Keeps the stored product amounts and match rows true when compound data changes.
 
 compounds sits below products and may not import it, so products listens instead.
 """
 
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from compounds.models import CompoundForm
+from compounds.models import CompoundForm, CompoundIndication
+from products.match_index import product_indications_rebuild
+from products.models import IngredientLine
 from products.services import products_refresh_for_compound
 
 
@@ -14,3 +16,25 @@ from products.services import products_refresh_for_compound
 def refresh_products_on_compound_save(sender, instance, raw=False, **kwargs):
     if not raw:
         products_refresh_for_compound(instance)
+
+
+@receiver(pre_save, sender=CompoundIndication, dispatch_uid="match_rows_before_evidence_save")
+def remember_evidence_compound(sender, instance, raw=False, **kwargs):
+    """A link moved to another compound must also refresh the products of the old one."""
+    instance.previous_compound_id = (
+        None if raw or instance.pk is None
+        else CompoundIndication.objects.filter(pk=instance.pk)
+        .values_list("compound_id", flat=True).first()
+    )
+
+
+@receiver(post_save, sender=CompoundIndication, dispatch_uid="match_rows_on_evidence_save")
+@receiver(post_delete, sender=CompoundIndication, dispatch_uid="match_rows_on_evidence_delete")
+def refresh_match_rows_on_evidence_change(sender, instance, raw=False, **kwargs):
+    """A new, regraded or removed evidence link changes the match rows of its products."""
+    if raw:
+        return
+    compounds = {instance.compound_id, getattr(instance, "previous_compound_id", None)} - {None}
+    product_indications_rebuild(
+        product_ids=IngredientLine.objects.filter(compound_id__in=compounds).values("product_id")
+    )

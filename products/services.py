@@ -9,6 +9,7 @@ from django.db import transaction
 from compounds.models import CompoundForm
 from formulary.models import Nutrient
 from products import calculations
+from products.match_index import product_indications_rebuild
 from products.models import Brand, IngredientLine, NutrientLine, Product
 from products.selectors import dose_lines
 
@@ -27,7 +28,7 @@ class NutrientInput:
 
 
 def product_refresh_amounts(product: Product) -> None:
-    """Store the elemental amounts computed from the product's current lines."""
+    """Store the elemental amounts and the match rows computed from the product's current lines."""
     lines = IngredientLine.objects.filter(product=product).select_related("compound")
     per_serving = calculations.elemental_mg_per_serving(dose_lines(lines))
     product.elemental_mg_per_serving = per_serving
@@ -36,6 +37,7 @@ def product_refresh_amounts(product: Product) -> None:
         elemental_mg_per_serving=product.elemental_mg_per_serving,
         elemental_mg_per_day=product.elemental_mg_per_day,
     )
+    product_indications_rebuild(product_ids=[product.pk])
 
 
 def products_refresh_for_compound(compound: CompoundForm) -> int:

@@ -54,7 +54,9 @@ def error(status, code, message, details=()):
 
 def test_api_root_lists_the_endpoints(client):
     body = get_json(client, f"{API}/")
-    assert set(body) == {"indications", "compounds", "medications", "products"}
+    assert set(body) == {
+        "indications", "compounds", "medications", "products", "symptoms", "risk-groups"
+    }
 
 
 def test_products_anonymous_clients_see_published_products_only(client):

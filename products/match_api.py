@@ -1,0 +1,141 @@
+"""GET /api/v1/products/match/: published products ranked for indications, with explanations."""
+
+from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import generics, serializers
+
+from compounds.selectors import rules_with_details
+from compounds.serializers import rounded
+from formulary.enums import Jurisdiction
+from formulary.models import Indication
+from formulary.selectors import adult_upper_limit
+from products import match_weights
+from products.enums import ProductStatus
+from products.match_explain import MatchRequest, explain, prefetch_page
+from products.match_filters import MatchFilter
+from products.match_selectors import ranked_matches
+from products.models import Product
+
+WARNING_CODES = [
+    "upper_limit_exceeded",
+    "split_daily_dose",
+    "medication_spacing",
+    "medication_check_label",
+    "medication_monitoring",
+    "medication_caution",
+    "medication_information",
+    "laxative_tendency",
+    "unverified_data",
+]
+FACTOR_SCHEMA = {
+    "type": "object",
+    "required": ["value", "weight", "points"],
+    "properties": {
+        "value": {"type": "number", "minimum": 0, "maximum": 1},
+        "weight": {"type": "number"},
+        "points": {"type": "number", "description": "value * weight * 100"},
+    },
+}
+
+
+class WarningSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=WARNING_CODES)
+    message = serializers.CharField()
+
+
+class MatchSerializer(serializers.Serializer):
+    gtin = serializers.CharField(source="product.gtin")
+    name = serializers.CharField(source="product.name")
+    brand = serializers.SerializerMethodField()
+    dosage_form = serializers.CharField(source="product.dosage_form")
+    elemental_mg_per_day = serializers.SerializerMethodField()
+    price_eur = serializers.SerializerMethodField()
+    score = serializers.SerializerMethodField(help_text="0-100: the sum of the factors' points.")
+    factors = serializers.SerializerMethodField(
+        help_text="Each component's value (0-1), weight and points; see the README."
+    )
+    covered_indications = serializers.ListField(
+        child=serializers.SlugField(), help_text="The asked indications this product covers."
+    )
+    reasons = serializers.ListField(child=serializers.CharField())
+    warnings = WarningSerializer(many=True)
+
+    @extend_schema_field({
+        "type": "object",
+        "properties": {"slug": {"type": "string"}, "name": {"type": "string"}},
+    })
+    def get_brand(self, result):
+        brand = result["product"].brand
+        return {"slug": brand.slug, "name": brand.name}
+
+    def get_elemental_mg_per_day(self, result) -> float:
+        return rounded(result["product"].elemental_mg_per_day, 1)
+
+    def get_price_eur(self, result) -> float | None:
+        return rounded(result["product"].price_eur, 2)
+
+    def get_score(self, result) -> float:
+        return rounded(result["score"], 1)
+
+    @extend_schema_field({
+        "type": "object",
+        "required": list(match_weights.WEIGHTS),
+        "properties": {name: FACTOR_SCHEMA for name in match_weights.WEIGHTS},
+    })
+    def get_factors(self, result):
+        return {
+            name: {
+                "value": rounded(factor.value, 3),
+                "weight": rounded(factor.weight, 2),
+                "points": rounded(factor.points, 1),
+            }
+            for name, factor in result["factors"].items()
+        }
+
+
+class ProductMatchView(generics.ListAPIView):
+    """Published products that fit the asked indications, best first, each with its score
+    explained: factors, reasons naming the data, and warnings with stable codes."""
+
+    serializer_class = MatchSerializer
+    filterset_class = MatchFilter
+    filter_backends = [DjangoFilterBackend]
+
+    def get_queryset(self):
+        return Product.objects.filter(status=ProductStatus.PUBLISHED).select_related("brand")
+
+    def filter_queryset(self, queryset):
+        # As DjangoFilterBackend does, but the view keeps the cleaned values for ranking.
+        backend = DjangoFilterBackend()
+        self.filterset = backend.get_filterset(self.request, queryset, self)
+        if not self.filterset.is_valid():
+            raise translate_validation(self.filterset.errors)
+        return self.filterset.qs
+
+    @extend_schema(summary="Products ranked for indications, with explained scores")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def list(self, request, *args, **kwargs):
+        products = self.filter_queryset(self.get_queryset())
+        cleaned = self.filterset.form.cleaned_data
+        slugs = cleaned["indication"]
+        jurisdiction = cleaned.get("jurisdiction") or Jurisdiction.EU
+        limit = adult_upper_limit(jurisdiction)
+        page = self.paginate_queryset(ranked_matches(
+            products, indication_slugs=slugs, limit_mg=limit.amount_mg if limit else None
+        ))
+        prefetch_page(page, slugs)
+        medications = cleaned.get("medication") or []
+        match_request = MatchRequest(
+            indications=sorted(
+                Indication.objects.filter(slug__in=slugs), key=lambda i: slugs.index(i.slug)
+            ),
+            limit=limit,
+            jurisdiction=jurisdiction,
+            rules=list(rules_with_details().filter(medication__slug__in=medications))
+            if medications else [],
+        )
+        results = [explain(product, match_request) for product in page]
+        return self.get_paginated_response(self.get_serializer(results, many=True).data)

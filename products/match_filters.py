@@ -1,0 +1,53 @@
+import django_filters
+
+from compounds.filters import known_slugs
+from formulary.api_fields import BoundedDecimalFilter, SlugListFilter, StrictBooleanFilter
+from formulary.enums import Jurisdiction
+from formulary.models import Indication, Medication
+from products import match_weights
+from products.filters import MAX_DAILY_MG, ProductFilter
+from products.selectors import with_ingredient
+
+
+class MatchFilter(ProductFilter):
+    """The catalogue's filters plus what matching asks; ranking replaces ``ordering``."""
+
+    indication = SlugListFilter(
+        method="filter_indication", known=known_slugs(Indication), kind="indication",
+        required=True,
+        help_text="The indications to match (required). Comma-separated or repeated; a "
+        "product matches when a compound is linked to any of them (all of them with "
+        "indication_match=all), and covering more of them scores higher.",
+    )
+    medication = SlugListFilter(
+        method="filter_nothing", known=known_slugs(Medication), kind="medication",
+        help_text="Medications the person takes: each result warns about spacing, "
+        "monitoring or caution with them.",
+    )
+    jurisdiction = django_filters.ChoiceFilter(
+        method="filter_nothing", choices=Jurisdiction.choices, empty_label=None,
+        help_text="Whose supplemental upper limit the headroom and warnings use (default eu).",
+    )
+    max_daily_elemental_mg = BoundedDecimalFilter(
+        field_name="elemental_mg_per_day", lookup_expr="lte", minimum=0, maximum=MAX_DAILY_MG,
+        help_text="At most this much elemental magnesium per day, mg.",
+    )
+    exclude_laxative = StrictBooleanFilter(
+        method="filter_exclude_laxative",
+        help_text="true: leave out products with a form used as an osmotic laxative "
+        "(high laxative tendency: oxide, hydroxide, sulfate).",
+    )
+    ordering = None
+
+    def filter_indication(self, queryset, name, slugs):
+        # "any" is the ranking's own join to the match rows; only "all" narrows further.
+        if self.form.cleaned_data.get("indication_match") == "all":
+            return super().filter_indication(queryset, name, slugs)
+        return queryset
+
+    def filter_exclude_laxative(self, queryset, name, exclude):
+        if not exclude:
+            return queryset
+        return queryset.exclude(
+            with_ingredient(compound__laxative_tendency__in=match_weights.LAXATIVE_FORMS)
+        )

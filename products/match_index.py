@@ -1,0 +1,54 @@
+"""Keeps products.ProductIndication current: the stored per-indication match data.
+
+One set-based statement pair (DELETE, then INSERT ... SELECT) rebuilds the rows of any set of
+products, so a bulk load of a million products costs two statements, not a loop.
+"""
+
+from django.db import connections, router, transaction
+from django.db.models import Max, Min, OuterRef, QuerySet, Subquery
+
+from products.match_selectors import link_strength_sql, tolerability_sql
+from products.models import IngredientLine, ProductIndication
+
+
+def rows_select(lines: QuerySet[IngredientLine]) -> QuerySet:
+    """One row per (product, indication) with evidence: the values ProductIndication stores."""
+    product_tolerability = (
+        IngredientLine.objects.filter(product=OuterRef("product_id"))
+        .values("product")
+        .annotate(value=Min(tolerability_sql("compound__laxative_tendency")))
+        .values("value")
+    )
+    return (
+        lines.filter(compound__evidence__isnull=False)
+        .values("product_id", "compound__evidence__indication_id")
+        .annotate(
+            evidence_strength=Max(
+                link_strength_sql("compound__evidence__grade", "compound__evidence__basis")
+            ),
+            best_grade=Min("compound__evidence__grade"),
+            tolerability=Subquery(product_tolerability),
+        )
+        .order_by()
+    )
+
+
+@transaction.atomic
+def product_indications_rebuild(*, product_ids=None) -> None:
+    """Rebuild the match rows of ``product_ids`` (ids or a values queryset), or of all products.
+
+    Call after bulk-creating products and lines (e.g. generated catalogues); the product
+    services call it for every single product write.
+    """
+    lines = IngredientLine.objects.all()
+    stale = ProductIndication.objects.all()
+    if product_ids is not None:
+        lines = lines.filter(product_id__in=product_ids)
+        stale = stale.filter(product_id__in=product_ids)
+    stale.delete()
+    database = router.db_for_write(ProductIndication)
+    select, params = rows_select(lines).query.get_compiler(using=database).as_sql()
+    table = ProductIndication._meta.db_table
+    columns = "product_id, indication_id, evidence_strength, best_grade, tolerability"
+    with connections[database].cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({columns}) {select}", params)
