@@ -16,9 +16,9 @@ The plan tries every placement of the magnesium intakes, puts each medication at
 time its windows allow, and keeps the placement with the least total of (minutes between the
 magnesium and its preferred time: 08:00 for the morning or either, 21:00 for the evening) plus
 (minutes after waking of each medication), since the drugs concerned are mostly taken on
-waking (levothyroxine and bisphosphonates on an empty stomach); ties go to the earliest. When no placement meets every
-window, the plan says so and names the medications whose windows collide; it never prints an
-impossible schedule.
+waking (levothyroxine and bisphosphonates on an empty stomach); ties go to the earliest.
+When no placement meets every window, the plan says so and names the medications whose
+windows collide; it never prints an impossible schedule.
 """
 
 from collections.abc import Iterable, Sequence
