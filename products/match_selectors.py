@@ -75,7 +75,13 @@ def tolerability_sql(tendency: str) -> Case:
     )
 
 
-MG_PER_DAY = F("elemental_mg_per_day")
+def stored(field: str) -> Round:
+    """A stored Decimal column at its declared places, as Python reads it back: SQLite keeps
+    whatever precision was written, PostgreSQL rounds on write."""
+    return Round(field, Product._meta.get_field(field).decimal_places)
+
+
+MG_PER_DAY = stored("elemental_mg_per_day")
 
 
 def dose_sql() -> Case:
@@ -90,7 +96,7 @@ def headroom_sql(limit_mg: Decimal | None):
 
 def price_sql() -> Case:
     package_mg = (
-        NullIf(F("elemental_mg_per_serving"), number(0)) * F("units_per_package")
+        NullIf(stored("elemental_mg_per_serving"), number(0)) * F("units_per_package")
         / F("units_per_serving")
     )
     euro_per_100mg = float_expression(F("price_eur") * number(100) / package_mg)
