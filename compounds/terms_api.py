@@ -1,5 +1,6 @@
 """Symptoms (deficiency signs) and risk groups, with the indications they lead to."""
 
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
@@ -46,6 +47,14 @@ CaveatSerializer = inline_serializer("SymptomCaveat", {
 })
 
 
+class ObjectListSchema(AutoSchema):
+    """These lists answer one object (the results, with a caveat), not a bare array, so the
+    schema must not wrap the declared response in one as it does for ``list`` actions."""
+
+    def _is_list_view(self, serializer=None) -> bool:
+        return False
+
+
 class SymptomViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Signs of magnesium deficiency and associated conditions, with the caveat that a
     symptom list is not a diagnosis. ``symptom=<slug>`` filters products and matches."""
@@ -53,8 +62,9 @@ class SymptomViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = DeficiencySign.objects.prefetch_related("indications", "references")
     serializer_class = SymptomSerializer
     pagination_class = None
+    schema = ObjectListSchema()
 
-    @extend_schema(responses=inline_serializer("SymptomList", {
+    @extend_schema(operation_id="symptoms_list", responses=inline_serializer("SymptomList", {
         "caveat": CaveatSerializer,
         "results": SymptomSerializer(many=True),
     }))
@@ -76,8 +86,9 @@ class RiskGroupViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = RiskGroup.objects.prefetch_related("indications", "references")
     serializer_class = RiskGroupSerializer
     pagination_class = None
+    schema = ObjectListSchema()
 
-    @extend_schema(responses=inline_serializer("RiskGroupList", {
+    @extend_schema(operation_id="risk_groups_list", responses=inline_serializer("RiskGroupList", {
         "results": RiskGroupSerializer(many=True),
     }))
     def list(self, request, *args, **kwargs):
