@@ -123,15 +123,18 @@ class ProductMatchView(generics.ListAPIView):
         slugs = cleaned["indication"]
         jurisdiction = cleaned.get("jurisdiction") or Jurisdiction.EU
         limit = adult_upper_limit(jurisdiction)
+        indications = sorted(
+            Indication.objects.filter(slug__in=slugs), key=lambda i: slugs.index(i.slug)
+        )
         page = self.paginate_queryset(ranked_matches(
-            products, indication_slugs=slugs, limit_mg=limit.amount_mg if limit else None
+            products,
+            indication_ids=[indication.pk for indication in indications],
+            limit_mg=limit.amount_mg if limit else None,
         ))
         prefetch_page(page, slugs)
         medications = cleaned.get("medication") or []
         match_request = MatchRequest(
-            indications=sorted(
-                Indication.objects.filter(slug__in=slugs), key=lambda i: slugs.index(i.slug)
-            ),
+            indications=indications,
             limit=limit,
             jurisdiction=jurisdiction,
             rules=list(rules_with_details().filter(medication__slug__in=medications))

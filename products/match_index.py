@@ -7,7 +7,7 @@ products, so a bulk load of a million products costs two statements, not a loop.
 from django.db import connections, router, transaction
 from django.db.models import Max, Min, OuterRef, QuerySet, Subquery
 
-from products.match_selectors import link_strength_sql, tolerability_sql
+from products.match_selectors import dose_sql, link_strength_sql, price_sql, tolerability_sql
 from products.models import IngredientLine, ProductIndication
 
 
@@ -28,6 +28,9 @@ def rows_select(lines: QuerySet[IngredientLine]) -> QuerySet:
             ),
             best_grade=Min("compound__evidence__grade"),
             tolerability=Subquery(product_tolerability),
+            # Product columns, one value per group: Max only satisfies the GROUP BY.
+            dose_value=Max(dose_sql("product__")),
+            price_value=Max(price_sql("product__")),
         )
         .order_by()
     )
@@ -49,6 +52,9 @@ def product_indications_rebuild(*, product_ids=None) -> None:
     database = router.db_for_write(ProductIndication)
     select, params = rows_select(lines).query.get_compiler(using=database).as_sql()
     table = ProductIndication._meta.db_table
-    columns = "product_id, indication_id, evidence_strength, best_grade, tolerability"
+    columns = (
+        "product_id, indication_id, evidence_strength, best_grade, tolerability, dose_value, "
+        "price_value"
+    )
     with connections[database].cursor() as cursor:
         cursor.execute(f"INSERT INTO {table} ({columns}) {select}", params)

@@ -19,7 +19,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import NullIf, Round
+from django.db.models.functions import Cast, NullIf, Round
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 
 from products import match_weights as w
@@ -75,34 +75,48 @@ def tolerability_sql(tendency: str) -> Case:
     )
 
 
-def stored(field: str) -> Round:
-    """A stored Decimal column at its declared places, as Python reads it back: SQLite keeps
-    whatever precision was written, PostgreSQL rounds on write."""
-    return Round(field, Product._meta.get_field(field).decimal_places)
+class StoredNumber(Round):
+    """A stored Decimal column as a float, at its declared places as Python reads it back.
+
+    SQLite keeps whatever precision was written, so it rounds; PostgreSQL rounded on write,
+    so it only casts: the score's arithmetic then runs in double precision, several times
+    faster than numeric over a large catalogue.
+    """
+
+    output_field = SCORE_FIELD
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return f"({sql})::double precision", params
 
 
-MG_PER_DAY = stored("elemental_mg_per_day")
+def stored(field: str, prefix: str = "") -> StoredNumber:
+    """Product column ``field``, reached through ``prefix`` (e.g. "product__") if given."""
+    return StoredNumber(prefix + field, Product._meta.get_field(field).decimal_places)
 
 
-def dose_sql() -> Case:
-    return curve_sql(w.DOSE_CURVE, MG_PER_DAY)
+def dose_sql(prefix: str = "") -> Case:
+    return curve_sql(w.DOSE_CURVE, stored("elemental_mg_per_day", prefix))
 
 
-def headroom_sql(limit_mg: Decimal | None):
+def headroom_sql(limit_mg: Decimal | None, prefix: str = ""):
     if limit_mg is None:
         return number(1)
-    return curve_sql(headroom_points(limit_mg), MG_PER_DAY, above=limit_mg, above_value=0)
+    mg_per_day = stored("elemental_mg_per_day", prefix)
+    return curve_sql(headroom_points(limit_mg), mg_per_day, above=limit_mg, above_value=0)
 
 
-def price_sql() -> Case:
+def price_sql(prefix: str = "") -> Case:
     package_mg = (
-        NullIf(stored("elemental_mg_per_serving"), number(0)) * F("units_per_package")
-        / F("units_per_serving")
+        NullIf(stored("elemental_mg_per_serving", prefix), number(0))
+        * F(f"{prefix}units_per_package")
+        / stored("units_per_serving", prefix)
     )
-    euro_per_100mg = float_expression(F("price_eur") * number(100) / package_mg)
+    euro_per_100mg = float_expression(stored("price_eur", prefix) * number(100) / package_mg)
     return Case(
         When(
-            Q(price_eur__isnull=True) | Q(elemental_mg_per_serving__lte=0),
+            Q(**{f"{prefix}price_eur__isnull": True})
+            | Q(**{f"{prefix}elemental_mg_per_serving__lte": 0}),
             then=number(w.PRICE_UNKNOWN),
         ),
         default=curve_sql(w.PRICE_CURVE, euro_per_100mg),
@@ -111,28 +125,31 @@ def price_sql() -> Case:
 
 
 def ranked_matches(
-    products: QuerySet[Product], *, indication_slugs: list[str], limit_mg: Decimal | None
+    products: QuerySet[Product], *, indication_ids: list[int], limit_mg: Decimal | None
 ) -> QuerySet[Product]:
     """``products`` linked to any of the indications, annotated with ``match_score``, best first.
 
-    The join to the stored ProductIndication rows of the asked indications both selects the
-    matches and sums their evidence; an asked indication a product lacks adds nothing.
+    The join to the stored ProductIndication rows of the asked indications selects the matches,
+    sums their evidence and brings the stored dose, price and tolerability values; only the
+    headroom (it depends on the asked jurisdiction) is computed here. The product terms are
+    aggregated too (Max over the product's one or two joined rows), so the query groups on the
+    product alone.
     """
-    evidence = float_expression(
-        F("evidence_total") / number(len(indication_slugs))
+    stored_points = (
+        number(w.DOSE_WEIGHT) * F("indication_matches__dose_value")
+        + number(w.PRICE_WEIGHT) * F("indication_matches__price_value")
+        + number(w.TOLERABILITY_WEIGHT) * Cast("indication_matches__tolerability", SCORE_FIELD)
+        + number(w.HEADROOM_WEIGHT) * headroom_sql(limit_mg)
     )
     weighted = (
-        number(w.EVIDENCE_WEIGHT) * evidence
-        + number(w.DOSE_WEIGHT) * dose_sql()
-        + number(w.HEADROOM_WEIGHT) * headroom_sql(limit_mg)
-        + number(w.TOLERABILITY_WEIGHT) * F("tolerability_value")
-        + number(w.PRICE_WEIGHT) * price_sql()
+        number(w.EVIDENCE_WEIGHT) * F("evidence_total") / number(len(indication_ids))
+        + F("product_points")
     )
     return (
-        products.filter(indication_matches__indication__slug__in=indication_slugs)
+        products.filter(indication_matches__indication_id__in=indication_ids)
         .annotate(
-            evidence_total=Sum("indication_matches__evidence_strength"),
-            tolerability_value=Max("indication_matches__tolerability"),
+            evidence_total=Cast(Sum("indication_matches__evidence_strength"), SCORE_FIELD),
+            product_points=Max(float_expression(stored_points)),
         )
         .annotate(match_score=float_expression(number(100) * weighted))
         .order_by(Round("match_score", w.SCORE_ORDER_PLACES).desc(), "gtin")

@@ -174,10 +174,14 @@ class ProductIndication(models.Model):
         help_text="Value (0-1) of the best evidence link among the product's compounds.",
     )
     best_grade = models.CharField(max_length=1, choices=EvidenceGrade.choices)
+    # The product's own score values (0-1), copied on each of its rows so the ranking reads
+    # them instead of computing them per request. Floats: the SQL computes them in floating
+    # point, and a Decimal column would round them away from the Python values.
     tolerability = models.DecimalField(
-        max_digits=5, decimal_places=4,
-        help_text="The product's tolerability value (0-1), copied per row for the ranking.",
+        max_digits=5, decimal_places=4, help_text="The product's tolerability value (0-1).",
     )
+    dose_value = models.FloatField(help_text="The product's dose value (0-1).")
+    price_value = models.FloatField(help_text="The product's price value (0-1).")
 
     class Meta:
         ordering = ["product_id", "indication_id"]

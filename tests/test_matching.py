@@ -335,14 +335,14 @@ INDICATION_SETS = [["sleep"], ["sleep", "stress"], ["heart-vessels", "sport", "e
 def test_match_score_sql_equals_python_on_every_demo_product(slugs, jurisdiction):
     """The one formula, twice: products/match_selectors.py (SQL) and products/matching.py."""
     limit = adult_upper_limit(jurisdiction)
+    indications = [Indication.objects.get(slug=slug) for slug in slugs]
     ranked = list(ranked_matches(
-        Product.objects.all(), indication_slugs=slugs, limit_mg=limit.amount_mg
+        Product.objects.all(), indication_ids=[i.pk for i in indications],
+        limit_mg=limit.amount_mg,
     ))
     prefetch_page(ranked, slugs)
-    request = MatchRequest(
-        indications=[Indication.objects.get(slug=slug) for slug in slugs],
-        limit=limit, jurisdiction=jurisdiction, rules=[],
-    )
+    request = MatchRequest(indications=indications, limit=limit, jurisdiction=jurisdiction,
+                           rules=[])
 
     python_scores = {p.gtin: explain(p, request)["score"] for p in ranked}
 
@@ -355,25 +355,38 @@ def test_match_score_sql_equals_python_on_every_demo_product(slugs, jurisdiction
 
 
 def test_match_rows_cover_exactly_the_products_the_python_rules_link():
-    """The stored rows equal what matching.link_strength and the tolerability rule give."""
+    """The stored rows equal what matching.py gives for evidence, tolerability, dose, price."""
     expected = {}
     for product in Product.objects.prefetch_related("ingredients__compound__evidence"):
         compounds = [line.compound for line in product.ingredients.all()]
         tolerability = matching.tolerability_value(c.laxative_tendency for c in compounds)
+        values = (
+            float(matching.dose_value(product.elemental_mg_per_day)),
+            float(matching.price_value(matching.price_per_100mg(
+                price_eur=product.price_eur,
+                elemental_mg_per_serving=product.elemental_mg_per_serving,
+                units_per_serving=product.units_per_serving,
+                units_per_package=product.units_per_package,
+            ))),
+        )
         for compound in compounds:
             for evidence in compound.evidence.all():
                 key = (product.pk, evidence.indication_id)
                 strength = matching.link_strength(evidence.grade, evidence.basis)
-                old = expected.get(key, (Decimal(0), "Z", tolerability))
-                expected[key] = (max(old[0], strength), min(old[1], evidence.grade), tolerability)
+                old = expected.get(key, (Decimal(0), "Z"))
+                expected[key] = (max(old[0], strength), min(old[1], evidence.grade),
+                                 tolerability, *values)
 
     stored = {
         (row.product_id, row.indication_id): (row.evidence_strength, row.best_grade,
-                                              row.tolerability)
+                                              row.tolerability, row.dose_value, row.price_value)
         for row in ProductIndication.objects.all()
     }
 
-    assert stored == expected
+    assert set(stored) == set(expected)
+    for key, (strength, grade, tolerability, dose, price) in expected.items():
+        assert stored[key][:3] == (strength, grade, tolerability)
+        assert stored[key][3:] == (pytest.approx(dose, abs=1e-12), pytest.approx(price, abs=1e-12))
 
 
 def rows_of(product):
@@ -530,3 +543,15 @@ def test_match_lists_only_published_products(client):
     Product.objects.filter(pk=draft.pk).update(status=ProductStatus.DRAFT)
 
     assert [row["gtin"] for row in results(client, "indication=sleep")] == [published.gtin]
+
+
+def test_match_reflects_a_new_price_in_the_next_response(client):
+    form = make_compound("test-form", links=[("sleep", "B", "magnesium")])
+    make_product(1, [(form, 1)], price="10.00")
+    assert results(client, "indication=sleep")[0]["factors"]["price"]["value"] == 1.0
+
+    make_product(1, [(form, 1)], price="100.00")
+
+    assert results(client, "indication=sleep")[0]["factors"]["price"]["value"] == pytest.approx(
+        0.4, abs=0.001
+    )
