@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db.models import Prefetch, prefetch_related_objects
 
 from compounds.advice import medication_label, rule_text
-from compounds.enums import InteractionAction, LaxativeTendency
+from compounds.enums import EvidenceBasis, InteractionAction, LaxativeTendency
 from compounds.models import CompoundIndication, InteractionRule
 from compounds.selectors import rules_for_compound
 from formulary.citations import short_citation
@@ -84,7 +84,7 @@ def best_links(product: Product) -> dict[str, tuple[Decimal, CompoundIndication]
 
 def evidence_reason(link: CompoundIndication) -> str:
     compound = link.compound
-    carrier_based = link.basis == "carrier"
+    carrier_based = link.basis == EvidenceBasis.CARRIER
     citations = [short_citation(reference) for reference in link.references.all()]
     return translated(
         {
