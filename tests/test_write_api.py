@@ -206,6 +206,16 @@ def test_invalid_token_is_refused_with_401(draft):
     assert response.headers["WWW-Authenticate"] == "Token"
 
 
+def test_token_that_is_not_ascii_is_refused_with_401_on_reads_too():
+    client = Client(HTTP_ACCEPT_LANGUAGE="en", HTTP_AUTHORIZATION="Token \xe9t\xe9")
+
+    response = client.get(f"{PRODUCTS}{PUBLISHED_DEMO}/")
+
+    assert (response.status_code, response.json()) == (
+        401, error(401, "authentication_failed", "Invalid token.")
+    )
+
+
 # ---- what comes back --------------------------------------------------------------------
 
 
