@@ -6,6 +6,8 @@
 
 from django.http import JsonResponse
 from rest_framework import exceptions, status
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
 CODE_FOR_EXCEPTION = {
@@ -36,10 +38,25 @@ def error_response(status_code: int, code: str, message: str, details=None) -> J
     return JsonResponse(error_body(status_code, code, message, details), status=status_code)
 
 
+def field_path(parent, key):
+    """``ingredients`` + ``1`` + ``amount_mg`` -> ``ingredients[1].amount_mg``.
+
+    DRF keys the errors of a list's items by their index; errors of a whole object
+    (``non_field_errors``) belong to the object itself.
+    """
+    if key == api_settings.NON_FIELD_ERRORS_KEY:
+        return parent
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    return f"{parent}.{key}" if parent else key
+
+
 def flatten(detail, field=None):
     """DRF's nested error detail as a flat list of {field, code, message}."""
     if isinstance(detail, dict):
-        return [item for key, value in detail.items() for item in flatten(value, key)]
+        return [
+            item for key, value in detail.items() for item in flatten(value, field_path(field, key))
+        ]
     if isinstance(detail, list):
         return [item for value in detail for item in flatten(value, field)]
     return [{"field": field, "code": getattr(detail, "code", "invalid"), "message": str(detail)}]
@@ -53,16 +70,20 @@ def api_exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         details = flatten(exc.detail)
         fields = sorted({d["field"] for d in details if d["field"]})
-        message = (
-            f"Invalid parameter: {', '.join(fields)}." if fields else "The request is invalid."
-        )
-        response.data = error_body(response.status_code, "invalid_parameter", message, details)
+        # Reads are refused for their query parameters, writes for the fields of their body.
+        if context["request"].method in SAFE_METHODS:
+            code, label = "invalid_parameter", "Invalid parameter"
+        else:
+            code, label = "invalid_field", "Invalid field"
+        message = f"{label}: {', '.join(fields)}." if fields else "The request is invalid."
+        response.data = error_body(response.status_code, code, message, details)
     elif response.status_code == status.HTTP_404_NOT_FOUND:
         path = context["request"].path
         response.data = error_body(404, "not_found", f"There is nothing at {path}.")
     else:
         code = next(
-            (c for klass, c in CODE_FOR_EXCEPTION.items() if isinstance(exc, klass)), "error"
+            (c for klass, c in CODE_FOR_EXCEPTION.items() if isinstance(exc, klass)),
+            exc.default_code,
         )
         response.data = error_body(response.status_code, code, str(response.data["detail"]))
     return response

@@ -44,4 +44,8 @@ def add_error_responses(result, generator, request, public):
                     "description": description,
                     "content": {"application/json": {"schema": reference}},
                 })
+            # Error responses an endpoint declares with only a description get the envelope.
+            for status, response in operation["responses"].items():
+                if status[0] in "45" and "content" not in response:
+                    response["content"] = {"application/json": {"schema": reference}}
     return result

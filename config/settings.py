@@ -1,5 +1,6 @@
 """One settings module, driven by the environment (see .env.example for every variable)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -26,6 +27,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "corsheaders",
+    "knox",
     "formulary",
     "compounds",
     "products",
@@ -100,10 +102,18 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "config.pagination.BoundedPageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
-    # Reads are open; writes arrive with the curation work and its token authentication.
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    # Reads are open; writes need a token (`Authorization: Token ...`, issued by
+    # `manage.py api_token`) of a user whose role has the model permission.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["config.authentication.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
+}
+
+# API tokens are stored hashed (SHA-512) and shown once, when `manage.py api_token issue`
+# makes them; this is their lifetime unless the command is given --expiry-days.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env.int("API_TOKEN_TTL_DAYS", default=90)),
+    "AUTO_REFRESH": False,
 }
 
 SPECTACULAR_SETTINGS = {

@@ -2,9 +2,10 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -20,7 +21,7 @@ from products import admin_queries, calculations
 from products.enums import AmountBasis, ProductStatus
 from products.models import Brand, IngredientLine, NutrientLine, Product
 from products.selectors import product_dose, products_with_lines
-from products.services import product_refresh_amounts
+from products.services import product_locked, product_refresh_amounts
 
 # The admin index shows the catalogue dashboard above the app list. The project's AdminSite is
 # Django's default one, and the admin app's own admin/index.html wins the template lookup over
@@ -219,6 +220,38 @@ class LabelMismatchFilter(admin.SimpleListFilter):
         return queryset.filter(condition()) if condition else queryset
 
 
+class ProductAdminForm(forms.ModelForm):
+    """Carries the version the page was rendered from, so a stale save is refused.
+
+    Two staff editing the same product: whoever saves second would silently undo the first
+    one's change. The changeform view runs in a transaction, so the row stays locked from this
+    check until the save.
+    """
+
+    edited_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["edited_version"].initial = self.instance.version
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None:
+            return cleaned
+        saved = product_locked(product=self.instance)
+        if saved.version != cleaned.get("edited_version"):
+            raise ValidationError(
+                _(
+                    "Someone else saved this product while you were editing it, so your "
+                    "changes were not saved. Open the product again to see the current "
+                    "version, then make your changes again."
+                ),
+                code="stale_version",
+            )
+        return cleaned
+
+
 @dataclass(frozen=True)
 class DerivedValues:
     """What the change page shows about one saved product, computed once per request."""
@@ -260,6 +293,7 @@ class ProductAdmin(admin.ModelAdmin):
     search_fields = ["name", "brand__name", "gtin"]
     autocomplete_fields = ["brand"]
     actions = ["publish", "unpublish", "discontinue"]
+    form = ProductAdminForm
     derived_fields = [
         "elemental_per_unit",
         "elemental_per_serving",
@@ -272,7 +306,7 @@ class ProductAdmin(admin.ModelAdmin):
     ]
     readonly_fields = [*derived_fields, "updated_at"]
     fieldsets = [
-        (None, {"fields": ["gtin", "brand", "name", "dosage_form", "status"]}),
+        (None, {"fields": ["gtin", "brand", "name", "dosage_form", "status", "edited_version"]}),
         (
             _("Serving"),
             {
@@ -316,8 +350,10 @@ class ProductAdmin(admin.ModelAdmin):
 
     def set_status(self, request, queryset, status, changed_message):
         selected = queryset.count()
-        # update() skips auto_now, so the time of the change is set here.
-        changed = queryset.exclude(status=status).update(status=status, updated_at=timezone.now())
+        # update() skips auto_now and Product.save(), so the time and version are set here.
+        changed = queryset.exclude(status=status).update(
+            status=status, updated_at=timezone.now(), version=F("version") + 1
+        )
         text = changed_message(changed) % {"count": changed}
         unchanged = selected - changed
         if unchanged:

@@ -8,26 +8,15 @@ from django.db import transaction
 from compounds.models import CompoundForm
 from formulary.loading import FIXTURES_DIR, LoadError, describe, pick, read_yaml, resolve
 from formulary.models import Nutrient
-from products.services import IngredientInput, NutrientInput, brand_get_or_create, product_upsert
+from products.services import (
+    PRODUCT_INPUT_FIELDS,
+    IngredientInput,
+    NutrientInput,
+    brand_get_or_create,
+    product_upsert,
+)
 
 DEMO_FILE = FIXTURES_DIR / "demo_products.yaml"
-PRODUCT_FIELDS = (
-    "gtin",
-    "brand",
-    "name",
-    "dosage_form",
-    "units_per_package",
-    "units_per_serving",
-    "servings_per_day",
-    "status",
-    "vegan",
-    "gluten_free",
-    "lactose_free",
-    "price_eur",
-    "label_elemental_mg_per_serving",
-    "ingredients",
-    "nutrients",
-)
 
 
 def decimal(value, *, where: str) -> Decimal | None:
@@ -55,7 +44,7 @@ def load_demo_products(report=print) -> None:
     created = updated = 0
     for i, row in enumerate(rows):
         where = f"{name}: products[{i}] ({row.get('gtin')})"
-        values = pick(row, PRODUCT_FIELDS, where=where)
+        values = pick(row, PRODUCT_INPUT_FIELDS, where=where)
         ingredients = [
             IngredientInput(
                 compound=resolve(compounds, [line["compound"]], kind="compound", where=where)[0],

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from compounds.enums import EvidenceGrade
 from compounds.models import CompoundForm
@@ -75,6 +75,11 @@ class Product(models.Model):
         max_digits=12, decimal_places=4, default=0, editable=False, db_index=True
     )
     updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(
+        default=1,
+        editable=False,
+        help_text="Raised by every save; the API's ETag and the admin's stale-save check.",
+    )
 
     class Meta:
         ordering = ["name", "gtin"]
@@ -104,6 +109,17 @@ class Product(models.Model):
 
     def __str__(self):
         return f"{self.brand} {self.name}"
+
+    def save(self, *args, **kwargs):
+        # Raised in the database, not from the copy in memory: two saves of copies loaded at
+        # the same version must still end on different versions.
+        if not self._state.adding:
+            self.version = F("version") + 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "version"}
+        super().save(*args, **kwargs)
+        if not isinstance(self.version, int):
+            self.refresh_from_db(fields=["version"])
 
 
 class IngredientLine(models.Model):

@@ -9,8 +9,11 @@ from products.models import IngredientLine, NutrientLine, Product
 
 
 def products_with_lines(lines=None) -> QuerySet[Product]:
+    # `lines or ...` would run the lines query (every line of every product) to test it.
+    if lines is None:
+        lines = IngredientLine.objects.select_related("compound")
     return Product.objects.select_related("brand").prefetch_related(
-        Prefetch("ingredients", lines or IngredientLine.objects.select_related("compound")),
+        Prefetch("ingredients", lines),
         Prefetch("nutrients", NutrientLine.objects.select_related("nutrient")),
     )
 

@@ -5,13 +5,34 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 
 from compounds.models import CompoundForm
 from formulary.models import Nutrient
 from products import calculations
+from products.enums import ProductStatus
 from products.match_index import product_indications_rebuild
 from products.models import Brand, IngredientLine, NutrientLine, Product
 from products.selectors import dose_lines
+
+# What a writer gives for a product (demo file, API body); everything else is derived.
+PRODUCT_INPUT_FIELDS = (
+    "gtin",
+    "brand",
+    "name",
+    "dosage_form",
+    "units_per_package",
+    "units_per_serving",
+    "servings_per_day",
+    "status",
+    "vegan",
+    "gluten_free",
+    "lactose_free",
+    "price_eur",
+    "label_elemental_mg_per_serving",
+    "ingredients",
+    "nutrients",
+)
 
 
 @dataclass(frozen=True)
@@ -25,6 +46,44 @@ class IngredientInput:
 class NutrientInput:
     nutrient: Nutrient
     amount: Decimal
+
+
+class StaleProductVersion(Exception):
+    """The product was saved by someone else since the writer read it."""
+
+    def __init__(self, current_version: int):
+        super().__init__(f"The product is now at version {current_version}.")
+        self.current_version = current_version
+
+
+class ProductNotDeletable(Exception):
+    """Only drafts are deleted: a product that was ever listed stays, so its barcode resolves."""
+
+    def __init__(self, product: Product):
+        if product.status == ProductStatus.PUBLISHED:
+            message = (
+                f"Product {product.gtin} is published and cannot be deleted: discontinue it "
+                "instead (status discontinued)."
+            )
+        else:
+            message = (
+                f"Product {product.gtin} is {product.status} and cannot be deleted: only drafts "
+                "can. It stays on record so its barcode can still be looked up."
+            )
+        super().__init__(message)
+        self.message = message
+
+
+def product_locked(*, product: Product, expected_version: int | None = None) -> Product:
+    """The product's row as saved, locked until the transaction ends.
+
+    Refused if it moved past ``expected_version``. Holding the lock from this check to the
+    write keeps a second writer from slipping in between.
+    """
+    locked = Product.objects.select_for_update().get(pk=product.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise StaleProductVersion(locked.version)
+    return locked
 
 
 def product_refresh_amounts(product: Product) -> None:
@@ -43,11 +102,13 @@ def product_refresh_amounts(product: Product) -> None:
 def products_refresh_for_compound(compound: CompoundForm) -> int:
     """After a compound's formula changed: recompute every product that contains it."""
     products = Product.objects.filter(ingredients__compound=compound).distinct()
-    count = 0
+    refreshed = []
     for product in products:
         product_refresh_amounts(product)
-        count += 1
-    return count
+        refreshed.append(product.pk)
+    # Their derived amounts may have changed, so what a client read of them is out of date.
+    Product.objects.filter(pk__in=refreshed).update(version=F("version") + 1)
+    return len(refreshed)
 
 
 def validate_lines(ingredients: list[IngredientInput], nutrients: list[NutrientInput]) -> None:
@@ -77,11 +138,15 @@ def product_save(
     product: Product,
     ingredients: list[IngredientInput],
     nutrients: list[NutrientInput],
+    expected_version: int | None = None,
 ) -> Product:
     """Validate ``product`` and its lines, save them all and store the derived amounts.
 
-    The lines replace the product's current lines. Nothing is written if anything is invalid.
+    The lines replace the product's current lines. Nothing is written if anything is invalid,
+    or if ``expected_version`` is given and the saved product is at another version.
     """
+    if expected_version is not None and not product._state.adding:
+        product_locked(product=product, expected_version=expected_version)
     validate_lines(ingredients, nutrients)
     product.full_clean()
     product.save()
@@ -121,6 +186,7 @@ def product_upsert(
     fields: dict,
     ingredients: list[IngredientInput],
     nutrients: list[NutrientInput],
+    expected_version: int | None = None,
 ) -> tuple[Product, bool]:
     """Create the product with this GTIN, or replace its fields and lines."""
     product = Product.objects.filter(gtin=gtin).first()
@@ -129,7 +195,21 @@ def product_upsert(
         product = Product(gtin=gtin)
     for name, value in fields.items():
         setattr(product, name, value)
-    return product_save(product=product, ingredients=ingredients, nutrients=nutrients), created
+    saved = product_save(
+        product=product,
+        ingredients=ingredients,
+        nutrients=nutrients,
+        expected_version=expected_version,
+    )
+    return saved, created
+
+
+@transaction.atomic
+def product_delete(*, product: Product, expected_version: int | None = None) -> None:
+    locked = product_locked(product=product, expected_version=expected_version)
+    if locked.status != ProductStatus.DRAFT:
+        raise ProductNotDeletable(locked)
+    locked.delete()
 
 
 def brand_get_or_create(*, slug: str, name: str) -> Brand:

@@ -14,3 +14,9 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         load_knowledge_base(report=quiet)
         load_demo_products(report=quiet)
+
+
+def pytest_collection_modifyitems(items):
+    """Browser tests run last: their live server empties every table when it stops, which
+    the tests after them would otherwise find."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

@@ -1,0 +1,203 @@
+"""The admin in a real browser: Playwright drives Debian's chromium against a live server.
+
+A shop assistant logs in, creates a product with two ingredient lines through the select2
+autocomplete, sees the computed elemental magnesium, publishes the product and finds it in the
+public API; a pharmacist editor changes a compound's formula and sees the elemental % follow.
+"""
+
+from importlib import import_module
+from pathlib import Path
+
+import pytest
+from django.contrib.admin.utils import display_for_field
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
+from django.utils import translation
+
+from compounds.knowledge_base import load_knowledge_base
+from compounds.models import CompoundForm
+from products.admin import mg
+from products.demo import load_demo_products
+from products.gtin import gs1_check_digit
+from products.selectors import product_dose, products_with_lines
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "een-lang-wachtwoord-42"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason=f"browser test: no browser at {CHROMIUM} (`apt-get install chromium`; "
+        ".ci/run installs it)",
+    ),
+]
+
+
+def quiet(*_args):
+    """Swallows the loaders' progress lines."""
+
+
+def restore_staff_groups():
+    """Runs the data migration that creates the two staff groups again."""
+    migration = import_module("products.migrations.0002_staff_groups")
+    state = MigrationLoader(connection).project_state(("products", "0002_staff_groups"))
+    with connection.schema_editor() as editor:
+        migration.create_groups(state.apps, editor)
+
+
+@pytest.fixture
+def committed_catalogue(transactional_db):
+    """The knowledge base, demo catalogue and staff groups, committed for the live server.
+
+    The session loads them once, but the flush after a live-server test empties every table,
+    so a later browser test loads them again. (conftest runs the browser tests last.)
+    """
+    if not Group.objects.filter(name="Shop staff").exists():
+        restore_staff_groups()
+        load_knowledge_base(report=quiet)
+        load_demo_products(report=quiet)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop running in this thread; the ORM calls the
+    # test makes between browser steps are still plain synchronous ones.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="en-US")
+    context.set_default_timeout(20_000)
+    yield context.new_page()
+    context.close()
+
+
+def staff_user(django_user_model, username, group):
+    user = django_user_model.objects.create_user(
+        username=username, password=PASSWORD, is_staff=True
+    )
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def log_in(page, live_server, username):
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#user-tools")
+
+
+def autocomplete(page, select_id, search, option):
+    """Picks ``option`` in the select2 widget that replaces the <select> ``select_id``."""
+    page.click(f"#{select_id} + .select2 .select2-selection")
+    page.fill(".select2-container--open .select2-search__field", search)
+    page.click(f".select2-results__option:text-is('{option}')")
+
+
+def readonly_text(page, field):
+    return page.inner_text(f".field-{field} .readonly").strip()
+
+
+def test_shop_assistant_creates_publishes_and_finds_a_product(
+    committed_catalogue, live_server, page, django_user_model
+):
+    staff_user(django_user_model, "winkel", "Shop staff")
+    gtin = f"209970000001{gs1_check_digit('209970000001')}"
+    log_in(page, live_server, "winkel")
+
+    page.goto(f"{live_server.url}/admin/products/product/add/")
+    page.fill("#id_gtin", gtin)
+    autocomplete(page, "id_brand", "Noct", "Noctura")
+    page.fill("#id_name", "Browser Bisglycinaat + Oxide")
+    page.select_option("#id_dosage_form", "capsule")
+    page.fill("#id_units_per_package", "60")
+    page.fill("#id_units_per_serving", "2")
+    page.fill("#id_servings_per_day", "1")
+    autocomplete(
+        page,
+        "id_ingredients-0-compound",
+        "bisglycinate",
+        "Magnesium bisglycinate (glycinate, diglycinate)",
+    )
+    page.fill("#id_ingredients-0-amount_mg", "1000")
+    page.select_option("#id_ingredients-0-amount_basis", "compound")
+    page.click("#ingredients-group .add-row a")
+    autocomplete(page, "id_ingredients-1-compound", "oxide", "Magnesium oxide")
+    page.fill("#id_ingredients-1-amount_mg", "50")
+    page.select_option("#id_ingredients-1-amount_basis", "elemental")
+    page.click("input[name=_continue]")
+
+    page.wait_for_selector(".messagelist .success")
+    product = products_with_lines().get(gtin=gtin)
+    dose = product_dose(product)
+    with translation.override("en"):
+        expected_per_day = mg(dose.elemental_mg_per_day)
+        expected_per_unit = mg(dose.elemental_mg_per_unit)
+    assert [line.compound.slug for line in product.ingredients.all()] == [
+        "magnesium-bisglycinate",
+        "magnesium-oxide",
+    ]
+    assert readonly_text(page, "elemental_per_day") == expected_per_day
+    assert readonly_text(page, "elemental_per_unit") == expected_per_unit
+
+    page.select_option("#id_status", "published")
+    page.click("input[name=_save]")
+    page.wait_for_selector(".messagelist .success")
+
+    public = page.context.browser.new_context()
+    answer = public.new_page().goto(f"{live_server.url}/api/v1/products/{gtin}/")
+    assert answer.status == 200
+    body = answer.json()
+    public.close()
+    assert (body["status"], body["name"]) == ("published", "Browser Bisglycinaat + Oxide")
+    assert body["elemental_mg_per_day"] == float(round(dose.elemental_mg_per_day, 1))
+    assert [line["compound"]["slug"] for line in body["ingredients"]] == [
+        "magnesium-bisglycinate",
+        "magnesium-oxide",
+    ]
+
+
+def test_pharmacist_editor_changes_a_formula_and_the_elemental_percent_follows(
+    committed_catalogue, live_server, page, django_user_model
+):
+    staff_user(django_user_model, "apotheker", "Pharmacist editors")
+    compound = CompoundForm.objects.get(slug="magnesium-chloride-hexahydrate")
+    percent_field = CompoundForm._meta.get_field("elemental_magnesium_percent")
+    log_in(page, live_server, "apotheker")
+
+    page.goto(f"{live_server.url}/admin/compounds/compoundform/{compound.pk}/change/")
+    before = readonly_text(page, "elemental_magnesium_percent")
+    page.fill("#id_formula", "MgCl2")
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".messagelist .success")
+
+    compound.refresh_from_db()
+    with translation.override("en"):
+        expected = display_for_field(compound.elemental_magnesium_percent, percent_field, "-")
+    after = readonly_text(page, "elemental_magnesium_percent")
+    assert compound.formula == "MgCl2"
+    assert after == expected
+    assert after != before
+    assert 25 < compound.elemental_magnesium_percent < 26  # 24.305 / 95.21
