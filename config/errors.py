@@ -68,7 +68,8 @@ def api_exception_handler(exc, context):
         response.data = error_body(404, "not_found", f"There is nothing at {path}.")
     else:
         code = next(
-            (c for klass, c in CODE_FOR_EXCEPTION.items() if isinstance(exc, klass)), "error"
+            (c for klass, c in CODE_FOR_EXCEPTION.items() if isinstance(exc, klass)),
+            getattr(exc, "default_code", "error"),
         )
         response.data = error_body(
             response.status_code, code, str(response.data["detail"]), specific_problem(exc)
@@ -79,8 +80,8 @@ def api_exception_handler(exc, context):
 def specific_problem(exc):
     """An exception raised with a code of its own (``ParseError(code="too_deeply_nested")``)
     names that problem in the details; the envelope's code stays the class's stable one."""
-    detail_code = getattr(exc.detail, "code", None)
-    if detail_code in (None, exc.default_code):
+    detail_code = getattr(getattr(exc, "detail", None), "code", None)
+    if detail_code in (None, getattr(exc, "default_code", None)):
         return []
     return [{"field": None, "code": detail_code, "message": str(exc.detail)}]
 
@@ -103,15 +104,6 @@ def server_error(request):
 
 def bad_request(request, exception=None):
     return error_response(status.HTTP_400_BAD_REQUEST, "bad_request", "The request is malformed.")
-
-
-class RequestTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
-    default_code = "request_too_large"
-
-
-CODE_FOR_EXCEPTION[RequestTooLarge] = "request_too_large"
 
 # A database that does not answer is an outage to wait out, not a bug: clients may retry.
 DATABASE_OUTAGE_ERRORS = (OperationalError, InterfaceError)

@@ -9,16 +9,23 @@ import json
 import re
 from decimal import Decimal
 
-from rest_framework.exceptions import ParseError
+from rest_framework import status
+from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import BaseParser
 
-from config.errors import RequestTooLarge
 from config.hygiene import (
     MAX_JSON_BODY_BYTES,
     MAX_JSON_DEPTH,
     MAX_JSON_NUMBER_CHARS,
     TEXT_CONTROL_CHARACTER,
 )
+
+
+class RequestTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "request_too_large"
+
 
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKET = re.compile(rb"[\[\]{}]")
