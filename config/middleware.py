@@ -62,8 +62,9 @@ class RequestHygieneMiddleware:
             )
         query = request.META.get("QUERY_STRING", "")
         if len(query) > MAX_QUERY_STRING_CHARS:
+            # 400, not 414: schema fuzzers and clients read a 400 as "fix your request".
             return error_response(
-                414, "uri_too_long",
+                400, "query_too_long",
                 f"The query string may hold at most {MAX_QUERY_STRING_CHARS} characters.",
             )
         try:

@@ -32,7 +32,6 @@ ERROR_RESPONSES = {
     "405": "Method not allowed.",
     "406": "Not acceptable: this API answers in JSON.",
     "413": "The request body is too large.",
-    "414": "The query string is too long.",
     "415": "Unsupported or missing Content-Type.",
     "429": "Too many requests: wait the seconds in Retry-After.",
     "503": "The database is unavailable: retry after the seconds in Retry-After.",
