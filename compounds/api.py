@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django import forms
+from django_filters.utils import translate_validation
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.exceptions import ValidationError
@@ -23,7 +24,7 @@ from compounds.serializers import (
     IndicationSerializer,
     MedicationSerializer,
 )
-from formulary.api_fields import BoundedDecimalField
+from formulary.api_fields import BoundedDecimalField, refuse_unknown_and_repeated_parameters
 
 MAX_CALCULATOR_AMOUNT_MG = Decimal("10000000")
 
@@ -78,12 +79,12 @@ class ElementalCalculatorView(APIView):
         responses=ElementalCalculationSerializer,
     )
     def get(self, request):
+        refuse_unknown_and_repeated_parameters(
+            request.query_params, known=set(CalculatorForm.base_fields)
+        )
         form = CalculatorForm(request.query_params)
         if not form.is_valid():
-            raise ValidationError(
-                {field: [e["message"] for e in errors] for field, errors
-                 in form.errors.get_json_data().items()}
-            )
+            raise translate_validation(form.errors)
         try:
             parsed = chemistry.parse_formula(form.cleaned_data["formula"])
         except chemistry.FormulaError as error:

@@ -92,6 +92,8 @@ MAGNESIUM = "Mg"
 HYDRATE_DOTS = "·.•*"
 OPENING = {"(": ")", "[": "]"}
 MAX_FORMULA_LENGTH = 200
+# Not str.isdigit(): that also accepts '²' and other digits int() cannot read.
+ASCII_DIGITS = frozenset("0123456789")
 # A count or multiplier of more than three digits is a typing error, not a salt.
 MAX_COUNT_DIGITS = 3
 
@@ -251,7 +253,7 @@ class _Parser:
             elif char.isupper():
                 symbol = self._element()
                 atoms[symbol] += self._number() or 1
-            elif char.isdigit():
+            elif char in ASCII_DIGITS:
                 self._fail(
                     "misplaced_number",
                     "a number may only follow an element or a bracket, or lead a hydrate part",
@@ -278,7 +280,7 @@ class _Parser:
 
     def _number(self) -> int | None:
         start = self.pos
-        while self.pos < len(self.text) and self.text[self.pos].isdigit():
+        while self.pos < len(self.text) and self.text[self.pos] in ASCII_DIGITS:
             self.pos += 1
         if self.pos == start:
             return None

@@ -4,11 +4,14 @@
                "details": [{"field": "min_elemental_mg", "code": "invalid", "message": "..."}]}}
 """
 
+import sys
+
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.settings import api_settings
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
 
 CODE_FOR_EXCEPTION = {
     exceptions.NotFound: "not_found",
@@ -64,6 +67,9 @@ def flatten(detail, field=None):
 
 def api_exception_handler(exc, context):
     """DRF's handler first (it knows the status and headers), then our envelope."""
+    if isinstance(exc, DATABASE_OUTAGE_ERRORS):
+        set_rollback()
+        return database_unavailable_response()
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -83,10 +89,21 @@ def api_exception_handler(exc, context):
     else:
         code = next(
             (c for klass, c in CODE_FOR_EXCEPTION.items() if isinstance(exc, klass)),
-            exc.default_code,
+            getattr(exc, "default_code", "error"),
         )
-        response.data = error_body(response.status_code, code, str(response.data["detail"]))
+        response.data = error_body(
+            response.status_code, code, str(response.data["detail"]), specific_problem(exc)
+        )
     return response
+
+
+def specific_problem(exc):
+    """An exception raised with a code of its own (``ParseError(code="too_deeply_nested")``)
+    names that problem in the details; the envelope's code stays the class's stable one."""
+    detail_code = getattr(getattr(exc, "detail", None), "code", None)
+    if detail_code in (None, getattr(exc, "default_code", None)):
+        return []
+    return [{"field": None, "code": detail_code, "message": str(exc.detail)}]
 
 
 def not_found(request, exception=None):
@@ -96,6 +113,10 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
+    # Django calls this inside its except block: a database outage raised anywhere outside a
+    # DRF view (middleware, the admin) is still a 503 the client may retry, not a 500.
+    if isinstance(sys.exc_info()[1], DATABASE_OUTAGE_ERRORS):
+        return database_unavailable_response()
     return error_response(
         status.HTTP_500_INTERNAL_SERVER_ERROR, "server_error", "An unexpected error occurred."
     )
@@ -103,3 +124,17 @@ def server_error(request):
 
 def bad_request(request, exception=None):
     return error_response(status.HTTP_400_BAD_REQUEST, "bad_request", "The request is malformed.")
+
+# A database that does not answer is an outage to wait out, not a bug: clients may retry.
+DATABASE_OUTAGE_ERRORS = (OperationalError, InterfaceError)
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable_response() -> JsonResponse:
+    response = error_response(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        "database_unavailable",
+        "The database is unavailable; retry shortly.",
+    )
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response

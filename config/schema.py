@@ -31,6 +31,10 @@ ERROR_RESPONSES = {
     "404": "Unknown path, slug or GTIN.",
     "405": "Method not allowed.",
     "406": "Not acceptable: this API answers in JSON.",
+    "413": "The request body is too large.",
+    "415": "Unsupported or missing Content-Type.",
+    "429": "Too many requests: wait the seconds in Retry-After.",
+    "503": "The database is unavailable: retry after the seconds in Retry-After.",
 }
 
 

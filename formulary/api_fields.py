@@ -7,6 +7,7 @@ from django_filters import Filter
 from django_filters.widgets import QueryArrayWidget
 from drf_spectacular.drainage import set_override
 from drf_spectacular.utils import extend_schema_field
+from rest_framework.exceptions import ErrorDetail, ValidationError
 
 MAX_SLUGS = 20
 
@@ -117,3 +118,29 @@ class StrictBooleanField(forms.Field):
 @extend_schema_field({"type": "boolean"})
 class StrictBooleanFilter(Filter):
     field_class = StrictBooleanField
+
+
+# Parameters every endpoint understands: the language, and DRF's format override.
+GLOBAL_PARAMETERS = frozenset({"lang", "format"})
+
+
+def refuse_unknown_and_repeated_parameters(query_params, *, known, repeatable=()):
+    """A misspelt filter (``indications=sleep``) would otherwise be ignored and answer with the
+    whole catalogue, and a repeated scalar (``page=1&page=2``) silently keep the last value;
+    both are a 400 that names the parameter."""
+    problems = {}
+    for name in query_params:
+        if name not in known and name not in GLOBAL_PARAMETERS:
+            problems[name] = [ErrorDetail("Unknown parameter.", code="unknown_parameter")]
+        elif name not in repeatable and len(query_params.getlist(name)) > 1:
+            problems[name] = [
+                ErrorDetail("Give this parameter once.", code="repeated_parameter")
+            ]
+    if problems:
+        raise ValidationError(problems)
+
+
+def filter_parameters(filterset_class):
+    """(known, repeatable) parameter names of a FilterSet: slug lists may repeat."""
+    filters = filterset_class.base_filters if filterset_class else {}
+    return set(filters), {name for name, f in filters.items() if isinstance(f, SlugListFilter)}

@@ -20,3 +20,12 @@ def pytest_collection_modifyitems(items):
     """Browser tests run last: their live server empties every table when it stops, which
     the tests after them would otherwise find."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture(autouse=True)
+def api_throttling_off(settings):
+    """The suite sends hundreds of requests from one address within a minute; the throttle
+    tests switch the limits back on with rates of their own."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None}
+    }

@@ -351,7 +351,7 @@ def test_calculator_works_for_formulas_outside_the_knowledge_base(client):
         (f"{API}/no-such-thing/", error(
             404, "not_found", "There is nothing at /api/v1/no-such-thing/.")),
         (f"{API}/products/%00/", error(
-            404, "not_found", "There is nothing at /api/v1/products/\x00/.")),
+            400, "control_character", "The path contains a control character.")),
     ],
 )
 def test_bad_requests_get_the_error_envelope(client, url, body):
