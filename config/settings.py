@@ -97,7 +97,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "config.pagination.BoundedPageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "config.pagination.CountlessPageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
     # Reads are open; writes arrive with the curation work and its token authentication.
@@ -135,3 +135,28 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# ---- Cache: Redis when REDIS_URL is set (shared by every app server), else this process's
+# memory, which is right for one process only: versions do not travel between processes.
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="formulary"),
+            "OPTIONS": {
+                # A cache outage degrades to uncached reads instead of failing them.
+                "IGNORE_EXCEPTIONS": True,
+                "SOCKET_CONNECT_TIMEOUT": 1,
+                "SOCKET_TIMEOUT": 1,
+            },
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Seconds a rendered read may stay cached (0: none). Writes make entries stale at once anyway.
+API_CACHE_SECONDS = env.int("API_CACHE_SECONDS", default=600)
+# Requests with this value in X-Cache-Bypass skip the response cache (the benchmark's
+# uncached runs); unset, no request can.
+API_CACHE_BYPASS_TOKEN = env.str("API_CACHE_BYPASS_TOKEN", default="")

@@ -7,7 +7,7 @@ from compounds.models import Carrier, CompoundForm
 from formulary.api_fields import BoundedDecimalFilter, SlugListFilter, StrictBooleanFilter
 from formulary.enums import Jurisdiction
 from formulary.models import Indication
-from formulary.selectors import adult_upper_limits_mg
+from products.catalogue_rows import reference_data
 from products.enums import DosageForm
 from products.models import Brand, Product
 from products.selectors import with_ingredient
@@ -90,7 +90,7 @@ class ProductFilter(django_filters.FilterSet):
         return queryset.filter(with_ingredient(compound__carrier__slug__in=slugs))
 
     def filter_within_upper_limit(self, queryset, name, jurisdiction):
-        limit = adult_upper_limits_mg().get(jurisdiction)
+        limit = reference_data().upper_limits_mg.get(jurisdiction)
         return queryset if limit is None else queryset.filter(elemental_mg_per_day__lte=limit)
 
     def filter_search(self, queryset, name, text):

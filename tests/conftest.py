@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 
 from compounds.knowledge_base import load_knowledge_base
 from products.demo import load_demo_products
@@ -14,3 +15,9 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         load_knowledge_base(report=quiet)
         load_demo_products(report=quiet)
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache: cached reads must not outlive a rolled-back test."""
+    cache.clear()
