@@ -9,6 +9,7 @@ from compounds.api import (
     IndicationViewSet,
     MedicationViewSet,
 )
+from config.views import healthz, readyz
 from products.api import ProductViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -26,6 +27,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
 ]

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from compounds.enums import Classification
 from compounds.models import CompoundForm, CompoundIndication
 from formulary.admin import decimal_display, localized_name
+from formulary.catalogue_version import catalogue_version_bump
 from formulary.models import Indication
 from formulary.selectors import adult_nrv_mg, adult_upper_limits_mg
 from products import admin_queries, calculations
@@ -318,6 +319,7 @@ class ProductAdmin(admin.ModelAdmin):
         selected = queryset.count()
         # update() skips auto_now, so the time of the change is set here.
         changed = queryset.exclude(status=status).update(status=status, updated_at=timezone.now())
+        catalogue_version_bump()  # update() sends no signals
         text = changed_message(changed) % {"count": changed}
         unchanged = selected - changed
         if unchanged:

@@ -94,6 +94,8 @@ class ProductFilter(django_filters.FilterSet):
         return queryset if limit is None else queryset.filter(elemental_mg_per_day__lte=limit)
 
     def filter_search(self, queryset, name, text):
+        # The brand as a subquery, not a join, so each condition can use its own index.
+        brands = Brand.objects.filter(name__icontains=text)
         return queryset.filter(
-            Q(name__icontains=text) | Q(brand__name__icontains=text) | Q(gtin__startswith=text)
+            Q(name__icontains=text) | Q(brand__in=brands) | Q(gtin__startswith=text)
         )
