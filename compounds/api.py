@@ -27,6 +27,7 @@ from compounds.serializers import (
 )
 from formulary.api_fields import BoundedDecimalField
 from formulary.catalogue_version import kept_per_version
+from formulary.localization import current_language
 from formulary.read_cache import CachedReadMixin
 
 MAX_CALCULATOR_AMOUNT_MG = Decimal("10000000")
@@ -56,6 +57,8 @@ class MedicationViewSet(CachedReadMixin, ReadOnlySlugViewSet):
 # are loaded once per catalogue version, and a request only queries which compounds it lists.
 kept_compound_profiles = kept_per_version(lambda: {c.pk: c for c in compound_profiles()})
 kept_rules = kept_per_version(lambda: list(rules_with_details()))
+# Rendered profiles by (language, compound id), filled as they are asked for.
+kept_rendered_profiles = kept_per_version(dict)
 
 
 class KeptProfilesMixin:
@@ -63,16 +66,21 @@ class KeptProfilesMixin:
         ids = self.paginate_queryset(
             self.filter_queryset(CompoundForm.objects.all()).values_list("pk", flat=True)
         )
-        profiles = kept_compound_profiles()
-        serializer = self.get_serializer([profiles[pk] for pk in ids], many=True)
-        return self.get_paginated_response(serializer.data)
+        return self.get_paginated_response([self.rendered_profile(pk) for pk in ids])
 
     def retrieve(self, request, *args, **kwargs):
         slug = kwargs[self.lookup_field]
-        found = [c for c in kept_compound_profiles().values() if c.slug == slug]
+        found = [pk for pk, c in kept_compound_profiles().items() if c.slug == slug]
         if not found:
             raise Http404
-        return Response(self.get_serializer(found[0]).data)
+        return Response(self.rendered_profile(found[0]))
+
+    def rendered_profile(self, pk: int) -> dict:
+        rendered = kept_rendered_profiles()
+        key = (current_language(), pk)
+        if key not in rendered:
+            rendered[key] = self.get_serializer(kept_compound_profiles()[pk]).data
+        return rendered[key]
 
 
 class CompoundViewSet(CachedReadMixin, KeptProfilesMixin, ReadOnlySlugViewSet):
