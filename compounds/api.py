@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django import forms
+from django.http import Http404
 from django_filters.utils import translate_validation
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
@@ -12,6 +13,7 @@ from rest_framework.views import APIView
 
 from compounds import chemistry
 from compounds.filters import CompoundFilter
+from compounds.models import CompoundForm
 from compounds.selectors import (
     compound_profiles,
     indications_with_evidence,
@@ -25,6 +27,9 @@ from compounds.serializers import (
     MedicationSerializer,
 )
 from formulary.api_fields import BoundedDecimalField, refuse_unknown_and_repeated_parameters
+from formulary.catalogue_version import kept_per_version
+from formulary.localization import current_language
+from formulary.read_cache import CachedReadMixin
 
 MAX_CALCULATOR_AMOUNT_MG = Decimal("10000000")
 
@@ -35,21 +40,51 @@ class ReadOnlySlugViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     lookup_value_regex = "[a-z0-9-]{1,60}"
 
 
-class IndicationViewSet(ReadOnlySlugViewSet):
+class IndicationViewSet(CachedReadMixin, ReadOnlySlugViewSet):
     """Indications with the compounds linked to them, graded and sourced."""
 
     queryset = indications_with_evidence()
     serializer_class = IndicationSerializer
 
 
-class MedicationViewSet(ReadOnlySlugViewSet):
+class MedicationViewSet(CachedReadMixin, ReadOnlySlugViewSet):
     """Medications and their interaction rules, with directional spacing hours."""
 
     queryset = medications_with_rules()
     serializer_class = MedicationSerializer
 
 
-class CompoundViewSet(ReadOnlySlugViewSet):
+# The knowledge base is small and changes rarely: its profiles, with everything they cite,
+# are loaded once per catalogue version, and a request only queries which compounds it lists.
+kept_compound_profiles = kept_per_version(lambda: {c.pk: c for c in compound_profiles()})
+kept_rules = kept_per_version(lambda: list(rules_with_details()))
+# Rendered profiles by (language, compound id), filled as they are asked for.
+kept_rendered_profiles = kept_per_version(dict)
+
+
+class KeptProfilesMixin:
+    def list(self, request, *args, **kwargs):
+        ids = self.paginate_queryset(
+            self.filter_queryset(CompoundForm.objects.all()).values_list("pk", flat=True)
+        )
+        return self.get_paginated_response([self.rendered_profile(pk) for pk in ids])
+
+    def retrieve(self, request, *args, **kwargs):
+        slug = kwargs[self.lookup_field]
+        found = [pk for pk, c in kept_compound_profiles().items() if c.slug == slug]
+        if not found:
+            raise Http404
+        return Response(self.rendered_profile(found[0]))
+
+    def rendered_profile(self, pk: int) -> dict:
+        rendered = kept_rendered_profiles()
+        key = (current_language(), pk)
+        if key not in rendered:
+            rendered[key] = self.get_serializer(kept_compound_profiles()[pk]).data
+        return rendered[key]
+
+
+class CompoundViewSet(CachedReadMixin, KeptProfilesMixin, ReadOnlySlugViewSet):
     """Compound forms: chemistry derived from the formula, facts with their verification."""
 
     queryset = compound_profiles()
@@ -57,7 +92,7 @@ class CompoundViewSet(ReadOnlySlugViewSet):
     filterset_class = CompoundFilter
 
     def get_serializer_context(self):
-        return {**super().get_serializer_context(), "rules": list(rules_with_details())}
+        return {**super().get_serializer_context(), "rules": kept_rules()}
 
 
 class CalculatorForm(forms.Form):

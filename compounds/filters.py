@@ -4,11 +4,14 @@ from django.db.models import Exists, OuterRef, Q
 from compounds.enums import Classification
 from compounds.models import Carrier, CompoundForm, CompoundIndication
 from formulary.api_fields import BoundedDecimalFilter, SlugListFilter
+from formulary.catalogue_version import kept_per_version
 from formulary.models import Indication
 
 
 def known_slugs(model):
-    return lambda slugs: model.objects.filter(slug__in=slugs).values_list("slug", flat=True)
+    """Which of some slugs exist: from a set kept per catalogue version, not a query each time."""
+    all_slugs = kept_per_version(lambda: frozenset(model.objects.values_list("slug", flat=True)))
+    return lambda slugs: [slug for slug in slugs if slug in all_slugs()]
 
 
 def known_choices(choices):

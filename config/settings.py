@@ -118,7 +118,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["config.parsers.StrictJSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["config.filtering.StrictFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "config.pagination.BoundedPageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "config.pagination.CountlessPageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
     # Reads are open; writes need a token (`Authorization: Token ...`, issued by
@@ -209,3 +209,56 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     },
 }
+
+# ---- Cache: Redis when REDIS_URL is set (shared by every app server), else this process's
+# memory, which is right for one process only: versions do not travel between processes.
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="formulary"),
+            "OPTIONS": {
+                # A cache outage degrades to uncached reads instead of failing them.
+                "IGNORE_EXCEPTIONS": True,
+                "SOCKET_CONNECT_TIMEOUT": 1,
+                "SOCKET_TIMEOUT": 1,
+            },
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Seconds a rendered read may stay cached (0: none). Writes make entries stale at once anyway.
+API_CACHE_SECONDS = env.int("API_CACHE_SECONDS", default=600)
+# Requests with this value in X-Cache-Bypass skip the response cache (the benchmark's
+# uncached runs); unset, no request can.
+API_CACHE_BYPASS_TOKEN = env.str("API_CACHE_BYPASS_TOKEN", default="")
+
+# ---- Read replica: reads go there, writes and the admin to the primary (config/routers.py).
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    DATABASE_ROUTERS = ["config.routers.PrimaryReplicaRouter"]
+    MIDDLEWARE.insert(0, "config.routers.PrimaryForWritesMiddleware")
+
+# ---- Production profile: DJANGO_ENV=production. Passes `manage.py check --deploy`.
+if env.str("DJANGO_ENV", default="development") == "production":
+    DEBUG = False
+    # No fallback: a production server without its own key must not start.
+    SECRET_KEY = env.str("SECRET_KEY")
+    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+    CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+    # TLS ends at the load balancer, which says so in X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    for database in DATABASES.values():
+        database["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
+    # Probes come over plain HTTP from inside the network, not through the TLS redirect.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]

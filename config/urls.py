@@ -10,6 +10,7 @@ from compounds.api import (
     MedicationViewSet,
 )
 from compounds.terms_api import RiskGroupViewSet, SymptomViewSet
+from config.views import healthz, readyz
 from products.advice_api import AdviceView
 from products.api import ProductViewSet
 from products.match_api import ProductMatchView
@@ -33,6 +34,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
 ]

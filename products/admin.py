@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from compounds.enums import Classification
 from compounds.models import CompoundForm, CompoundIndication
 from formulary.admin import decimal_display, localized_name
+from formulary.catalogue_version import catalogue_version_bump
 from formulary.models import Indication
 from formulary.selectors import adult_nrv_mg, adult_upper_limits_mg
 from products import admin_queries, calculations
@@ -354,6 +355,7 @@ class ProductAdmin(admin.ModelAdmin):
         changed = queryset.exclude(status=status).update(
             status=status, updated_at=timezone.now(), version=F("version") + 1
         )
+        catalogue_version_bump()  # update() sends no signals
         text = changed_message(changed) % {"count": changed}
         unchanged = selected - changed
         if unchanged:

@@ -1,16 +1,42 @@
+from django.http import Http404
 from rest_framework import mixins, permissions, viewsets
+from rest_framework.response import Response
 
-from formulary.selectors import adult_nrv_mg, adult_upper_limits_mg
-from products.api_write import ProductWriteMixin
-from products.enums import ProductStatus
+from formulary.read_cache import CachedReadMixin
+from products.api_write import RETRIEVE_SCHEMA, ProductWriteMixin, version_etag
+from products.catalogue_rows import PRODUCT_COLUMNS, product_rows
 from products.filters import ProductFilter
+from products.models import Product
 from products.permissions import ProductRolePermission, may_see_unpublished
-from products.selectors import catalogue_products
+from products.selectors import published_products
 from products.serializers import ProductSerializer
 
 
+class ProductRowsMixin:
+    """Lists and details rendered from plain rows (products.catalogue_rows): three queries
+    a page at any catalogue size. ``ProductSerializer`` declares their shape."""
+
+    def list(self, request, *args, **kwargs):
+        rows = self.filter_queryset(self.get_queryset()).values(*PRODUCT_COLUMNS)
+        return self.get_paginated_response(product_rows(self.paginate_queryset(rows)))
+
+    @RETRIEVE_SCHEMA
+    def retrieve(self, request, *args, **kwargs):
+        gtin = kwargs[self.lookup_field]
+        products = self.filter_queryset(self.get_queryset()).filter(gtin=gtin)
+        rows = list(products.values(*PRODUCT_COLUMNS, "version"))
+        if not rows:
+            raise Http404
+        return Response(product_rows(rows)[0], headers={"ETag": version_etag(rows[0]["version"])})
+
+
 class ProductViewSet(
-    ProductWriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    CachedReadMixin,
+    ProductWriteMixin,
+    ProductRowsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """The public catalogue: published products with their derived amounts.
 
@@ -28,20 +54,12 @@ class ProductViewSet(
         return [ProductRolePermission()]
 
     def get_queryset(self):
-        products = catalogue_products()
         # The list is the webshops' catalogue; a draft is looked up by its GTIN.
         if self.action == "retrieve" and may_see_unpublished(self.request.user):
-            return products
-        return products.filter(status=ProductStatus.PUBLISHED)
+            return Product.objects.all()
+        return published_products()
 
     def filter_queryset(self, queryset):
         filtered = super().filter_queryset(queryset)
         # The GTIN breaks ties, so the same ordering always gives the same pages.
         return filtered.order_by(*filtered.query.order_by, "gtin")
-
-    def get_serializer_context(self):
-        return {
-            **super().get_serializer_context(),
-            "nrv_mg": adult_nrv_mg(),
-            "upper_limits_mg": adult_upper_limits_mg(),
-        }

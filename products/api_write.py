@@ -51,9 +51,9 @@ class NotDeletable(APIException):
     default_code = "not_deletable"
 
 
-def product_etag(product: Product) -> str:
-    """Strong and cheap: the version, raised by every save, not a hash of the content."""
-    return f'"{product.version}"'
+def version_etag(version: int) -> str:
+    """Strong and cheap: the product's version, raised by every save, not a content hash."""
+    return f'"{version}"'
 
 
 def expected_version(request, product: Product) -> int | None:
@@ -65,7 +65,7 @@ def expected_version(request, product: Product) -> int | None:
     if tags == ["*"]:
         return None
     # If-Match compares strongly: a weak tag (W/"7") never matches.
-    if product_etag(product) not in tags:
+    if version_etag(product.version) not in tags:
         raise StaleVersion(product.version)
     return product.version
 
@@ -108,6 +108,12 @@ ETAG = OpenApiParameter(
 )
 
 
+RETRIEVE_SCHEMA = extend_schema(parameters=[ETAG], responses={200: ProductSerializer}, description=(
+    "A published product to anyone; a draft or discontinued one too to a token whose user "
+    "may view products (shop staff, pharmacist editors). The ETag is the product's version."
+))
+
+
 def change_schema(description: str):
     return extend_schema(
         request=ProductWriteSerializer,
@@ -130,7 +136,8 @@ class ProductWriteMixin:
     def product_response(self, product, status_code=status.HTTP_200_OK, **headers):
         loaded = catalogue_products().get(pk=product.pk)
         data = ProductSerializer(loaded, context=self.get_serializer_context()).data
-        return Response(data, status=status_code, headers={"ETag": product_etag(loaded), **headers})
+        headers = {"ETag": version_etag(loaded.version), **headers}
+        return Response(data, status=status_code, headers=headers)
 
     def product_to_write(self) -> Product:
         return get_object_or_404(Product.objects.all(), gtin=self.kwargs["gtin"])
@@ -140,14 +147,6 @@ class ProductWriteMixin:
             return serializer.save(**kwargs)
         except StaleProductVersion as stale:
             raise StaleVersion(stale.current_version) from stale
-
-    @extend_schema(parameters=[ETAG], responses={200: ProductSerializer}, description=(
-        "A published product to anyone; a draft or discontinued one too to a token whose user "
-        "may view products (shop staff, pharmacist editors). The ETag is the product's version."
-    ))
-    def retrieve(self, request, *args, **kwargs):
-        product = self.get_object()
-        return Response(self.get_serializer(product).data, headers={"ETag": product_etag(product)})
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -7,7 +7,7 @@ from compounds.models import Carrier, CompoundForm, CompoundIndication
 from formulary.api_fields import BoundedDecimalFilter, SlugListFilter, StrictBooleanFilter
 from formulary.enums import Jurisdiction
 from formulary.models import DeficiencySign, Indication, RiskGroup
-from formulary.selectors import adult_upper_limits_mg
+from products.catalogue_rows import reference_data
 from products.enums import DosageForm
 from products.models import Brand, Product
 from products.selectors import with_ingredient
@@ -108,7 +108,7 @@ class ProductFilter(django_filters.FilterSet):
         return queryset.filter(with_ingredient(compound__carrier__slug__in=slugs))
 
     def filter_within_upper_limit(self, queryset, name, jurisdiction):
-        limit = adult_upper_limits_mg().get(jurisdiction)
+        limit = reference_data().upper_limits_mg.get(jurisdiction)
         return queryset if limit is None else queryset.filter(elemental_mg_per_day__lte=limit)
 
     def filter_symptom(self, queryset, name, slugs):
@@ -122,6 +122,8 @@ class ProductFilter(django_filters.FilterSet):
         )))
 
     def filter_search(self, queryset, name, text):
+        # The brand as a subquery, not a join, so each condition can use its own index.
+        brands = Brand.objects.filter(name__icontains=text)
         return queryset.filter(
-            Q(name__icontains=text) | Q(brand__name__icontains=text) | Q(gtin__startswith=text)
+            Q(name__icontains=text) | Q(brand__in=brands) | Q(gtin__startswith=text)
         )

@@ -105,7 +105,18 @@ class Product(models.Model):
                 name="product_label_amount_not_negative",
             ),
         ]
-        indexes = [models.Index(fields=["status", "dosage_form"], name="product_status_form_idx")]
+        indexes = [
+            models.Index(fields=["status", "dosage_form"], name="product_status_form_idx"),
+            # The catalogue lists published products in one of these orders, often within one
+            # dosage form: an index per order lets a page stop after page_size rows.
+            models.Index(
+                fields=["status", "dosage_form", "elemental_mg_per_day", "gtin"],
+                name="product_form_day_idx",
+            ),
+            models.Index(fields=["status", "elemental_mg_per_day", "gtin"], name="product_day_idx"),
+            models.Index(fields=["status", "name", "gtin"], name="product_name_idx"),
+            models.Index(fields=["status", "price_eur", "gtin"], name="product_price_idx"),
+        ]
 
     def __str__(self):
         return f"{self.brand} {self.name}"

@@ -5,6 +5,7 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from compounds.models import CompoundIndication
 from formulary.selectors import adult_nrv_mg, adult_upper_limits_mg
 from products import calculations
+from products.enums import ProductStatus
 from products.models import IngredientLine, NutrientLine, Product
 
 
@@ -25,6 +26,11 @@ def catalogue_products() -> QuerySet[Product]:
         Prefetch("compound__evidence", evidence)
     )
     return products_with_lines(lines).order_by("name", "gtin")
+
+
+def published_products() -> QuerySet[Product]:
+    """The public catalogue, plain: its read path (products.catalogue_rows) loads the rest."""
+    return Product.objects.filter(status=ProductStatus.PUBLISHED).order_by("name", "gtin")
 
 
 def with_ingredient(**line_conditions) -> Exists:

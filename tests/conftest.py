@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 
 from compounds.knowledge_base import load_knowledge_base
 from products.demo import load_demo_products
@@ -29,3 +30,9 @@ def api_throttling_off(settings):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None}
     }
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache: cached reads must not outlive a rolled-back test."""
+    cache.clear()

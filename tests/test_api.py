@@ -196,9 +196,10 @@ def test_products_same_ordering_gives_the_same_pages(client):
 def test_products_list_query_count_does_not_grow_with_page_size(
     client, django_assert_num_queries
 ):
-    with django_assert_num_queries(7):
+    client.get(f"{API}/products/?page_size=1")  # loads the reference data kept per version
+    with django_assert_num_queries(3):
         client.get(f"{API}/products/?page_size=2")
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(3):
         client.get(f"{API}/products/?page_size=100")
 
 
@@ -206,7 +207,8 @@ def test_products_list_query_count_does_not_grow_with_page_size(
 def test_knowledge_lists_query_count_is_constant(client, django_assert_max_num_queries, path):
     with django_assert_max_num_queries(12):
         body = get_json(client, f"{API}/{path}/?page_size=100")
-    assert body["count"] == len(body["results"]) > 0
+    assert body["next"] is None
+    assert len(body["results"]) > 0
 
 
 def test_compound_profile_is_complete_and_sourced(client):

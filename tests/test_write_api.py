@@ -41,8 +41,8 @@ REFUSED = {
 WRITERS = ["shop_staff", "superuser"]
 PUBLISHED_DEMO = "2073100011373"
 # token with its user, the user's other tokens (knox drops expired ones), permissions (2),
-# product, lines, compound evidence, nutrients, reference intakes (2)
-QUERIES_FOR_STAFF_DETAIL = 10
+# product, its ingredient lines, its nutrient lines (the knowledge base is kept per version)
+QUERIES_FOR_STAFF_DETAIL = 7
 
 
 def error(status, code, message, details=()):

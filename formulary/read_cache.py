@@ -1,0 +1,82 @@
+"""Read endpoints answered from the cache, and revalidated without rendering.
+
+A rendered read is stored under the catalogue version, the language and the full URL, so
+any write (which bumps the version) makes every stored read stale at once. A client that
+revalidates with the version's ETag gets a 304 before anything is read or rendered.
+
+It works inside the DRF view, after authentication, permissions and throttling, so a cached
+answer still counts against a client's rate. Shared by every layer's read endpoints, so it
+lives in the lowest one, next to the version.
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpResponse, HttpResponseNotModified
+from django.utils.cache import parse_etags
+
+from formulary.catalogue_version import catalogue_version
+from formulary.localization import current_language
+
+BYPASS_HEADER = "X-Cache-Bypass"
+
+
+def catalogue_etag(version: int, language: str) -> str:
+    return f'"catalogue-{version}-{language}"'
+
+
+class CachedReadMixin:
+    """For read-only viewsets: ``list`` and ``retrieve`` through the response cache.
+
+    ``API_CACHE_SECONDS`` (0: nothing is stored) bounds how long an entry may live;
+    a request carrying ``X-Cache-Bypass: <API_CACHE_BYPASS_TOKEN>`` is rendered afresh
+    and not stored, so the benchmark can measure the uncached path on a live server.
+    """
+
+    def list(self, request, *args, **kwargs):
+        return self.read_through_cache(request, super().list, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        return self.read_through_cache(request, super().retrieve, *args, **kwargs)
+
+    def read_through_cache(self, request, read, *args, **kwargs):
+        version = catalogue_version()
+        self.read_cache_entry = None
+        # An authenticated read may see what the public may not (a draft by its GTIN), so
+        # it neither comes from the shared cache nor goes into it.
+        if version is not None and request.auth is None and not bypasses_cache(request):
+            path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
+            language = current_language()
+            self.read_cache_entry = (
+                f"read:{version}:{language}:{path}", catalogue_etag(version, language)
+            )
+        if self.read_cache_entry is None:
+            return read(request, *args, **kwargs)
+        etag = self.read_cache_entry[1]
+        if etag in parse_etags(request.headers.get("If-None-Match", "")):
+            return HttpResponseNotModified(headers={"ETag": etag})
+        stored = cache.get(self.read_cache_entry[0])
+        if stored is not None:
+            content, headers = stored
+            return HttpResponse(content, headers=headers)
+        return read(request, *args, **kwargs)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        entry = getattr(self, "read_cache_entry", None)
+        if entry is None or response.status_code != 200 or not hasattr(response, "render"):
+            return response
+        key, etag = entry
+        # A view's own ETag (a product's version, for If-Match) is left as it is.
+        response.headers.setdefault("ETag", etag)
+        seconds = settings.API_CACHE_SECONDS
+        if seconds:
+            response.render()
+            cache.set(key, (response.content, dict(response.headers)), seconds)
+        return response
+
+
+def bypasses_cache(request) -> bool:
+    token = settings.API_CACHE_BYPASS_TOKEN
+    return bool(token) and request.headers.get(BYPASS_HEADER) == token

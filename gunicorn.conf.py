@@ -1,0 +1,25 @@
+"""gunicorn settings, read from this folder by default: `gunicorn config.wsgi`.
+
+Environment: GUNICORN_BIND (default 127.0.0.1:8000), WEB_CONCURRENCY (workers, default
+2 per core + 1), GUNICORN_TIMEOUT (seconds, default 30), GUNICORN_ACCESS_LOG (a path or "-";
+default none: the load balancer logs requests).
+"""
+
+import multiprocessing
+import os
+
+wsgi_app = "config.wsgi:application"
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+# Sync workers: each request is a few milliseconds of CPU and database; no long polls.
+worker_class = "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 30
+keepalive = 5
+# Load the application once before forking: the workers share its code pages.
+preload_app = True
+# Recycle workers now and then so that memory cannot creep upwards over weeks.
+max_requests = 20_000
+max_requests_jitter = 2_000
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+errorlog = "-"

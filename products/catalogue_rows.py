@@ -1,0 +1,190 @@
+"""The catalogue's read path: products as JSON from plain rows, in three queries a page.
+
+One query for the page of products (with the brand joined), one for their ingredient lines
+and one for their nutrient lines. Compounds, their evidence, nutrients and the reference
+intakes are small and change rarely: they are kept in memory per catalogue version. The
+output is exactly that of ``products.serializers.ProductSerializer`` (a test holds them
+equal); the arithmetic is ``products.calculations``, as there.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from compounds.models import CompoundForm, CompoundIndication
+from compounds.serializers import rounded
+from formulary.catalogue_version import kept_per_version
+from formulary.localization import current_language
+from formulary.models import Nutrient
+from formulary.selectors import adult_nrv_mg, adult_upper_limits_mg
+from products import calculations
+from products.models import IngredientLine, NutrientLine
+
+PRODUCT_COLUMNS = (
+    "id", "gtin", "name", "brand__slug", "brand__name", "dosage_form", "status",
+    "units_per_package", "units_per_serving", "servings_per_day", "vegan", "gluten_free",
+    "lactose_free", "price_eur", "label_elemental_mg_per_serving",
+)
+
+
+@dataclass(frozen=True)
+class CompoundFacts:
+    slug: str
+    names: dict[str, str]
+    formula: str
+    elemental_magnesium_percent: Decimal
+    # (indication slug, names by language, grade) in the evidence's own ordering.
+    evidence: tuple[tuple[str, dict[str, str], str], ...]
+
+    @property
+    def elemental_fraction(self) -> Decimal:
+        return self.elemental_magnesium_percent / 100
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    compounds: dict[int, CompoundFacts]
+    nutrients: dict[int, dict]
+    nrv_mg: Decimal | None
+    upper_limits_mg: dict[str, Decimal]
+
+
+def build_reference_data() -> ReferenceData:
+    evidence = defaultdict(list)
+    for link in CompoundIndication.objects.select_related("indication"):
+        evidence[link.compound_id].append(
+            (link.indication.slug,
+             {"nl": link.indication.name_nl, "en": link.indication.name_en}, link.grade)
+        )
+    compounds = {
+        compound.pk: CompoundFacts(
+            slug=compound.slug,
+            names={"nl": compound.name_nl, "en": compound.name_en},
+            formula=compound.formula,
+            elemental_magnesium_percent=compound.elemental_magnesium_percent,
+            evidence=tuple(evidence[compound.pk]),
+        )
+        for compound in CompoundForm.objects.only(
+            "slug", "name_nl", "name_en", "formula", "elemental_magnesium_percent"
+        )
+    }
+    nutrients = {
+        nutrient.pk: {"slug": nutrient.slug, "names": {"nl": nutrient.name_nl,
+                                                       "en": nutrient.name_en},
+                      "unit": nutrient.unit}
+        for nutrient in Nutrient.objects.all()
+    }
+    return ReferenceData(
+        compounds=compounds, nutrients=nutrients,
+        nrv_mg=adult_nrv_mg(), upper_limits_mg=adult_upper_limits_mg(),
+    )
+
+
+reference_data = kept_per_version(build_reference_data)
+
+
+def product_rows(products) -> list[dict]:
+    """``products``: dicts with ``PRODUCT_COLUMNS``. Two queries: the lines of all of them."""
+    ids = [product["id"] for product in products]
+    lines, nutrients = defaultdict(list), defaultdict(list)
+    for product_id, *line in IngredientLine.objects.filter(product_id__in=ids).order_by(
+        "product_id", "id"
+    ).values_list("product_id", "compound_id", "amount_mg", "amount_basis"):
+        lines[product_id].append(line)
+    for product_id, *line in NutrientLine.objects.filter(product_id__in=ids).order_by(
+        "product_id", "id"
+    ).values_list("product_id", "nutrient_id", "amount"):
+        nutrients[product_id].append(line)
+    data = reference_data()
+    language = current_language()
+    return [
+        product_row(product, lines[product["id"]], nutrients[product["id"]], data, language)
+        for product in products
+    ]
+
+
+def product_row(product, lines, nutrients, data: ReferenceData, language: str) -> dict:
+    compounds = [data.compounds[compound_id] for compound_id, _, _ in lines]
+    dose_lines = [
+        calculations.DoseLine(
+            amount_mg=amount_mg, amount_basis=basis, elemental_fraction=compound.elemental_fraction
+        )
+        for compound, (_, amount_mg, basis) in zip(compounds, lines, strict=True)
+    ]
+    dose = calculations.product_dose(
+        lines=dose_lines,
+        units_per_serving=product["units_per_serving"],
+        servings_per_day=product["servings_per_day"],
+        label_elemental_mg_per_serving=product["label_elemental_mg_per_serving"],
+        nrv_mg=data.nrv_mg,
+        upper_limits_mg=data.upper_limits_mg,
+    )
+    return {
+        "gtin": product["gtin"],
+        "name": product["name"],
+        "brand": {"slug": product["brand__slug"], "name": product["brand__name"]},
+        "dosage_form": product["dosage_form"],
+        "status": product["status"],
+        "units_per_package": product["units_per_package"],
+        "units_per_serving": rounded(product["units_per_serving"], 3),
+        "servings_per_day": rounded(product["servings_per_day"], 2),
+        "vegan": product["vegan"],
+        "gluten_free": product["gluten_free"],
+        "lactose_free": product["lactose_free"],
+        "price_eur": rounded(product["price_eur"], 2),
+        "ingredients": [
+            ingredient_row(compound, dose_line, language)
+            for compound, dose_line in zip(compounds, dose_lines, strict=True)
+        ],
+        "nutrients": [
+            {
+                "slug": data.nutrients[nutrient_id]["slug"],
+                "name": data.nutrients[nutrient_id]["names"][language],
+                "amount": rounded(amount, 3),
+                "unit": data.nutrients[nutrient_id]["unit"],
+            }
+            for nutrient_id, amount in nutrients
+        ],
+        "elemental_mg_per_unit": rounded(dose.elemental_mg_per_unit, 1),
+        "elemental_mg_per_serving": rounded(dose.elemental_mg_per_serving, 1),
+        "elemental_mg_per_day": rounded(dose.elemental_mg_per_day, 1),
+        "nrv_percent_per_day": rounded(dose.nrv_percent_per_day, 1),
+        "upper_limits": {
+            jurisdiction: {
+                "limit_mg": rounded(limit, 1), "exceeded": dose.exceeds_upper_limit[jurisdiction]
+            }
+            for jurisdiction, limit in data.upper_limits_mg.items()
+        },
+        "label_elemental_mg_per_serving": rounded(product["label_elemental_mg_per_serving"], 1),
+        "label_mismatch": dose.label_mismatch,
+        "indications": indication_rows(compounds, language),
+    }
+
+
+def ingredient_row(compound: CompoundFacts, line: calculations.DoseLine, language: str) -> dict:
+    amounts = calculations.line_amounts(line)
+    return {
+        "compound": {
+            "slug": compound.slug,
+            "name": compound.names[language],
+            "formula": compound.formula,
+            "elemental_magnesium_percent": rounded(compound.elemental_magnesium_percent, 2),
+        },
+        "amount_mg": rounded(line.amount_mg, 3),
+        "amount_basis": line.amount_basis,
+        "compound_mg": rounded(amounts.compound_mg, 1),
+        "elemental_mg": rounded(amounts.elemental_mg, 1),
+    }
+
+
+def indication_rows(compounds: list[CompoundFacts], language: str) -> list[dict]:
+    """The indications that follow from the compounds, each with its best grade."""
+    found = {}
+    for compound in compounds:
+        for slug, names, grade in compound.evidence:
+            entry = found.setdefault(
+                slug, {"slug": slug, "name": names[language], "best_grade": grade, "compounds": []}
+            )
+            entry["best_grade"] = min(entry["best_grade"], grade)
+            entry["compounds"].append(compound.slug)
+    return [found[slug] for slug in sorted(found)]
