@@ -9,6 +9,7 @@ from django.db.models import Q
 
 from compounds.models import CompoundForm
 from formulary.enums import choices_check
+from formulary.history import audit_history
 from formulary.models import Nutrient
 from products.enums import AmountBasis, DosageForm, ProductStatus
 from products.gtin import GtinError, validate_gtin
@@ -26,6 +27,8 @@ def gtin_validator(value: str):
 class Brand(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     name = models.CharField(max_length=100, unique=True)
+
+    history = audit_history()
 
     class Meta:
         ordering = ["name", "slug"]
@@ -75,6 +78,8 @@ class Product(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
+    history = audit_history(excluded_fields=["elemental_mg_per_serving", "elemental_mg_per_day"])
+
     class Meta:
         ordering = ["name", "gtin"]
         constraints = [
@@ -100,6 +105,10 @@ class Product(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["status", "dosage_form"], name="product_status_form_idx")]
+        permissions = [
+            ("import_products", "Can import products from a spreadsheet"),
+            ("export_products", "Can export products to a spreadsheet"),
+        ]
 
     def __str__(self):
         return f"{self.brand} {self.name}"
@@ -119,6 +128,8 @@ class IngredientLine(models.Model):
         help_text="Per serving, in the basis below.",
     )
     amount_basis = models.CharField(max_length=10, choices=AmountBasis.choices)
+
+    history = audit_history()
 
     class Meta:
         ordering = ["product_id", "id"]
@@ -140,6 +151,8 @@ class NutrientLine(models.Model):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="nutrients")
     nutrient = models.ForeignKey(Nutrient, on_delete=models.PROTECT, related_name="lines")
     amount = models.DecimalField(max_digits=9, decimal_places=3, validators=POSITIVE)
+
+    history = audit_history()
 
     class Meta:
         ordering = ["product_id", "id"]
