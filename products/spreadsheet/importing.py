@@ -284,7 +284,7 @@ class ProductImport:
                 "compound",
                 _(
                     "Unknown compound “%(slug)s”. Use the compound's slug as the API lists it "
-                    "(/api/v1/compounds/), e.g. magnesium-citrate-anhydrous."
+                    "(/api/v1/compounds/), e.g. magnesium-bisglycinate."
                 )
                 % {"slug": slug},
             )
@@ -298,6 +298,8 @@ class ProductImport:
         return LineDraft(number, compound, values["amount_mg"], values["amount_basis"])
 
     def check_lines(self, draft: ProductDraft) -> None:
+        if not draft.lines:
+            return  # each of its rows already has a problem in a line column
         ingredients = [
             IngredientInput(line.compound, line.amount_mg, line.amount_basis)
             for line in draft.lines
@@ -316,8 +318,6 @@ class ProductImport:
                     if line.compound.slug in seen:
                         self.problem(line.row, "compound", text)
                     seen.add(line.compound.slug)
-                if not draft.lines:
-                    self.problem(draft.row, "compound", text)
 
     def resolve_brands(self) -> None:
         names = {draft.brand_name for draft in self.drafts.values() if draft.brand_name}

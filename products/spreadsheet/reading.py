@@ -87,13 +87,15 @@ def open_csv(path: Path) -> Sheet:
     handle = path.open(encoding="utf-8-sig", newline="")
     try:
         first_line = handle.readline()
+        # Spreadsheet programs with a Dutch locale separate CSV cells with semicolons.
+        delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+        columns = check_header(next(csv.reader([first_line], delimiter=delimiter), []))
     except UnicodeDecodeError as error:
         handle.close()
         raise not_utf8() from error
-    # Spreadsheet programs with a Dutch locale separate CSV cells with semicolons.
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    header = next(csv.reader([first_line], delimiter=delimiter), [])
-    columns = check_header(header)
+    except SpreadsheetError:
+        handle.close()
+        raise
 
     def rows():
         with handle:
@@ -120,8 +122,11 @@ def open_xlsx(path: Path) -> Sheet:
         ) from error
     sheet = workbook.worksheets[0]
     rows = sheet.iter_rows(values_only=True)
-    header = next(rows, ())
-    columns = check_header(list(header))
+    try:
+        columns = check_header(list(next(rows, ())))
+    except SpreadsheetError:
+        workbook.close()
+        raise
 
     def data():
         try:
