@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
 
 from products.spreadsheet.importing import ImportReport, import_products
 from products.spreadsheet.reading import SpreadsheetError
@@ -27,6 +28,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, file: Path, dry_run: bool, **options):
+        # The command speaks English like its own summary lines; the admin follows the user.
+        with translation.override("en"):
+            self.run_import(file, dry_run=dry_run)
+
+    def run_import(self, file: Path, *, dry_run: bool):
         if not file.is_file():
             raise CommandError(f"{file}: no such file.", returncode=EXIT_UNREADABLE)
         try:
