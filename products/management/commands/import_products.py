@@ -10,6 +10,7 @@ from products.spreadsheet.reading import SpreadsheetError
 
 EXIT_REJECTED = 1  # the file has problems: nothing was written
 EXIT_UNREADABLE = 2  # not a CSV/XLSX file, not UTF-8, or wrong columns
+NEW_BRANDS_SHOWN = 20
 
 
 class Command(BaseCommand):
@@ -69,7 +70,9 @@ def summary(report: ImportReport, *, dry_run: bool) -> str:
         f"{report.updated} {verb} updated, {report.unchanged} unchanged."
     )
     if report.new_brands:
-        text += f" New brands: {', '.join(report.new_brands)}."
+        shown = ", ".join(report.new_brands[:NEW_BRANDS_SHOWN])
+        more = len(report.new_brands) - NEW_BRANDS_SHOWN
+        text += f" New brands: {shown}{f' and {more} more' if more > 0 else ''}."
     if dry_run:
         text += " Dry run: nothing was written."
     return text
