@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
 from compounds.models import (
     Carrier,
@@ -65,14 +66,14 @@ class EvidenceInline(admin.StackedInline):
 
 
 @admin.register(Carrier)
-class CarrierAdmin(admin.ModelAdmin):
+class CarrierAdmin(SimpleHistoryAdmin):
     list_display = ["slug", "name_nl", "name_en"]
     search_fields = ["slug", "name_nl", "name_en"]
     inlines = [CarrierEffectInline]
 
 
 @admin.register(CarrierEffect)
-class CarrierEffectAdmin(admin.ModelAdmin):
+class CarrierEffectAdmin(SimpleHistoryAdmin):
     list_display = ["__str__", "carrier", "status"]
     list_filter = ["status", "carrier", "indications"]
     list_select_related = ["carrier"]
@@ -201,7 +202,7 @@ def compound_chart(compounds) -> CompoundChart | None:
 
 
 @admin.register(CompoundForm)
-class CompoundFormAdmin(admin.ModelAdmin):
+class CompoundFormAdmin(SimpleHistoryAdmin):
     list_display = [
         "slug",
         "formula",
@@ -301,7 +302,7 @@ class CompoundFormAdmin(admin.ModelAdmin):
 
 
 @admin.register(CompoundIndication)
-class CompoundIndicationAdmin(admin.ModelAdmin):
+class CompoundIndicationAdmin(SimpleHistoryAdmin):
     list_display = ["compound", "indication", "grade", "basis", "status"]
     list_filter = ["indication", "grade", "basis", "status", "compound__classification"]
     list_select_related = ["compound", "indication"]
@@ -318,7 +319,7 @@ class CompoundIndicationAdmin(admin.ModelAdmin):
 
 
 @admin.register(InteractionRule)
-class InteractionRuleAdmin(admin.ModelAdmin):
+class InteractionRuleAdmin(SimpleHistoryAdmin):
     list_display = [
         "medication",
         "mechanism",

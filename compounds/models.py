@@ -21,6 +21,7 @@ from compounds.enums import (
     TimeOfDay,
 )
 from formulary.enums import VerificationStatus, choices_check
+from formulary.history import audit_history
 from formulary.models import Citation, Indication, Medication, Reference
 
 MAX_SPACING_HOURS = 48
@@ -58,6 +59,8 @@ class Carrier(models.Model):
     name_nl = models.CharField(max_length=100)
     name_en = models.CharField(max_length=100)
 
+    history = audit_history()
+
     class Meta:
         ordering = ["slug"]
 
@@ -76,6 +79,8 @@ class CarrierEffect(models.Model):
     references = models.ManyToManyField(
         Reference, through="CarrierEffectCitation", related_name="+", blank=True
     )
+
+    history = audit_history(m2m_fields=["indications"])
 
     class Meta:
         ordering = ["carrier__slug", "id"]
@@ -157,6 +162,8 @@ class CompoundForm(models.Model):
         Reference, through="CompoundCitation", related_name="+", blank=True
     )
 
+    history = audit_history()
+
     class Meta:
         ordering = ["slug"]
         constraints = [
@@ -226,6 +233,8 @@ class CompoundIndication(models.Model):
         Reference, through="EvidenceCitation", related_name="+", blank=True
     )
 
+    history = audit_history()
+
     class Meta:
         ordering = ["indication__slug", "grade", "compound__slug"]
         constraints = [
@@ -282,6 +291,8 @@ class InteractionRule(models.Model):
         Reference, through="InteractionRuleCitation", related_name="+", blank=True
     )
 
+    history = audit_history(m2m_fields=["compounds"])
+
     class Meta:
         ordering = ["medication__slug", "id"]
         constraints = [
@@ -329,6 +340,8 @@ class InteractionRule(models.Model):
 class CarrierEffectCitation(Citation):
     carrier_effect = models.ForeignKey(CarrierEffect, on_delete=models.CASCADE)
 
+    history = audit_history()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -339,6 +352,8 @@ class CarrierEffectCitation(Citation):
 
 class CompoundCitation(Citation):
     compound = models.ForeignKey(CompoundForm, on_delete=models.CASCADE)
+
+    history = audit_history()
 
     class Meta:
         constraints = [
@@ -351,6 +366,8 @@ class CompoundCitation(Citation):
 class EvidenceCitation(Citation):
     evidence = models.ForeignKey(CompoundIndication, on_delete=models.CASCADE)
 
+    history = audit_history()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -361,6 +378,8 @@ class EvidenceCitation(Citation):
 
 class InteractionRuleCitation(Citation):
     rule = models.ForeignKey(InteractionRule, on_delete=models.CASCADE)
+
+    history = audit_history()
 
     class Meta:
         constraints = [

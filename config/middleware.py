@@ -10,6 +10,7 @@ from config.hygiene import (
     MAX_QUERY_STRING_CHARS,
     URL_CONTROL_CHARACTER,
 )
+from formulary.history import ChangePath, recording_path
 from formulary.localization import LANGUAGES
 
 
@@ -120,3 +121,22 @@ class DatabaseOutageMiddleware:
         if isinstance(exception, DATABASE_OUTAGE_ERRORS):
             return database_unavailable_response()
         return None
+
+
+class HistoryPathMiddleware:
+    """Records the changes a request makes as made through the admin or the API.
+
+    The path is a context variable: no query, and nothing at all for a read.
+    """
+
+    PATHS_BY_PREFIX = (("/admin/", ChangePath.ADMIN), ("/api/", ChangePath.API))
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        for prefix, path in self.PATHS_BY_PREFIX:
+            if request.path_info.startswith(prefix):
+                with recording_path(path):
+                    return self.get_response(request)
+        return self.get_response(request)

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "knox",
     "axes",
+    "simple_history",
     "formulary",
     "compounds",
     "products",
@@ -50,6 +51,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+    "config.middleware.HistoryPathMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.DatabaseOutageMiddleware",
     # axes wants to be last: it turns a failed, locked-out login into the lockout answer.
@@ -94,6 +97,8 @@ LANGUAGES = [("nl", "Nederlands"), ("en", "English")]
 TIME_ZONE = "Europe/Amsterdam"
 USE_I18N = True
 USE_TZ = True
+# The project's own translations (admin messages, actions, the import report).
+LOCALE_PATHS = [BASE_DIR / "locale"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

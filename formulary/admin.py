@@ -3,6 +3,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.contrib import admin
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
 from formulary.localization import localized
 from formulary.models import (
@@ -45,20 +46,20 @@ class DeficiencySignCitationInline(CitationInline):
 
 
 @admin.register(Reference)
-class ReferenceAdmin(admin.ModelAdmin):
+class ReferenceAdmin(SimpleHistoryAdmin):
     list_display = ["key", "status", "doi", "pmid", "about_carrier"]
     list_filter = ["status", "about_carrier"]
     search_fields = ["key", "citation", "doi", "pmid"]
 
 
 @admin.register(Indication, Medication, Nutrient)
-class VocabularyAdmin(admin.ModelAdmin):
+class VocabularyAdmin(SimpleHistoryAdmin):
     list_display = ["slug", "name_nl", "name_en"]
     search_fields = ["slug", "name_nl", "name_en"]
 
 
 @admin.register(ReferenceIntake)
-class ReferenceIntakeAdmin(admin.ModelAdmin):
+class ReferenceIntakeAdmin(SimpleHistoryAdmin):
     list_display = [
         "jurisdiction",
         "kind",
@@ -73,7 +74,7 @@ class ReferenceIntakeAdmin(admin.ModelAdmin):
     inlines = [ReferenceIntakeCitationInline]
 
 
-class NotedVocabularyAdmin(admin.ModelAdmin):
+class NotedVocabularyAdmin(SimpleHistoryAdmin):
     list_display = ["slug", "name_nl", "name_en", "status"]
     list_filter = ["status"]
     search_fields = ["slug", "name_nl", "name_en"]

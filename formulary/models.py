@@ -15,6 +15,7 @@ from formulary.enums import (
     VerificationStatus,
     choices_check,
 )
+from formulary.history import audit_history
 
 doi_validator = RegexValidator(r"^10\.\d{4,9}/\S+$", "A DOI looks like 10.1234/abc.")
 pmid_validator = RegexValidator(r"^\d{1,9}$", "A PMID is a number of up to 9 digits.")
@@ -32,6 +33,8 @@ class Reference(models.Model):
     note = models.TextField(blank=True)
     # Taurine and glycine papers support statements about the carrier molecule, not magnesium.
     about_carrier = models.BooleanField(default=False)
+
+    history = audit_history()
 
     class Meta:
         ordering = ["key"]
@@ -60,6 +63,8 @@ class Indication(models.Model):
     description_nl = models.TextField(blank=True)
     description_en = models.TextField(blank=True)
 
+    history = audit_history()
+
     class Meta:
         ordering = ["slug"]
 
@@ -74,6 +79,8 @@ class Nutrient(models.Model):
     name_nl = models.CharField(max_length=100)
     name_en = models.CharField(max_length=100)
     unit = models.CharField(max_length=2, choices=NutrientUnit.choices)
+
+    history = audit_history()
 
     class Meta:
         ordering = ["slug"]
@@ -90,6 +97,8 @@ class Medication(models.Model):
     name_nl = models.CharField(max_length=100)
     name_en = models.CharField(max_length=100)
     examples = models.CharField(max_length=300, blank=True)
+
+    history = audit_history()
 
     class Meta:
         ordering = ["slug"]
@@ -121,6 +130,8 @@ class ReferenceIntake(models.Model):
     references = models.ManyToManyField(
         Reference, through="ReferenceIntakeCitation", related_name="+", blank=True
     )
+
+    history = audit_history()
 
     class Meta:
         ordering = ["jurisdiction", "kind", "life_stage", "sex", "age_from_months", "id"]
@@ -177,6 +188,8 @@ class RiskGroup(NotedTerm):
         Reference, through="RiskGroupCitation", related_name="+", blank=True
     )
 
+    history = audit_history(m2m_fields=["indications"])
+
     class Meta(NotedTerm.Meta):
         constraints = [
             choices_check("support", Support, "risk_group_support_valid"),
@@ -193,6 +206,8 @@ class DeficiencySign(NotedTerm):
         Reference, through="DeficiencySignCitation", related_name="+", blank=True
     )
 
+    history = audit_history(m2m_fields=["indications"])
+
     class Meta(NotedTerm.Meta):
         constraints = [
             choices_check("kind", SignKind, "sign_kind_valid"),
@@ -202,6 +217,8 @@ class DeficiencySign(NotedTerm):
 
 class ReferenceIntakeCitation(Citation):
     reference_intake = models.ForeignKey(ReferenceIntake, on_delete=models.CASCADE)
+
+    history = audit_history()
 
     class Meta:
         constraints = [
@@ -214,6 +231,8 @@ class ReferenceIntakeCitation(Citation):
 class RiskGroupCitation(Citation):
     risk_group = models.ForeignKey(RiskGroup, on_delete=models.CASCADE)
 
+    history = audit_history()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["risk_group", "reference"], name="risk_citation_unique")
@@ -222,6 +241,8 @@ class RiskGroupCitation(Citation):
 
 class DeficiencySignCitation(Citation):
     deficiency_sign = models.ForeignKey(DeficiencySign, on_delete=models.CASCADE)
+
+    history = audit_history()
 
     class Meta:
         constraints = [

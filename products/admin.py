@@ -5,20 +5,26 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, F, OuterRef
+from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+from simple_history.utils import bulk_update_with_history
 
 from compounds.enums import Classification
 from compounds.models import CompoundForm, CompoundIndication
 from formulary.admin import decimal_display, localized_name
 from formulary.catalogue_version import catalogue_version_bump
+from formulary.history import history_attrs
 from formulary.models import Indication
 from formulary.selectors import adult_nrv_mg, adult_upper_limits_mg
 from products import admin_queries, calculations
+from products.admin_history import ProductHistoryMixin
+from products.admin_spreadsheet import SpreadsheetAdminMixin
 from products.enums import AmountBasis, ProductStatus
 from products.models import Brand, IngredientLine, NutrientLine, Product
 from products.selectors import product_dose, products_with_lines
@@ -128,7 +134,7 @@ class NutrientLineInline(admin.TabularInline):
 
 
 @admin.register(Brand)
-class BrandAdmin(admin.ModelAdmin):
+class BrandAdmin(SimpleHistoryAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name", "slug"]
 
@@ -268,7 +274,7 @@ def mg(value: Decimal) -> str:
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(SpreadsheetAdminMixin, ProductHistoryMixin, SimpleHistoryAdmin):
     list_display = [
         "name",
         "brand",
@@ -293,7 +299,7 @@ class ProductAdmin(admin.ModelAdmin):
     show_full_result_count = False
     search_fields = ["name", "brand__name", "gtin"]
     autocomplete_fields = ["brand"]
-    actions = ["publish", "unpublish", "discontinue"]
+    actions = ["publish", "unpublish", "discontinue", "export_selected_csv", "export_selected_xlsx"]
     form = ProductAdminForm
     derived_fields = [
         "elemental_per_unit",
@@ -351,11 +357,25 @@ class ProductAdmin(admin.ModelAdmin):
 
     def set_status(self, request, queryset, status, changed_message):
         selected = queryset.count()
-        # update() skips auto_now and Product.save(), so the time and version are set here.
-        changed = queryset.exclude(status=status).update(
-            status=status, updated_at=timezone.now(), version=F("version") + 1
-        )
-        catalogue_version_bump()  # update() sends no signals
+        with transaction.atomic():
+            products = list(queryset.exclude(status=status).select_for_update())
+            # bulk_update() skips auto_now and Product.save(), so the time and the version are
+            # set here; the rows are locked, so no save slips in between.
+            now = timezone.now()
+            for product in products:
+                product.status = status
+                product.updated_at = now
+                product.version += 1
+            # Unlike queryset.update(), this writes a history row for each product.
+            bulk_update_with_history(
+                products,
+                Product,
+                ["status", "updated_at", "version"],
+                batch_size=500,
+                custom_historical_attrs=history_attrs(),
+            )
+        catalogue_version_bump()  # bulk_update() sends no signals
+        changed = len(products)
         text = changed_message(changed) % {"count": changed}
         unchanged = selected - changed
         if unchanged:

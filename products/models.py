@@ -10,6 +10,7 @@ from django.db.models import F, Q
 from compounds.enums import EvidenceGrade
 from compounds.models import CompoundForm
 from formulary.enums import choices_check
+from formulary.history import audit_history
 from formulary.models import Indication, Nutrient
 from products.enums import AmountBasis, DosageForm, ProductStatus
 from products.gtin import GtinError, validate_gtin
@@ -27,6 +28,8 @@ def gtin_validator(value: str):
 class Brand(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     name = models.CharField(max_length=100, unique=True)
+
+    history = audit_history()
 
     class Meta:
         ordering = ["name", "slug"]
@@ -81,6 +84,11 @@ class Product(models.Model):
         help_text="Raised by every save; the API's ETag and the admin's stale-save check.",
     )
 
+    # Derived amounts and the concurrency version are bookkeeping, not curated facts.
+    history = audit_history(
+        excluded_fields=["elemental_mg_per_serving", "elemental_mg_per_day", "version"]
+    )
+
     class Meta:
         ordering = ["name", "gtin"]
         constraints = [
@@ -117,6 +125,10 @@ class Product(models.Model):
             models.Index(fields=["status", "name", "gtin"], name="product_name_idx"),
             models.Index(fields=["status", "price_eur", "gtin"], name="product_price_idx"),
         ]
+        permissions = [
+            ("import_products", "Can import products from a spreadsheet"),
+            ("export_products", "Can export products to a spreadsheet"),
+        ]
 
     def __str__(self):
         return f"{self.brand} {self.name}"
@@ -148,6 +160,8 @@ class IngredientLine(models.Model):
     )
     amount_basis = models.CharField(max_length=10, choices=AmountBasis.choices)
 
+    history = audit_history()
+
     class Meta:
         ordering = ["product_id", "id"]
         constraints = [
@@ -168,6 +182,8 @@ class NutrientLine(models.Model):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="nutrients")
     nutrient = models.ForeignKey(Nutrient, on_delete=models.PROTECT, related_name="lines")
     amount = models.DecimalField(max_digits=9, decimal_places=3, validators=POSITIVE)
+
+    history = audit_history()
 
     class Meta:
         ordering = ["product_id", "id"]

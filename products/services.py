@@ -86,12 +86,17 @@ def product_locked(*, product: Product, expected_version: int | None = None) -> 
     return locked
 
 
-def product_refresh_amounts(product: Product) -> None:
-    """Store the elemental amounts and the match rows computed from the product's current lines."""
-    lines = IngredientLine.objects.filter(product=product).select_related("compound")
+def product_set_amounts(product: Product, lines) -> None:
+    """Set (not save) the elemental amounts from ``lines``: ingredient lines with compounds."""
     per_serving = calculations.elemental_mg_per_serving(dose_lines(lines))
     product.elemental_mg_per_serving = per_serving
     product.elemental_mg_per_day = per_serving * product.servings_per_day
+
+
+def product_refresh_amounts(product: Product) -> None:
+    """Store the elemental amounts and the match rows computed from the product's current lines."""
+    lines = IngredientLine.objects.filter(product=product).select_related("compound")
+    product_set_amounts(product, lines)
     Product.objects.filter(pk=product.pk).update(
         elemental_mg_per_serving=product.elemental_mg_per_serving,
         elemental_mg_per_day=product.elemental_mg_per_day,

@@ -70,7 +70,8 @@ def form_data(response) -> dict:
     """The POST body a browser would send for the admin form rendered in ``response``."""
     forms = [response.context["adminform"].form]
     data = {}
-    for inline in response.context["inline_admin_formsets"]:
+    # The history form of a version (revert) has no inlines.
+    for inline in response.context.get("inline_admin_formsets", []):
         formset = inline.formset
         forms.append(formset.management_form)
         forms.extend(formset.forms)
