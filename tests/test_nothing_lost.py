@@ -190,3 +190,15 @@ def test_bulk_delete_of_brands_in_use_is_refused_and_deletes_none(en_admin):
     )
     assert Brand.objects.filter(pk__in=[b.pk for b in brands]).count() == 2
     assert CompoundForm.objects.exists()
+
+
+def test_admin_delete_refusal_follows_the_users_language(admin_client):
+    admin_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "nl"
+    product = make_product(new_gtin(505), status=ProductStatus.PUBLISHED)
+
+    page = admin_client.get(delete_url(product))
+
+    assert messages_of(page) == [
+        f"Product {product.gtin} is gepubliceerd en kan niet worden verwijderd: zet het in "
+        "plaats daarvan uit de handel (status discontinued)."
+    ]
