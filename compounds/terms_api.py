@@ -75,7 +75,10 @@ class SymptomViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 "text": translated(SYMPTOM_CAVEAT),
                 "references": ReferenceSerializer(references, many=True).data,
             },
-            "results": self.get_serializer(self.get_queryset(), many=True).data,
+            # Through the filter backend, which refuses unknown and repeated parameters.
+            "results": self.get_serializer(
+                self.filter_queryset(self.get_queryset()), many=True
+            ).data,
         })
 
 
@@ -92,4 +95,5 @@ class RiskGroupViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         "results": RiskGroupSerializer(many=True),
     }))
     def list(self, request, *args, **kwargs):
-        return Response({"results": self.get_serializer(self.get_queryset(), many=True).data})
+        queryset = self.filter_queryset(self.get_queryset())
+        return Response({"results": self.get_serializer(queryset, many=True).data})

@@ -28,7 +28,13 @@ from products.admin_spreadsheet import SpreadsheetAdminMixin
 from products.enums import AmountBasis, ProductStatus
 from products.models import Brand, IngredientLine, NutrientLine, Product
 from products.selectors import product_dose, products_with_lines
-from products.services import product_locked, product_refresh_amounts
+from products.services import (
+    ProductNotDeletable,
+    product_check_deletable,
+    product_delete,
+    product_locked,
+    product_refresh_amounts,
+)
 
 # The admin index shows the catalogue dashboard above the app list. The project's AdminSite is
 # Django's default one, and the admin app's own admin/index.html wins the template lookup over
@@ -339,6 +345,33 @@ class ProductAdmin(SpreadsheetAdminMixin, ProductHistoryMixin, SimpleHistoryAdmi
         super().save_related(request, form, formsets, change)
         # The inline lines are saved only now; the stored amounts must follow them.
         product_refresh_amounts(form.instance)
+
+    # ---- deleting: drafts only, the rule of products.services ----------------------------
+
+    def get_deleted_objects(self, objs, request):
+        """Both the delete page and the bulk "delete selected" action ask this first, and
+        refuse (GET and POST alike) when anything is "protected": a product that is not a
+        draft is listed there with the reason, so neither path can delete it."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        refusals = []
+        for product in objs:
+            try:
+                product_check_deletable(product)
+            except ProductNotDeletable as refused:
+                refusals.append(refused.message)
+        if refusals:
+            self.message_user(request, " ".join(refusals), messages.ERROR)
+        return deleted, counts, perms_needed, [*refusals, *protected]
+
+    def delete_model(self, request, obj):
+        # The same service as the API: the row is locked and the rule checked again at the
+        # moment of deleting, in case it was published after the confirmation page.
+        product_delete(product=obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for product in queryset:
+                product_delete(product=product)
 
     # ---- list columns -------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from compounds.filters import known_slugs
 from compounds.models import CompoundForm
 from compounds.selectors import medications_with_rules
 from compounds.serializers import LocalizedField, RuleSerializer
-from formulary.api_fields import SlugListField
+from formulary.api_fields import SlugListField, refuse_unknown_and_repeated_parameters
 from formulary.models import Medication
 from products.enums import ProductStatus
 from products.models import IngredientLine, Product
@@ -134,6 +134,11 @@ class AdviceView(APIView):
         responses=AdviceSerializer,
     )
     def get(self, request):
+        # The same rule as every filtered endpoint: a misspelt or repeated parameter is a 400,
+        # not silently ignored (``compound`` given twice kept only the last one).
+        refuse_unknown_and_repeated_parameters(
+            request.query_params, known=set(AdviceForm.base_fields), repeatable={"medication"}
+        )
         form = AdviceForm(request.query_params)
         if not form.is_valid():
             raise form_errors(form)

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext
 
 from compounds.models import CompoundForm
 from formulary.models import Nutrient
@@ -60,18 +61,25 @@ class ProductNotDeletable(Exception):
     """Only drafts are deleted: a product that was ever listed stays, so its barcode resolves."""
 
     def __init__(self, product: Product):
+        # Translated: the admin shows it in the user's language, the API in the client's.
         if product.status == ProductStatus.PUBLISHED:
-            message = (
-                f"Product {product.gtin} is published and cannot be deleted: discontinue it "
+            message = gettext(
+                "Product %(gtin)s is published and cannot be deleted: discontinue it "
                 "instead (status discontinued)."
-            )
+            ) % {"gtin": product.gtin}
         else:
-            message = (
-                f"Product {product.gtin} is {product.status} and cannot be deleted: only drafts "
+            message = gettext(
+                "Product %(gtin)s is %(status)s and cannot be deleted: only drafts "
                 "can. It stays on record so its barcode can still be looked up."
-            )
+            ) % {"gtin": product.gtin, "status": product.status}
         super().__init__(message)
         self.message = message
+
+
+def product_check_deletable(product: Product) -> None:
+    """The one rule for deleting a product, for the API and the admin alike: drafts only."""
+    if product.status != ProductStatus.DRAFT:
+        raise ProductNotDeletable(product)
 
 
 def product_locked(*, product: Product, expected_version: int | None = None) -> Product:
@@ -212,8 +220,7 @@ def product_upsert(
 @transaction.atomic
 def product_delete(*, product: Product, expected_version: int | None = None) -> None:
     locked = product_locked(product=product, expected_version=expected_version)
-    if locked.status != ProductStatus.DRAFT:
-        raise ProductNotDeletable(locked)
+    product_check_deletable(locked)
     locked.delete()
 
 

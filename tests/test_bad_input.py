@@ -11,13 +11,13 @@ from decimal import Decimal
 
 import pytest
 from django.apps import apps
-from django.urls import path
-from rest_framework import serializers
-from rest_framework.response import Response
-from rest_framework.views import APIView
+from django.contrib.auth.models import Group
+from knox.models import AuthToken
 
 from config.hygiene import MAX_JSON_BODY_BYTES
 from config.parsers import StrictJSONParser, nesting_depth
+from products.enums import ProductStatus
+from products.models import Product
 
 pytestmark = pytest.mark.django_db
 
@@ -36,12 +36,18 @@ ENDPOINTS = {
     "medications": f"{API}/medications/",
     "medication": f"{API}/medications/gabapentin/",
     "calculator": f"{API}/calculate/elemental/?formula=MgO",
+    "match": f"{API}/products/match/?indication=sleep",
+    "advice": f"{API}/advice/?compound=magnesium-bisglycinate&medication=levothyroxine",
+    "symptoms": f"{API}/symptoms/",
+    "risk-groups": f"{API}/risk-groups/",
+    "healthz": "/healthz",
+    "readyz": "/readyz",
     "schema": f"{API}/schema/",
     "docs": f"{API}/docs/",
     "admin-login": "/admin/login/",
 }
 API_ENDPOINTS = {name: url for name, url in ENDPOINTS.items() if name not in {
-    "schema", "docs", "admin-login"}}
+    "schema", "docs", "admin-login", "healthz", "readyz"}}
 
 
 def with_query(url, query):
@@ -77,6 +83,12 @@ EVERY_ENDPOINT = {
                           "control_character"),
     "unknown-language": (lambda u: {"path": with_query(u, "lang=xx")}, 400, "invalid_choice"),
 }
+
+# products/match/ validates its filters itself instead of through StrictFilterBackend, so an
+# unknown parameter is ignored there (products/match_api.py, owned by the performance work).
+MATCH_IGNORES_UNKNOWN = pytest.mark.xfail(
+    strict=True, reason="products/match/ bypasses StrictFilterBackend: unknown parameters ignored"
+)
 
 # Inputs aimed at one endpoint's parameters: (endpoint, query or path, status, code).
 # A 2xx row is an input that is harmless and must be answered normally.
@@ -159,6 +171,40 @@ PER_ENDPOINT = [
      "invalid"),
     ("calculator", f"{API}/calculate/elemental/?formula=%7B%7B7*7%7D%7D", 400,
      "unexpected_character"),
+    ("match", "max_daily_elemental_mg=1e400", 400, "out_of_range"),
+    ("match", "max_daily_elemental_mg=NaN", 400, "invalid"),
+    ("match", f"max_daily_elemental_mg={FORTY_DIGITS}", 400, "invalid"),
+    ("match", "max_daily_elemental_mg=-1", 400, "out_of_range"),
+    ("match", "max_daily_elemental_mg=0", 200, None),
+    ("match", "jurisdiction=mars", 400, "invalid_choice"),
+    ("match", "exclude_laxative=maybe", 400, "invalid"),
+    ("match", "medication=%27%20OR%201%3D1%20--", 400, "unknown_slug"),
+    ("match", "indication=sleep", 200, None),
+    ("match", f"page_size={10**6}", 400, "invalid"),
+    pytest.param("match", "ordering=-score", 400, "invalid_choice", marks=MATCH_IGNORES_UNKNOWN),
+    pytest.param("match", "score=100", 400, "unknown_parameter", marks=MATCH_IGNORES_UNKNOWN),
+    ("match", f"{API}/products/match/", 400, "required"),
+    ("match", f"{API}/products/match/?indication=" + "a" * 3000, 400, "unknown_slug"),
+    ("match", f"{API}/products/match/?indication=%7B%7B7*7%7D%7D", 400, "unknown_slug"),
+    ("advice", f"{API}/advice/", 400, "exactly_one"),
+    ("advice", "product=2073300015485", 400, "exactly_one"),
+    ("advice", f"{API}/advice/?product=2073300015486", 400, "unknown_gtin"),
+    ("advice", f"{API}/advice/?product={FORTY_DIGITS}", 400, "invalid"),
+    ("advice", f"{API}/advice/?compound=%7B%7B7*7%7D%7D", 400, "invalid"),
+    ("advice", "compound=magnesium-citrate-tri-anhydrous", 400, "repeated_parameter"),
+    ("advice", "medication=" + ",".join(f"m{i}" for i in range(21)), 400, "too_many"),
+    ("advice", "medication=%27%3B%20DROP%20TABLE%20x%3B", 400, "unknown_slug"),
+    ("advice", "medication=levothyroxine", 200, None),
+    ("advice", "medications=levothyroxine", 400, "unknown_parameter"),
+    ("symptoms", "page=0", 400, "unknown_parameter"),
+    ("symptoms", f"page_size={10**6}", 400, "unknown_parameter"),
+    ("symptoms", "search=x", 400, "unknown_parameter"),
+    ("symptoms", "ordering=id", 400, "unknown_parameter"),
+    ("risk-groups", "page=abc", 400, "unknown_parameter"),
+    ("risk-groups", "cursor=cD0x", 400, "unknown_parameter"),
+    # The probes take no parameters and read none: harmless, answered as usual.
+    ("healthz", "/healthz?x=1", 200, None),
+    ("readyz", "/readyz?check=all", 200, None),
 ]
 
 
@@ -267,81 +313,199 @@ def test_body_sent_to_a_read_endpoint_is_refused(client, unchanged_database, end
     assert_answer(response, status, code)
 
 
-# The strict JSON parser, through a view that takes a body (the write API's stand-in).
-class EchoSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    amount_mg = serializers.DecimalField(max_digits=10, decimal_places=3, min_value=0)
-
-
-class EchoView(APIView):
-    def post(self, request):
-        serializer = EchoSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return Response({"name": serializer.validated_data["name"],
-                         "amount_mg": str(serializer.validated_data["amount_mg"])})
-
-
-urlpatterns = [path("api/v1/echo/", EchoView.as_view())]
-ECHO = "/api/v1/echo/"
+# Hostile bodies sent with a shop-staff token to the real write endpoints: POST products/,
+# and PUT and PATCH products/{gtin}/ with the draft's current If-Match, so that only the body
+# can be what is refused. Each body is a valid product with one thing wrong.
 JSON = "application/json"
-
-ECHO_BODIES = [
-    ("valid", b'{"name": "ok", "amount_mg": 12.5}', JSON, 200, None),
-    ("valid-with-charset", b'{"name": "ok", "amount_mg": 1}', f"{JSON}; charset=utf-8", 200,
-     None),
-    ("wrong-content-type", b'{"name": "ok", "amount_mg": 1}', "text/plain", 415,
-     "unsupported_media_type"),
-    ("form-content-type", b"name=ok&amount_mg=1", "application/x-www-form-urlencoded", 415,
-     "unsupported_media_type"),
-    ("absent-content-type", b'{"name": "ok", "amount_mg": 1}', None, 415,
-     "unsupported_media_type"),
-    ("nested-10000-deep", b"[" * 10_000 + b"]" * 10_000, JSON, 400, "too_deeply_nested"),
-    ("nested-objects", b'{"a":' * 40 + b"1" + b"}" * 40, JSON, 400, "too_deeply_nested"),
-    ("over-size-limit", json.dumps({"name": "x" * MAX_JSON_BODY_BYTES}).encode(), JSON, 413,
-     "request_too_large"),
-    ("nan", b'{"name": "ok", "amount_mg": NaN}', JSON, 400, "invalid_number"),
-    ("infinity", b'{"name": "ok", "amount_mg": Infinity}', JSON, 400, "invalid_number"),
-    ("minus-infinity", b'{"name": "ok", "amount_mg": -Infinity}', JSON, 400, "invalid_number"),
-    ("1e400", b'{"name": "ok", "amount_mg": 1e400}', JSON, 400, "max_digits"),
-    ("forty-digit-integer", b'{"name": "ok", "amount_mg": ' + FORTY_DIGITS.encode() + b"}",
-     JSON, 400, "max_digits"),
-    ("huge-integer", b'{"name": "ok", "amount_mg": ' + b"9" * 5000 + b"}", JSON, 400,
-     "number_too_long"),
-    ("negative-amount", b'{"name": "ok", "amount_mg": -1}', JSON, 400, "min_value"),
-    ("minus-zero", b'{"name": "ok", "amount_mg": -0}', JSON, 200, None),
-    ("array-for-scalar", b'{"name": ["ok"], "amount_mg": 1}', JSON, 400, "invalid"),
-    ("array-for-object", b'[{"name": "ok", "amount_mg": 1}]', JSON, 400, "invalid"),
-    ("escaped-nul-in-value", b'{"name": "a\\u0000b", "amount_mg": 1}', JSON, 400,
-     "control_character"),
-    ("escaped-nul-in-key", b'{"na\\u0000me": "ok", "amount_mg": 1}', JSON, 400,
-     "control_character"),
-    ("raw-control-character", b'{"name": "a\x01b", "amount_mg": 1}', JSON, 400,
-     "invalid_json"),
-    ("invalid-utf8", b'{"name": "\xff\xfe", "amount_mg": 1}', JSON, 400, "invalid_encoding"),
-    ("truncated", b'{"name": "ok", "amount_mg": 1', JSON, 400, "invalid_json"),
-    ("overlong-string", json.dumps({"name": "x" * 10_000, "amount_mg": 1}).encode(), JSON, 400,
-     "max_length"),
-    ("template-injection", b'{"name": "{{7*7}}", "amount_mg": 1}', JSON, 200, None),
-]
+WRITE_GTIN = "2099800000011"
+BAD_CHECK_DIGIT_GTIN = "2099800000012"
 
 
-@pytest.mark.urls("tests.test_bad_input")
-@pytest.mark.parametrize(
-    ("body", "content_type", "status", "code"),
-    [row[1:] for row in ECHO_BODIES], ids=[row[0] for row in ECHO_BODIES],
-)
-def test_json_body_is_parsed_strictly(client, unchanged_database, body, content_type, status,
-                                      code):
-    response = send(client, "post", ECHO, body, content_type)
+def valid_body(**changes):
+    body = {
+        "gtin": WRITE_GTIN,
+        "brand": "noctura",
+        "name": "Nachtrust",
+        "dosage_form": "capsule",
+        "units_per_package": 60,
+        "units_per_serving": 2,
+        "servings_per_day": 1,
+        "ingredients": [
+            {"compound": "magnesium-bisglycinate", "amount_mg": 1000, "amount_basis": "compound"}
+        ],
+    }
+    return {**body, **changes}
+
+
+def with_line(**changes):
+    return valid_body(ingredients=[{**valid_body()["ingredients"][0], **changes}])
+
+
+def encoded(body) -> bytes:
+    return json.dumps(body).encode()
+
+
+def raw_amount(number: bytes) -> bytes:
+    """A valid body whose first amount_mg is ``number`` written as is (NaN, 1e400, ...)."""
+    return encoded(with_line(amount_mg=12345)).replace(b"12345", number)
+
+
+# name -> (body bytes, Content-Type, status, code in the envelope or its details)
+WRITE_BODIES = {
+    "wrong-content-type": (encoded(valid_body()), "text/plain", 415, "unsupported_media_type"),
+    "form-content-type": (b"name=ok", "application/x-www-form-urlencoded", 415,
+                          "unsupported_media_type"),
+    "absent-content-type": (encoded(valid_body()), None, 415, "unsupported_media_type"),
+    "nested-10000-deep": (b"[" * 10_000 + b"]" * 10_000, JSON, 400, "too_deeply_nested"),
+    "nested-objects": (b'{"a":' * 40 + b"1" + b"}" * 40, JSON, 400, "too_deeply_nested"),
+    "over-size-limit": (encoded(valid_body(name="x" * MAX_JSON_BODY_BYTES)), JSON, 413,
+                        "request_too_large"),
+    "nan": (raw_amount(b"NaN"), JSON, 400, "invalid_number"),
+    "infinity": (raw_amount(b"Infinity"), JSON, 400, "invalid_number"),
+    "minus-infinity": (raw_amount(b"-Infinity"), JSON, 400, "invalid_number"),
+    "1e400": (raw_amount(b"1e400"), JSON, 400, "max_digits"),
+    "forty-digit-amount": (raw_amount(FORTY_DIGITS.encode()), JSON, 400, "max_digits"),
+    "forty-digit-units": (encoded(valid_body(units_per_package=int(FORTY_DIGITS))), JSON, 400,
+                          "max_value"),
+    "5000-digit-number": (raw_amount(b"9" * 5000), JSON, 400, "number_too_long"),
+    "negative-amount": (encoded(with_line(amount_mg=-1)), JSON, 400, "min_value"),
+    "zero-amount": (encoded(with_line(amount_mg=0)), JSON, 400, "min_value"),
+    "minus-zero-amount": (raw_amount(b"-0"), JSON, 400, "min_value"),
+    "minus-zero-float-amount": (raw_amount(b"-0.0"), JSON, 400, "min_value"),
+    "zero-servings": (encoded(valid_body(servings_per_day=0)), JSON, 400, "min_value"),
+    "negative-price": (encoded(valid_body(price_eur=-5)), JSON, 400, "min_value"),
+    "array-for-scalar": (encoded(valid_body(name=["Nachtrust"])), JSON, 400, "invalid"),
+    "array-for-slug": (encoded(valid_body(brand=["noctura"])), JSON, 400, "invalid"),
+    "object-for-lines": (encoded(valid_body(ingredients={"compound": "magnesium-oxide"})),
+                         JSON, 400, "not_a_list"),
+    "array-for-object": (encoded([valid_body()]), JSON, 400, "invalid"),
+    "unknown-field": (encoded(valid_body(colour="red")), JSON, 400, "unknown_field"),
+    "read-only-field": (encoded(valid_body(elemental_mg_per_day=5)), JSON, 400, "read_only"),
+    "read-only-version": (encoded(valid_body(version=99)), JSON, 400, "read_only"),
+    "read-only-line-field": (encoded(with_line(elemental_mg=999)), JSON, 400, "read_only"),
+    "escaped-nul-in-value": (encoded(valid_body(name="a\x00b")), JSON, 400,
+                             "control_character"),
+    "escaped-nul-in-key": (encoded({**valid_body(), "na\x00me": "x"}), JSON, 400,
+                           "control_character"),
+    "escaped-escape-in-line": (encoded(with_line(amount_basis="compound\x1b")), JSON, 400,
+                               "control_character"),
+    "raw-control-character": (encoded(valid_body()).replace(b"Nachtrust", b"Nacht\x01rust"),
+                              JSON, 400, "invalid_json"),
+    "invalid-utf8": (encoded(valid_body()).replace(b"Nachtrust", b"\xff\xfe"), JSON, 400,
+                     "invalid_encoding"),
+    "truncated": (encoded(valid_body())[:-1], JSON, 400, "invalid_json"),
+    "overlong-name": (encoded(valid_body(name="x" * 10_000)), JSON, 400, "max_length"),
+    "overlong-slug": (encoded(valid_body(brand="b" * 10_000)), JSON, 400, "unknown_slug"),
+    "sql-injection-slug": (encoded(valid_body(brand="noctura'; DROP TABLE products_product;--")),
+                           JSON, 400, "unknown_slug"),
+    "template-injection-slug": (encoded(with_line(compound="{{7*7}}{% debug %}")), JSON, 400,
+                                "unknown_slug"),
+    "unknown-dosage-form": (encoded(valid_body(dosage_form="suppository")), JSON, 400,
+                            "invalid_choice"),
+    "unknown-basis": (encoded(with_line(amount_basis="ion")), JSON, 400, "invalid_choice"),
+    "no-lines": (encoded(valid_body(ingredients=[])), JSON, 400, "invalid"),
+    "empty-object": (b"{}", JSON, 400, "required"),
+    "null-body": (b"null", JSON, 400, "null"),
+}
+# Only a new product's GTIN is read; PUT and PATCH refuse any GTIN other than the URL's.
+CREATE_BODIES = {
+    "gtin-bad-check-digit": (encoded(valid_body(gtin=BAD_CHECK_DIGIT_GTIN)), 400,
+                             "gtin_check_digit"),
+    "gtin-forty-digits": (encoded(valid_body(gtin=FORTY_DIGITS)), 400, "max_length"),
+    "gtin-letters": (encoded(valid_body(gtin="20998OOOOOO11")), 400, "gtin_not_digits"),
+    "gtin-sql-injection": (encoded(valid_body(gtin="' OR 1=1 --")), 400, "gtin_not_digits"),
+    "gtin-in-use": (encoded(valid_body(gtin="2073300015485")), 400, "unique"),
+}
+PATCH_ONLY = {"empty-object"}  # an empty PATCH is a valid no-op save
+
+
+@pytest.fixture
+def staff_headers(django_user_model):
+    user = django_user_model.objects.create_user(username="winkel", password="x")
+    user.groups.add(Group.objects.get(name="Shop staff"))
+    _, token = AuthToken.objects.create(user)
+    return {"HTTP_AUTHORIZATION": f"Token {token}", "HTTP_ACCEPT_LANGUAGE": "en"}
+
+
+@pytest.fixture
+def write_draft():
+    product = Product.objects.get(gtin=GTIN)
+    product.status = ProductStatus.DRAFT
+    product.save()
+    return product
+
+
+def write_requests(draft):
+    """(method, path, If-Match) of each write that takes a body."""
+    etag = f'"{draft.version}"'
+    return [("post", f"{API}/products/", None), ("put", f"{API}/products/{draft.gtin}/", etag),
+            ("patch", f"{API}/products/{draft.gtin}/", etag)]
+
+
+@pytest.mark.parametrize("body", WRITE_BODIES)
+def test_hostile_body_to_a_write_endpoint_gets_a_4xx_envelope_and_writes_nothing(
+    client, staff_headers, write_draft, body
+):
+    data, content_type, status, code = WRITE_BODIES[body]
+    before = database_fingerprint()
+
+    for method, path_, if_match in write_requests(write_draft):
+        if method == "patch" and body in PATCH_ONLY:
+            continue
+        headers = {**staff_headers, **({"HTTP_IF_MATCH": if_match} if if_match else {})}
+        if method != "post":  # the draft's own GTIN, so that only the hostile part is wrong
+            data = data.replace(WRITE_GTIN.encode(), write_draft.gtin.encode())
+        response = send(client, method, path_, data, content_type, **headers)
+
+        assert_answer(response, status, code)
+        assert database_fingerprint() == before, method
+
+
+@pytest.mark.parametrize("body", CREATE_BODIES)
+def test_hostile_gtin_in_a_new_product_is_refused_and_writes_nothing(
+    client, staff_headers, unchanged_database, body
+):
+    data, status, code = CREATE_BODIES[body]
+
+    response = send(client, "post", f"{API}/products/", data, JSON, **staff_headers)
 
     assert_answer(response, status, code)
 
 
-@pytest.mark.urls("tests.test_bad_input")
-def test_template_injection_in_a_body_is_stored_as_text(client):
-    body = send(client, "post", ECHO, b'{"name": "{{7*7}}", "amount_mg": 1.25}', JSON).json()
+# Hostile If-Match headers and GTINs in the URL of the writes that take no body.
+HOSTILE_DELETES = [
+    (GTIN, {"HTTP_IF_MATCH": '"1"\x00'}, 400, "control_character"),
+    (GTIN, {"HTTP_IF_MATCH": "' OR 1=1 --"}, 412, "stale_version"),
+    (GTIN, {"HTTP_IF_MATCH": "W/" + '"1"' * 2000}, 412, "stale_version"),
+    (GTIN, {}, 428, "if_match_required"),
+    ("2073300015486", {"HTTP_IF_MATCH": "*"}, 404, "not_found"),
+    (FORTY_DIGITS, {"HTTP_IF_MATCH": "*"}, 404, "not_found"),
+    ("%27%20OR%201=1", {"HTTP_IF_MATCH": "*"}, 404, "not_found"),
+    ("2073300015485%00", {"HTTP_IF_MATCH": "*"}, 400, "control_character"),
+]
 
-    assert body == {"name": "{{7*7}}", "amount_mg": "1.250"}
+
+@pytest.mark.parametrize(("gtin", "headers", "status", "code"), HOSTILE_DELETES)
+def test_hostile_delete_gets_a_4xx_envelope_and_deletes_nothing(
+    client, staff_headers, write_draft, gtin, headers, status, code
+):
+    before = database_fingerprint()
+
+    response = client.delete(f"{API}/products/{gtin}/", **staff_headers, **headers)
+
+    assert_answer(response, status, code)
+    assert database_fingerprint() == before
+
+
+def test_template_and_sql_text_in_a_body_is_stored_as_text(client, staff_headers):
+    name = "{{7*7}}{% debug %}'; DROP TABLE products_product; --"
+    body = encoded(valid_body(name=name))
+
+    response = send(client, "post", f"{API}/products/", body, JSON, **staff_headers)
+
+    assert response.status_code == 201, response.content
+    assert response.json()["name"] == name
+    assert Product.objects.get(gtin=WRITE_GTIN).name == name
 
 
 def test_parser_keeps_decimals_exact():

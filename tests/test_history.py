@@ -1,13 +1,17 @@
 """Audit history: who, when, what and through which path; restoring an earlier version."""
 
 import io
+import logging
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from knox.models import AuthToken
 
 from compounds.models import CompoundForm
 from formulary.history import ChangePath
@@ -16,6 +20,7 @@ from products.models import IngredientLine, Product
 from products.services import IngredientInput, product_upsert
 from tests.test_admin import FIRST_DEMO, change_url, form_data, new_gtin, run_action
 from tests.test_import_export import row, write
+from tests.test_write_api import api_client, product_body, send
 
 pytestmark = pytest.mark.django_db
 
@@ -163,3 +168,76 @@ def test_a_dutch_admin_page_shows_the_translated_strings(admin_client):
 
     assert "Spreadsheet importeren" in html
     assert "Geselecteerde producten publiceren" in html
+
+
+# ---- the API: who wrote, and tokens kept out of the logs --------------------------------
+
+
+def test_an_api_write_records_the_tokens_user_and_the_api_path(django_user_model):
+    client = api_client(django_user_model, "shop_staff")
+    user = django_user_model.objects.get(username="shop_staff")
+    product = Product.objects.get(gtin=FIRST_DEMO)
+    if_match = client.get(f"/api/v1/products/{FIRST_DEMO}/").headers["ETag"]
+
+    response = send(client, "patch", FIRST_DEMO, {"name": "Hernoemd via de API"},
+                    if_match=if_match)
+
+    assert response.status_code == 200, response.content
+    record = latest(Product, id=product.pk)
+    assert (record.history_type, record.history_path, record.history_user, record.name) == (
+        "~", "api", user, "Hernoemd via de API"
+    )
+    line = latest(IngredientLine, product_id=product.pk)
+    assert (line.history_path, line.history_user) == ("api", user)
+
+
+def test_an_api_create_and_delete_record_the_tokens_user(django_user_model):
+    client = api_client(django_user_model, "shop_staff")
+    user = django_user_model.objects.get(username="shop_staff")
+    gtin = new_gtin(77)
+
+    created = send(client, "post", body=product_body(gtin))
+    deleted = send(client, "delete", gtin, if_match=created.headers["ETag"])
+
+    assert (created.status_code, deleted.status_code) == (201, 204)
+    records = Product.history.filter(gtin=gtin).order_by("history_id")
+    assert [(r.history_type, r.history_path, r.history_user) for r in records] == [
+        ("+", "api", user), ("-", "api", user)
+    ]
+
+
+def every_log_record(caplog):
+    return "\n".join(
+        f"{record.name} {record.getMessage()} {record.args!r} {record.__dict__!r}"
+        for record in caplog.records
+    )
+
+
+def test_tokens_never_appear_in_the_logs(django_user_model, caplog):
+    caplog.set_level(logging.DEBUG)
+    user = django_user_model.objects.create_user(username="winkel", password="x")
+    user.groups.add(Group.objects.get(name="Shop staff"))
+    issued = io.StringIO()
+    call_command("api_token", "issue", "winkel", stdout=issued, stderr=io.StringIO())
+    token = issued.getvalue().split()[-1] if issued.getvalue() else ""
+    _, second = AuthToken.objects.create(user)
+    wrong = second[:-4] + "0000"
+    outputs = io.StringIO()
+
+    authenticated = Client().get(f"/api/v1/products/{FIRST_DEMO}/",
+                                 HTTP_AUTHORIZATION=f"Token {token}")
+    refused = Client().post("/api/v1/products/", "{}", content_type="application/json",
+                            HTTP_AUTHORIZATION=f"Token {wrong}")
+    call_command("api_token", "list", stdout=outputs, stderr=outputs)
+    call_command("api_token", "revoke", "winkel", stdout=outputs, stderr=outputs)
+    after_revoke = Client().get(f"/api/v1/products/{FIRST_DEMO}/",
+                                HTTP_AUTHORIZATION=f"Token {token}")
+
+    assert (authenticated.status_code, refused.status_code, after_revoke.status_code) == (
+        200, 401, 401
+    )
+    assert caplog.records, "the requests logged nothing at all: the test would prove nothing"
+    logged = every_log_record(caplog) + outputs.getvalue()
+    for secret in (token, second, wrong):
+        assert len(secret) == 64
+        assert secret not in logged

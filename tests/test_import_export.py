@@ -5,6 +5,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
@@ -76,6 +77,11 @@ def table_counts():
         model.__name__: (model.objects.count(), model.history.count())
         for model in (Product, IngredientLine, NutrientLine, Brand)
     }
+
+
+def every_table_count():
+    """Rows of every table, history tables included."""
+    return {model._meta.label: model.objects.count() for model in apps.get_models()}
 
 
 # ---- importing ------------------------------------------------------------------------
@@ -199,22 +205,23 @@ def test_import_reports_every_problem_with_row_and_column_and_writes_nothing(tmp
     assert table_counts() == before
 
 
-def test_import_bad_row_near_the_end_of_a_large_file_writes_nothing(tmp_path):
+def test_import_bad_row_99999_of_100000_leaves_every_table_and_its_history_as_before(tmp_path):
+    # Issue 7's "nothing lost": 50,000 products of two lines each, the second to last row bad.
     lines = []
-    for serial in range(2500):
-        gtin = new_gtin(1000 + serial)
+    for serial in range(50_000):
+        gtin = new_gtin(100_000 + serial)
         lines.append(row(gtin, "magnesium-oxide", "100"))
         lines.append(row(gtin, "magnesium-citrate-tri-anhydrous", "50"))
-    lines[4990] = row(new_gtin(1000 + 2495), "magnesium-oxide", "abc")
+    lines[99_997] = row(new_gtin(100_000 + 49_998), "magnesium-oxide", "abc")
     path = write(tmp_path, lines)
-    before = table_counts()
+    before = every_table_count()
 
     error, err = rejected(path)
 
     assert error.returncode == 1
-    assert "  row 4992, column amount_mg: " in err
-    assert "5000 rows validated" in err
-    assert table_counts() == before
+    assert "  row 99999, column amount_mg: " in err
+    assert "100000 rows validated" in err
+    assert every_table_count() == before
 
 
 def test_import_new_product_without_units_per_package_column_is_a_problem(tmp_path):

@@ -3,8 +3,13 @@
 Derandomized and bounded, so CI runs the same examples every time in a few seconds.
 """
 
+import csv
+import tempfile
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
+from django.db import transaction
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,6 +22,19 @@ from compounds.chemistry import (
     elemental_magnesium_mg,
     parse_formula,
 )
+from compounds.models import CompoundForm
+from formulary.models import Nutrient
+from products.enums import AmountBasis, DosageForm, ProductStatus
+from products.gtin import gs1_check_digit
+from products.models import Brand, Product
+from products.spreadsheet.columns import (
+    ALL_COLUMNS,
+    BOOLEAN_COLUMNS,
+    format_boolean,
+    format_decimal,
+)
+from products.spreadsheet.exporting import export_rows
+from products.spreadsheet.importing import import_products
 
 bounded = settings(max_examples=300, derandomize=True, deadline=None, database=None,
                    suppress_health_check=[HealthCheck.too_slow])
@@ -131,3 +149,77 @@ def test_calculator_endpoint_never_answers_5xx(formula, amount):
     assert response.status_code in (200, 400), response.content
     if response.status_code == 200:
         assert response.json()["elemental_magnesium_percent"] <= 100
+
+
+# ---- spreadsheet import then export is the identity -------------------------------------
+
+
+def plain_decimal(places: int, low: str, high: str):
+    """Decimals as the export writes them: at most ``places`` decimals, no trailing zeros."""
+    return st.decimals(min_value=Decimal(low), max_value=Decimal(high), places=places,
+                       allow_nan=False, allow_infinity=False).map(format_decimal)
+
+
+def optional(strategy):
+    return st.one_of(st.just(""), strategy)
+
+
+# Text a label may carry: letters beyond ASCII, digits, and the CSV separators and quotes.
+LABEL_TEXT = st.text(
+    alphabet=st.sampled_from("abcXYZ éëüßø0123456789-&'\",;:/()+%"), min_size=1, max_size=60
+).filter(lambda text: text == text.strip())
+
+
+@st.composite
+def exported_product(draw, serial, compounds, nutrients, brands):
+    """The export's rows (one per ingredient line) of one product with 1 to 3 lines."""
+    product = {
+        "gtin": f"20997{serial:07d}{gs1_check_digit(f'20997{serial:07d}')}",
+        "brand": draw(st.sampled_from(brands)),
+        "name": draw(LABEL_TEXT),
+        "dosage_form": draw(st.sampled_from(DosageForm.values)),
+        "units_per_package": str(draw(st.integers(1, 100_000))),
+        "units_per_serving": draw(plain_decimal(3, "0.001", "9999.999")),
+        "servings_per_day": draw(plain_decimal(2, "0.01", "999.99")),
+        "status": draw(st.sampled_from(ProductStatus.values)),
+        "price_eur": draw(optional(plain_decimal(2, "0", "999999.99"))),
+        "label_elemental_mg_per_serving": draw(optional(plain_decimal(3, "0", "999999.999"))),
+        "nutrients": ";".join(
+            f"{slug}:{draw(plain_decimal(3, '0.001', '999999.999'))}"
+            for slug in draw(st.lists(st.sampled_from(nutrients), max_size=2, unique=True))
+        ),
+        **{column: format_boolean(draw(st.booleans())) for column in BOOLEAN_COLUMNS},
+    }
+    lines = draw(st.lists(st.sampled_from(compounds), min_size=1, max_size=3, unique=True))
+    return [
+        [{**product, "compound": slug,
+          "amount_mg": draw(plain_decimal(3, "0.001", "999999.999")),
+          "amount_basis": draw(st.sampled_from(AmountBasis.values))}[column]
+         for column in ALL_COLUMNS]
+        for slug in lines
+    ]
+
+
+@pytest.mark.django_db
+@settings(max_examples=40, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_spreadsheet_import_then_export_is_the_identity(data):
+    compounds = list(CompoundForm.objects.order_by("slug").values_list("slug", flat=True))
+    nutrients = list(Nutrient.objects.order_by("slug").values_list("slug", flat=True))
+    # Brands by name as the export writes them: existing ones and one that is new.
+    brands = [*Brand.objects.order_by("name").values_list("name", flat=True)[:3], "Nieuw Merk"]
+    count = data.draw(st.integers(1, 3))
+    rows = [row for serial in range(count)
+            for row in data.draw(exported_product(serial, compounds, nutrients, brands))]
+
+    with transaction.atomic(), tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "products.csv"
+        with path.open("w", encoding="utf-8", newline="") as file:
+            csv.writer(file, lineterminator="\n").writerows([list(ALL_COLUMNS), *rows])
+        report = import_products(path)
+        exported = list(export_rows(Product.objects.filter(gtin__in={r[0] for r in rows})))
+        transaction.set_rollback(True)  # each example starts from the same catalogue
+
+    assert report.ok, report.problems
+    assert exported == [list(ALL_COLUMNS), *rows]
