@@ -15,7 +15,7 @@ from compounds.models import CompoundForm, CompoundIndication
 from compounds.serializers import rounded
 from formulary.catalogue_version import kept_per_version
 from formulary.localization import current_language
-from formulary.models import Nutrient
+from formulary.models import Indication, Nutrient
 from formulary.selectors import adult_nrv_mg, adult_upper_limits_mg
 from products import calculations
 from products.models import IngredientLine, NutrientLine
@@ -47,6 +47,7 @@ class ReferenceData:
     nutrients: dict[int, dict]
     nrv_mg: Decimal | None
     upper_limits_mg: dict[str, Decimal]
+    indication_ids: dict[str, int]
 
 
 def build_reference_data() -> ReferenceData:
@@ -77,6 +78,7 @@ def build_reference_data() -> ReferenceData:
     return ReferenceData(
         compounds=compounds, nutrients=nutrients,
         nrv_mg=adult_nrv_mg(), upper_limits_mg=adult_upper_limits_mg(),
+        indication_ids=dict(Indication.objects.values_list("slug", "id")),
     )
 
 
