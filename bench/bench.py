@@ -102,11 +102,16 @@ def prepare(size, seed):
     return seconds
 
 
+SERVER_LOG = Path("/tmp/formulary-bench-gunicorn.log")
+
+
 def start_server():
-    server = subprocess.Popen(
-        [GUNICORN, "--config", str(ROOT / "gunicorn.conf.py")], cwd=ROOT, env=env(),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )
+    # A file, not a pipe: a pipe nobody reads fills up and then blocks the server's logging.
+    with SERVER_LOG.open("w") as log:
+        server = subprocess.Popen(
+            [GUNICORN, "--config", str(ROOT / "gunicorn.conf.py")], cwd=ROOT, env=env(),
+            stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
+        )
     for _ in range(60):
         time.sleep(0.5)
         try:
@@ -115,7 +120,13 @@ def start_server():
         except OSError:
             continue
     server.kill()
-    raise SystemExit("gunicorn did not start: " + server.stderr.read().decode()[-2000:])
+    raise SystemExit("gunicorn did not start: " + SERVER_LOG.read_text()[-2000:])
+
+
+def server_errors() -> list[str]:
+    """The server log's error lines (gunicorn's and Django's), to name in the results."""
+    return [line for line in SERVER_LOG.read_text().splitlines() if "[ERROR]" in line
+            or line.startswith(("Traceback", "Internal Server Error"))]
 
 
 def stop_server(server):
@@ -197,6 +208,10 @@ def measure(size, args):
         rss = worker_rss_mb(server)
     finally:
         stop_server(server)
+    errors = server_errors()
+    if errors:
+        notes.append(f"The server logged {len(errors)} errors (see {SERVER_LOG}), the first: "
+                     f"`{errors[0][:200]}`")
     medians = {
         name: {key: statistics.median(r[key] for r in runs) for key in runs[0]}
         for name, runs in rounds.items()

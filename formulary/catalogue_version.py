@@ -57,11 +57,18 @@ def catalogue_version() -> int | None:
     return version
 
 
-def remember_version(version: int | None) -> None:
-    """Record a version read together with other keys (one round trip for both)."""
+def catalogue_version_with(key: str) -> tuple[int | None, object]:
+    """The current version and the cache entry ``key``, in one round trip to the cache."""
     memo = request_memo.get()
+    if memo is not None and "version" in memo:
+        return memo["version"], cache.get(key)
+    found = cache.get_many([VERSION_KEY, key])
+    version = found.get(VERSION_KEY)
+    if version is None:
+        version = read_version()
     if memo is not None:
         memo["version"] = version
+    return version, found.get(key)
 
 
 def read_version() -> int | None:
