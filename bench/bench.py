@@ -32,6 +32,8 @@ BYPASS_TOKEN = secrets.token_hex(16)
 WEBSHOP_QUERY = ("indication=sleep&dosage_form=capsule&min_elemental_mg=100"
                  "&max_elemental_mg=300&ordering=-elemental_mg_per_day")
 LIST = f"/api/v1/products/?{WEBSHOP_QUERY}"
+MATCH_QUERY = "indication=sleep,sport"
+MATCH = f"/api/v1/products/match/?{MATCH_QUERY}"
 BYPASS = {"X-Cache-Bypass": BYPASS_TOKEN}
 
 ENVIRONMENT = {
@@ -51,7 +53,8 @@ ENVIRONMENT = {
     "LOG_LEVEL": "WARNING",
 }
 
-EXPLAIN_QUERIES = [WEBSHOP_QUERY, "search=citr", "ordering=price", "brand=synthetic-00007"]
+EXPLAIN_QUERIES = [WEBSHOP_QUERY, "search=citr", "ordering=price", "brand=synthetic-00007",
+                   f"match:{MATCH_QUERY}"]
 
 
 def env():
@@ -83,9 +86,13 @@ def fetch(path, headers=None):
         return error.code, dict(error.headers), error.read()
 
 
+def create_database():
+    """A new, empty benchmark database: an old one may carry another branch's migrations."""
+    psql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+    psql(f"CREATE DATABASE {DATABASE}")
+
+
 def prepare(size, seed):
-    if not psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"):
-        psql(f"CREATE DATABASE {DATABASE}")
     manage("migrate", "--noinput", "-v0")
     manage("load_knowledge_base")
     started = time.monotonic()
@@ -95,11 +102,16 @@ def prepare(size, seed):
     return seconds
 
 
+SERVER_LOG = Path("/tmp/formulary-bench-gunicorn.log")
+
+
 def start_server():
-    server = subprocess.Popen(
-        [GUNICORN, "--config", str(ROOT / "gunicorn.conf.py")], cwd=ROOT, env=env(),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )
+    # A file, not a pipe: a pipe nobody reads fills up and then blocks the server's logging.
+    with SERVER_LOG.open("w") as log:
+        server = subprocess.Popen(
+            [GUNICORN, "--config", str(ROOT / "gunicorn.conf.py")], cwd=ROOT, env=env(),
+            stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
+        )
     for _ in range(60):
         time.sleep(0.5)
         try:
@@ -108,7 +120,13 @@ def start_server():
         except OSError:
             continue
     server.kill()
-    raise SystemExit("gunicorn did not start: " + server.stderr.read().decode()[-2000:])
+    raise SystemExit("gunicorn did not start: " + SERVER_LOG.read_text()[-2000:])
+
+
+def server_errors() -> list[str]:
+    """The server log's error lines (gunicorn's and Django's), to name in the results."""
+    return [line for line in SERVER_LOG.read_text().splitlines() if "[ERROR]" in line
+            or line.startswith(("Traceback", "Internal Server Error"))]
 
 
 def stop_server(server):
@@ -159,31 +177,41 @@ def scenarios(size):
         "compounds/ uncached": ("/api/v1/compounds/", BYPASS),
         "compounds/ cache hit": ("/api/v1/compounds/", {}),
     }
-    notes = []
-    for indication in ("sleep", "sport"):
-        path = f"/api/v1/products/match/?indication={indication}"
-        if fetch(path, BYPASS)[0] == 404:
-            notes.append(f"`products/match/` answered 404 (not merged yet): skipped {path}.")
-        else:
-            found[f"products/match/ {indication}, uncached"] = (path, BYPASS)
-    return found, notes
+    status, _, body = fetch(MATCH, BYPASS)
+    if status != 200 or not json.loads(body)["results"]:
+        raise SystemExit(f"{MATCH} answered {status} without results: {body[:500]!r}")
+    found["products/match/ sleep+sport, uncached"] = (MATCH, BYPASS)
+    found["products/match/ sleep+sport, cache hit"] = (MATCH, {})
+    return found, []
+
+
+SCENARIO_COUNT = 9  # how many scenarios() measures, for the duration estimate
 
 
 def measure(size, args):
     server = start_server()
     try:
         found, notes = scenarios(size)
+        print(f"   warming up {len(found)} scenarios", flush=True)
         for path, headers in found.values():  # warm-up: connections, caches, code paths
             wrk(path, headers, args.warmup, args.connections, args.threads)
         rounds = {name: [] for name in found}
-        for _ in range(args.rounds):
+        for number in range(1, args.rounds + 1):
             for name, (path, headers) in found.items():
-                rounds[name].append(wrk(path, headers, args.duration, args.connections,
-                                        args.threads))
+                result = wrk(path, headers, args.duration, args.connections, args.threads)
+                rounds[name].append(result)
+                print(f"   round {number}/{args.rounds}  {name}: {result['rps']:.0f} req/s, "
+                      f"p99 {result['p99']:.1f} ms", flush=True)
         unloaded = [wrk(LIST, BYPASS, args.duration, 1, 1)["p99"] for _ in range(args.rounds)]
+        print(f"   unloaded p99 of the filtered list: {statistics.median(unloaded):.1f} ms",
+              flush=True)
         rss = worker_rss_mb(server)
     finally:
         stop_server(server)
+    errors = server_errors()
+    if errors:
+        notes.append(f"The server logged {len(errors)} errors (see {SERVER_LOG}), the first: "
+                     f"`{errors[0][:200]}`")
     medians = {
         name: {key: statistics.median(r[key] for r in runs) for key in runs[0]}
         for name, runs in rounds.items()
@@ -250,14 +278,20 @@ def main():
     args = parser.parse_args()
     machine_text = machine()
     sizes = {}
-    for size in (int(s) for s in args.sizes.split(",")):
-        print(f"== {size} products", flush=True)
+    sizes_asked = [int(s) for s in args.sizes.split(",")]
+    per_size_s = (SCENARIO_COUNT * (args.warmup + args.rounds * args.duration)
+                  + args.rounds * args.duration)
+    print(f"Measuring takes about {per_size_s / 60:.0f} min per size, plus generating the "
+          "catalogue (about 1 min per 100,000 products).", flush=True)
+    create_database()
+    for size in sizes_asked:
+        print(f"== {size} products ({datetime.datetime.now():%H:%M})", flush=True)
         generated_s = prepare(size, args.seed)
         print(f"   generated in {generated_s:.0f} s; measuring", flush=True)
         medians, unloaded_p99, rss, notes = measure(size, args)
         plans = explain()
-        if "Seq Scan on products_product" in plans:
-            notes.append("A plan above scans products_product sequentially.")
+        for table in sorted(set(re.findall(r"Seq Scan on (products_\w+)", plans))):
+            notes.append(f"A plan below scans {table} sequentially.")
         sizes[size] = (generated_s, medians, unloaded_p99, rss, notes, plans)
         Path(args.output).write_text(report(args, sizes, machine_text))
         print(report(args, {size: sizes[size]}, machine_text).split("<details>")[0], flush=True)

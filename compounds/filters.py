@@ -3,7 +3,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from compounds.enums import Classification
 from compounds.models import Carrier, CompoundForm, CompoundIndication
-from formulary.api_fields import BoundedDecimalFilter, SlugListFilter
+from formulary.api_fields import BoundedDecimalFilter, LeanFilterSet, SlugListFilter
 from formulary.catalogue_version import kept_per_version
 from formulary.models import Indication
 
@@ -25,7 +25,7 @@ def linked_to_indications(compound_ref, slugs):
     )
 
 
-class CompoundFilter(django_filters.FilterSet):
+class CompoundFilter(LeanFilterSet):
     classification = SlugListFilter(
         known=known_choices(Classification), kind="classification",
         help_text="organic, inorganic; several: comma-separated or repeated.",

@@ -10,6 +10,7 @@ from config.hygiene import (
     MAX_QUERY_STRING_CHARS,
     URL_CONTROL_CHARACTER,
 )
+from formulary.catalogue_version import version_read_once
 from formulary.history import ChangePath, recording_path
 from formulary.localization import LANGUAGES
 
@@ -140,3 +141,14 @@ class HistoryPathMiddleware:
                 with recording_path(path):
                     return self.get_response(request)
         return self.get_response(request)
+
+
+class CatalogueVersionMiddleware:
+    """One read of the catalogue version per request (formulary.catalogue_version)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with version_read_once():
+            return self.get_response(request)

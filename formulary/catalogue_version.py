@@ -12,7 +12,9 @@ imports): call ``catalogue_version_bump()`` after such a write.
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TypeVar
 
 from django.apps import apps
@@ -24,10 +26,52 @@ VERSION_KEY = "catalogue-version"
 CATALOGUE_APPS = ("formulary", "compounds", "products")
 T = TypeVar("T")
 SIGNALS = {"save": post_save, "delete": post_delete, "m2m": m2m_changed}
+# Inside one request the version is read from the cache once (see ``version_read_once``).
+request_memo: ContextVar[dict | None] = ContextVar("catalogue_version_memo", default=None)
+
+
+@contextmanager
+def version_read_once() -> Iterator[None]:
+    """Within this block ``catalogue_version()`` asks the cache once, until a bump.
+
+    The response cache, the reference data and the known slugs each need the version; a
+    request then makes one cache round trip for it instead of one per use. Reading it once, at
+    the first use, keeps the order that makes everything stale-proof: the version is read
+    before any data it stands for.
+    """
+    token = request_memo.set({})
+    try:
+        yield
+    finally:
+        request_memo.reset(token)
 
 
 def catalogue_version() -> int | None:
     """The current version; None while the cache cannot be reached (then nothing is kept)."""
+    memo = request_memo.get()
+    if memo is not None and "version" in memo:
+        return memo["version"]
+    version = read_version()
+    if memo is not None:
+        memo["version"] = version
+    return version
+
+
+def catalogue_version_with(key: str) -> tuple[int | None, object]:
+    """The current version and the cache entry ``key``, in one round trip to the cache."""
+    memo = request_memo.get()
+    if memo is not None and "version" in memo:
+        return memo["version"], cache.get(key)
+    found = cache.get_many([VERSION_KEY, key])
+    version = found.get(VERSION_KEY)
+    if version is None:
+        version = read_version()
+    if memo is not None:
+        memo["version"] = version
+    return version, found.get(key)
+
+
+def read_version() -> int | None:
     version = cache.get(VERSION_KEY)
     if version is None:
         # Start from the clock, not from 1: after the cache was emptied or evicted the new
@@ -51,10 +95,13 @@ def catalogue_version_bump() -> None:
 
 
 def bump_now() -> None:
+    memo = request_memo.get()
+    if memo is not None:
+        memo.clear()
     try:
         cache.incr(VERSION_KEY)
     except ValueError:
-        catalogue_version()
+        read_version()
         cache.incr(VERSION_KEY)
 
 

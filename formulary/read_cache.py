@@ -1,7 +1,8 @@
 """Read endpoints answered from the cache, and revalidated without rendering.
 
-A rendered read is stored under the catalogue version, the language and the full URL, so
-any write (which bumps the version) makes every stored read stale at once. A client that
+A rendered read is stored under the language and the full URL together with the catalogue
+version it was read under, so any write (which bumps the version) makes every stored read
+stale at once; the version and the stored read come from the cache in one round trip. A client that
 revalidates with the version's ETag gets a 304 before anything is read or rendered.
 
 It works inside the DRF view, after authentication, permissions and throttling, so a cached
@@ -16,7 +17,7 @@ from django.core.cache import cache
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.cache import parse_etags
 
-from formulary.catalogue_version import catalogue_version
+from formulary.catalogue_version import catalogue_version, catalogue_version_with
 from formulary.localization import current_language
 
 BYPASS_HEADER = "X-Cache-Bypass"
@@ -41,24 +42,30 @@ class CachedReadMixin:
         return self.read_through_cache(request, super().retrieve, *args, **kwargs)
 
     def read_through_cache(self, request, read, *args, **kwargs):
-        version = catalogue_version()
         self.read_cache_entry = None
         # An authenticated read may see what the public may not (a draft by its GTIN), so
         # it neither comes from the shared cache nor goes into it.
-        if version is not None and request.auth is None and not bypasses_cache(request):
-            path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
-            language = current_language()
-            self.read_cache_entry = (
-                f"read:{version}:{language}:{path}", catalogue_etag(version, language)
-            )
-        if self.read_cache_entry is None:
+        if request.auth is not None or bypasses_cache(request):
             return read(request, *args, **kwargs)
-        etag = self.read_cache_entry[1]
-        if etag in parse_etags(request.headers.get("If-None-Match", "")):
-            return HttpResponseNotModified(headers={"ETag": etag})
-        stored = cache.get(self.read_cache_entry[0])
-        if stored is not None:
-            content, headers = stored
+        language = current_language()
+        path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
+        key = f"read:{language}:{path}"
+        revalidating = "If-None-Match" in request.headers
+        # A revalidation needs the version alone; a read, the version and the stored answer,
+        # both in one round trip.
+        version, stored = (
+            (catalogue_version(), None) if revalidating else catalogue_version_with(key)
+        )
+        if version is None:
+            return read(request, *args, **kwargs)
+        etag = catalogue_etag(version, language)
+        self.read_cache_entry = (key, etag, version)
+        if revalidating:
+            if etag in parse_etags(request.headers["If-None-Match"]):
+                return HttpResponseNotModified(headers={"ETag": etag})
+            stored = cache.get(key)  # an ETag of an earlier version: answer in full
+        if stored is not None and stored[0] == version:
+            _, content, headers = stored
             return HttpResponse(content, headers=headers)
         return read(request, *args, **kwargs)
 
@@ -67,13 +74,15 @@ class CachedReadMixin:
         entry = getattr(self, "read_cache_entry", None)
         if entry is None or response.status_code != 200 or not hasattr(response, "render"):
             return response
-        key, etag = entry
+        key, etag, version = entry
         # A view's own ETag (a product's version, for If-Match) is left as it is.
         response.headers.setdefault("ETag", etag)
         seconds = settings.API_CACHE_SECONDS
         if seconds:
             response.render()
-            cache.set(key, (response.content, dict(response.headers)), seconds)
+            # Stored with the version it was read under: a later version finds it stale and
+            # renders afresh over it, so old versions leave no entries behind.
+            cache.set(key, (version, response.content, dict(response.headers)), seconds)
         return response
 
 

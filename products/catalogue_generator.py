@@ -4,7 +4,8 @@ Deterministic for a seed. Generated products have GTIN-13s in the GS1 restricted
 range ``29…`` (the demo catalogue uses ``20…``) and their brands have slugs starting with
 ``synthetic-``, so they can be found and replaced without touching any other product.
 Rows are written with ``bulk_create`` in batches; the stored elemental amounts come from
-``products.calculations``, as on every other write path.
+``products.calculations``, as on every other write path, and each batch's match rows
+(products.ProductIndication) from ``product_indications_rebuild``, one statement a batch.
 """
 
 import random
@@ -21,7 +22,8 @@ from formulary.models import Nutrient
 from products import calculations
 from products.enums import AmountBasis, DosageForm, ProductStatus
 from products.gtin import gs1_check_digit
-from products.models import Brand, IngredientLine, NutrientLine, Product
+from products.match_index import product_indications_rebuild
+from products.models import Brand, IngredientLine, NutrientLine, Product, ProductIndication
 
 GTIN_PREFIX = "29"
 BRAND_SLUG_PREFIX = "synthetic-"
@@ -169,9 +171,10 @@ class CatalogueGenerator:
                     NutrientLine(product=product, nutrient=nutrient, amount=amount)
                     for product, _, nutrients in batch for nutrient, amount in nutrients
                 ])
+                product_indications_rebuild(product_ids=[product.pk for product, _, _ in batch])
             done = first + len(batch)
             self.report(f"{done:>9} / {count} products  ({time.monotonic() - started:.1f} s)")
-        # bulk_create sends no signals.
+        # bulk_create sends no signals: make every cached read and kept reference stale.
         catalogue_version_bump()
 
 
@@ -181,12 +184,12 @@ def generated_catalogue_delete() -> int:
     Plain SQL deletes: the ORM's delete() would load every row to send its signals.
     """
     tables = {model: model._meta.db_table for model in (Product, IngredientLine, NutrientLine,
-                                                        Brand)}
+                                                        ProductIndication, Brand)}
     brands = f"SELECT id FROM {tables[Brand]} WHERE slug LIKE %s"
     products = f"SELECT id FROM {tables[Product]} WHERE brand_id IN ({brands})"
     pattern = [f"{BRAND_SLUG_PREFIX}%"]
     with transaction.atomic(), connection.cursor() as cursor:
-        for model in (IngredientLine, NutrientLine):
+        for model in (IngredientLine, NutrientLine, ProductIndication):
             cursor.execute(f"DELETE FROM {tables[model]} WHERE product_id IN ({products})",
                            pattern)
         cursor.execute(f"DELETE FROM {tables[Product]} WHERE brand_id IN ({brands})", pattern)

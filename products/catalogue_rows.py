@@ -8,14 +8,14 @@ equal); the arithmetic is ``products.calculations``, as there.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from compounds.models import CompoundForm, CompoundIndication
 from compounds.serializers import rounded
 from formulary.catalogue_version import kept_per_version
 from formulary.localization import current_language
-from formulary.models import Nutrient
+from formulary.models import Indication, Nutrient
 from formulary.selectors import adult_nrv_mg, adult_upper_limits_mg
 from products import calculations
 from products.models import IngredientLine, NutrientLine
@@ -47,6 +47,9 @@ class ReferenceData:
     nutrients: dict[int, dict]
     nrv_mg: Decimal | None
     upper_limits_mg: dict[str, Decimal]
+    indication_ids: dict[str, int]
+    # indication_rows per (compound ids, language): a catalogue combines few compounds.
+    indication_rows: dict = field(default_factory=dict, compare=False)
 
 
 def build_reference_data() -> ReferenceData:
@@ -77,6 +80,7 @@ def build_reference_data() -> ReferenceData:
     return ReferenceData(
         compounds=compounds, nutrients=nutrients,
         nrv_mg=adult_nrv_mg(), upper_limits_mg=adult_upper_limits_mg(),
+        indication_ids=dict(Indication.objects.values_list("slug", "id")),
     )
 
 
@@ -157,7 +161,7 @@ def product_row(product, lines, nutrients, data: ReferenceData, language: str) -
         },
         "label_elemental_mg_per_serving": rounded(product["label_elemental_mg_per_serving"], 1),
         "label_mismatch": dose.label_mismatch,
-        "indications": indication_rows(compounds, language),
+        "indications": known_indication_rows(data, tuple(line[0] for line in lines), language),
     }
 
 
@@ -175,6 +179,18 @@ def ingredient_row(compound: CompoundFacts, line: calculations.DoseLine, languag
         "compound_mg": rounded(amounts.compound_mg, 1),
         "elemental_mg": rounded(amounts.elemental_mg, 1),
     }
+
+
+def known_indication_rows(data: ReferenceData, compound_ids: tuple, language: str) -> list[dict]:
+    """``indication_rows``, computed once per compound combination and catalogue version.
+
+    The rows are shared by every product with those compounds: read them, never change them.
+    """
+    key = (compound_ids, language)
+    if key not in data.indication_rows:
+        compounds = [data.compounds[compound_id] for compound_id in compound_ids]
+        data.indication_rows[key] = indication_rows(compounds, language)
+    return data.indication_rows[key]
 
 
 def indication_rows(compounds: list[CompoundFacts], language: str) -> list[dict]:

@@ -2,15 +2,20 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q
 
 from compounds.enums import Classification
-from compounds.filters import known_choices, known_slugs, linked_to_indications
+from compounds.filters import known_choices, known_slugs
 from compounds.models import Carrier, CompoundForm, CompoundIndication
-from formulary.api_fields import BoundedDecimalFilter, SlugListFilter, StrictBooleanFilter
+from formulary.api_fields import (
+    BoundedDecimalFilter,
+    LeanFilterSet,
+    SlugListFilter,
+    StrictBooleanFilter,
+)
 from formulary.enums import Jurisdiction
 from formulary.models import DeficiencySign, Indication, RiskGroup
 from products.catalogue_rows import reference_data
 from products.enums import DosageForm
 from products.models import Brand, Product
-from products.selectors import with_ingredient
+from products.selectors import with_indication, with_ingredient
 
 MAX_DAILY_MG = 100_000
 
@@ -24,7 +29,7 @@ def linked_through_terms(relation: str, slugs):
     )
 
 
-class ProductFilter(django_filters.FilterSet):
+class ProductFilter(LeanFilterSet):
     indication = SlugListFilter(
         method="filter_indication", known=known_slugs(Indication), kind="indication",
         help_text="Products with a compound linked to these indications (any of them, or all "
@@ -89,14 +94,12 @@ class ProductFilter(django_filters.FilterSet):
         return queryset
 
     def filter_indication(self, queryset, name, slugs):
+        ids = [reference_data().indication_ids[slug] for slug in slugs]
         if self.form.cleaned_data.get("indication_match") == "all":
-            for slug in slugs:
-                queryset = queryset.filter(
-                    with_ingredient(compound__evidence__indication__slug=slug)
-                )
+            for indication_id in ids:
+                queryset = queryset.filter(with_indication([indication_id]))
             return queryset
-        linked = CompoundForm.objects.filter(linked_to_indications(OuterRef("pk"), slugs))
-        return queryset.filter(with_ingredient(compound__in=linked))
+        return queryset.filter(with_indication(ids))
 
     def filter_compound(self, queryset, name, slugs):
         return queryset.filter(with_ingredient(compound__slug__in=slugs))

@@ -5,14 +5,12 @@ from django_filters.utils import translate_validation
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 
-from compounds.selectors import rules_with_details
 from compounds.serializers import rounded
 from formulary.enums import Jurisdiction
-from formulary.models import Indication
-from formulary.selectors import adult_upper_limit
+from formulary.read_cache import CachedReadMixin
 from products import match_weights
 from products.enums import ProductStatus
-from products.match_explain import MatchRequest, explain, prefetch_page
+from products.match_explain import MatchRequest, explain, match_knowledge, prefetch_page
 from products.match_filters import MatchFilter
 from products.match_selectors import ranked_matches
 from products.models import Product
@@ -94,9 +92,11 @@ class MatchSerializer(serializers.Serializer):
         }
 
 
-class ProductMatchView(generics.ListAPIView):
+class ProductMatchView(CachedReadMixin, generics.ListAPIView):
     """Published products that fit the asked indications, best first, each with its score
-    explained: factors, reasons naming the data, and warnings with stable codes."""
+    explained: factors, reasons naming the data, and warnings with stable codes.
+
+    Answers come from the response cache like the catalogue's (formulary.read_cache)."""
 
     serializer_class = MatchSerializer
     filterset_class = MatchFilter
@@ -118,14 +118,16 @@ class ProductMatchView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def list(self, request, *args, **kwargs):
+        return self.read_through_cache(request, self.ranked_list, *args, **kwargs)
+
+    def ranked_list(self, request, *args, **kwargs):
         products = self.filter_queryset(self.get_queryset())
         cleaned = self.filterset.form.cleaned_data
         slugs = cleaned["indication"]
         jurisdiction = cleaned.get("jurisdiction") or Jurisdiction.EU
-        limit = adult_upper_limit(jurisdiction)
-        indications = sorted(
-            Indication.objects.filter(slug__in=slugs), key=lambda i: slugs.index(i.slug)
-        )
+        knowledge = match_knowledge()
+        limit = knowledge.upper_limits[jurisdiction]
+        indications = [knowledge.indications[slug] for slug in slugs]
         page = self.paginate_queryset(ranked_matches(
             products,
             indication_ids=[indication.pk for indication in indications],
@@ -137,8 +139,7 @@ class ProductMatchView(generics.ListAPIView):
             indications=indications,
             limit=limit,
             jurisdiction=jurisdiction,
-            rules=list(rules_with_details().filter(medication__slug__in=medications))
-            if medications else [],
+            rules=knowledge.rules_for(medications),
         )
         results = [explain(product, match_request) for product in page]
         return self.get_paginated_response(self.get_serializer(results, many=True).data)

@@ -6,7 +6,7 @@ from compounds.models import CompoundIndication
 from formulary.selectors import adult_nrv_mg, adult_upper_limits_mg
 from products import calculations
 from products.enums import ProductStatus
-from products.models import IngredientLine, NutrientLine, Product
+from products.models import IngredientLine, NutrientLine, Product, ProductIndication
 
 
 def products_with_lines(lines=None) -> QuerySet[Product]:
@@ -39,6 +39,18 @@ def with_ingredient(**line_conditions) -> Exists:
     A subquery rather than a join, so a product with two matching lines is listed once.
     """
     return Exists(IngredientLine.objects.filter(product=OuterRef("pk"), **line_conditions))
+
+
+def with_indication(indication_ids: list[int]) -> Exists:
+    """Products with a compound linked to any of the indications, from the stored match rows.
+
+    products.match_index keeps one row per product and linked indication on every write, so
+    this is one index probe per product, where the same question through the lines, their
+    compounds and the evidence links is three nested joins.
+    """
+    return Exists(ProductIndication.objects.filter(
+        product=OuterRef("pk"), indication_id__in=indication_ids
+    ))
 
 
 def dose_lines(lines) -> list[calculations.DoseLine]:

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 
 from compounds.models import CompoundForm
-from formulary.catalogue_version import catalogue_version
+from formulary.catalogue_version import catalogue_version, catalogue_version_bump
 from formulary.read_cache import BYPASS_HEADER
 from products.enums import ProductStatus
 from products.models import Product
@@ -67,6 +67,31 @@ def test_conditional_get_with_the_version_etag_answers_304_without_queries(
         response = client.get(url, HTTP_IF_NONE_MATCH=etag)
 
     assert (response.status_code, response.headers["ETag"], response.content) == (304, etag, b"")
+
+
+def test_conditional_get_with_an_earlier_etag_answers_in_full_from_the_cache(
+    client, django_assert_num_queries
+):
+    url = f"{API}/products/?indication=sleep"
+    first = client.get(url)
+
+    with django_assert_num_queries(0):
+        response = client.get(url, HTTP_IF_NONE_MATCH='"catalogue-1-nl"')
+
+    assert (response.status_code, response.content) == (200, first.content)
+    assert response.headers["ETag"] == first.headers["ETag"]
+
+
+def test_read_cache_entry_of_an_earlier_version_is_rendered_over(client):
+    url = f"{API}/products/?dosage_form=capsule"
+    client.get(url)
+    product = Product.objects.filter(status=ProductStatus.PUBLISHED, dosage_form="capsule").first()
+    Product.objects.filter(pk=product.pk).update(name="Renamed in bulk")
+    catalogue_version_bump()
+
+    names = {row["name"] for row in client.get(url).json()["results"]}
+
+    assert "Renamed in bulk" in names
 
 
 def test_conditional_get_after_a_write_renders_again(client):

@@ -4,13 +4,16 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.core.cache import cache
 from django.core.management import CommandError, call_command
 
 from config.pagination import MAX_OFFSET
+from formulary.catalogue_version import VERSION_KEY
 from products.catalogue_generator import BRAND_SLUG_PREFIX, GTIN_PREFIX, generated_products
 from products.enums import ProductStatus
 from products.gtin import validate_gtin
-from products.models import IngredientLine, Product
+from products.match_index import product_indications_rebuild
+from products.models import IngredientLine, Product, ProductIndication
 from products.selectors import product_dose, products_with_lines
 from products.serializers import ProductSerializer
 
@@ -176,3 +179,46 @@ def test_generate_catalog_rows_are_valid_and_amounts_follow_the_calculations():
     statuses = {p.status for p in products}
     assert statuses == {ProductStatus.PUBLISHED, ProductStatus.DRAFT, ProductStatus.DISCONTINUED}
     assert IngredientLine.objects.filter(product__in=products).count() > len(products)
+
+
+def match_rows():
+    return sorted(ProductIndication.objects.filter(
+        product__brand__slug__startswith=BRAND_SLUG_PREFIX
+    ).values_list("product__gtin", "indication__slug", "evidence_strength", "best_grade",
+                  "tolerability", "dose_value", "price_value"))
+
+
+def test_generate_catalog_builds_the_match_rows_a_full_rebuild_would(client):
+    generate(products=300, seed=3, brands=4)
+    generated = match_rows()
+    product_indications_rebuild()
+
+    assert generated == match_rows()
+    assert len({gtin for gtin, *_ in generated}) > 200
+    match = client.get(f"{API}/products/match/?indication=sleep,sport&page_size=100").json()
+    assert any(r["gtin"].startswith(GTIN_PREFIX) for r in match["results"])
+
+
+def test_generate_catalog_replace_removes_the_old_match_rows():
+    generate(products=50, seed=4, brands=2)
+    generate(products=20, seed=5, brands=2, replace=True)
+
+    assert len({gtin for gtin, *_ in match_rows()}) <= 20
+
+
+def test_read_path_asks_the_cache_for_the_catalogue_version_once_per_request(
+    client, warm, monkeypatch
+):
+    reads = []
+    original_get = cache.get
+
+    def counting_get(key, *args, **kwargs):
+        reads.append(key)
+        return original_get(key, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "get", counting_get)
+    response = client.get(f"{API}/products/?{WEBSHOP_QUERY}&brand=noctura&compound="
+                          "magnesium-bisglycinate&carrier=glycine")
+
+    assert response.status_code == 200
+    assert reads.count(VERSION_KEY) == 1
