@@ -1,6 +1,6 @@
 from django_filters.rest_framework import DjangoFilterBackend
 
-from formulary.api_fields import filter_parameters, refuse_unknown_and_repeated_parameters
+from formulary.api_fields import refuse_parameters_unknown_to
 
 
 class StrictFilterBackend(DjangoFilterBackend):
@@ -8,14 +8,8 @@ class StrictFilterBackend(DjangoFilterBackend):
     given twice, so every list and detail endpoint applies the rule in one place."""
 
     def filter_queryset(self, request, queryset, view):
+        refuse_parameters_unknown_to(view, request.query_params)
         filterset_class = getattr(view, "filterset_class", None)
-        known, repeatable = filter_parameters(filterset_class)
-        paginator = getattr(view, "paginator", None)
-        if paginator is not None:
-            known |= {paginator.page_query_param, paginator.page_size_query_param}
-        refuse_unknown_and_repeated_parameters(
-            request.query_params, known=known, repeatable=repeatable
-        )
         if filterset_class is not None and nothing_to_filter(filterset_class, request):
             # A detail or an unfiltered page: no filterset to build and validate.
             return queryset

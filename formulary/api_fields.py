@@ -143,6 +143,15 @@ def refuse_unknown_and_repeated_parameters(query_params, *, known, repeatable=()
         raise ValidationError(problems)
 
 
+def refuse_parameters_unknown_to(view, query_params):
+    """The rule above for a list or detail view: its filters and its paginator's parameters."""
+    known, repeatable = filter_parameters(getattr(view, "filterset_class", None))
+    paginator = getattr(view, "paginator", None)
+    if paginator is not None:
+        known |= {paginator.page_query_param, paginator.page_size_query_param}
+    refuse_unknown_and_repeated_parameters(query_params, known=known, repeatable=repeatable)
+
+
 def filter_parameters(filterset_class):
     """(known, repeatable) parameter names of a FilterSet: slug lists may repeat."""
     filters = filterset_class.base_filters if filterset_class else {}

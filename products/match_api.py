@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 
 from compounds.serializers import rounded
+from formulary.api_fields import refuse_parameters_unknown_to
 from formulary.enums import Jurisdiction
 from formulary.read_cache import CachedReadMixin
 from products import match_weights
@@ -106,7 +107,8 @@ class ProductMatchView(CachedReadMixin, generics.ListAPIView):
         return Product.objects.filter(status=ProductStatus.PUBLISHED).select_related("brand")
 
     def filter_queryset(self, queryset):
-        # As DjangoFilterBackend does, but the view keeps the cleaned values for ranking.
+        # As StrictFilterBackend does, but the view keeps the cleaned values for ranking.
+        refuse_parameters_unknown_to(self, self.request.query_params)
         backend = DjangoFilterBackend()
         self.filterset = backend.get_filterset(self.request, queryset, self)
         if not self.filterset.is_valid():

@@ -84,12 +84,6 @@ EVERY_ENDPOINT = {
     "unknown-language": (lambda u: {"path": with_query(u, "lang=xx")}, 400, "invalid_choice"),
 }
 
-# products/match/ validates its filters itself instead of through StrictFilterBackend, so an
-# unknown parameter is ignored there (products/match_api.py, owned by the performance work).
-MATCH_IGNORES_UNKNOWN = pytest.mark.xfail(
-    strict=True, reason="products/match/ bypasses StrictFilterBackend: unknown parameters ignored"
-)
-
 # Inputs aimed at one endpoint's parameters: (endpoint, query or path, status, code).
 # A 2xx row is an input that is harmless and must be answered normally.
 PER_ENDPOINT = [
@@ -181,8 +175,8 @@ PER_ENDPOINT = [
     ("match", "medication=%27%20OR%201%3D1%20--", 400, "unknown_slug"),
     ("match", "indication=sleep", 200, None),
     ("match", f"page_size={10**6}", 400, "invalid"),
-    pytest.param("match", "ordering=-score", 400, "invalid_choice", marks=MATCH_IGNORES_UNKNOWN),
-    pytest.param("match", "score=100", 400, "unknown_parameter", marks=MATCH_IGNORES_UNKNOWN),
+    pytest.param("match", "ordering=-score", 400, "unknown_parameter"),
+    pytest.param("match", "score=100", 400, "unknown_parameter"),
     ("match", f"{API}/products/match/", 400, "required"),
     ("match", f"{API}/products/match/?indication=" + "a" * 3000, 400, "unknown_slug"),
     ("match", f"{API}/products/match/?indication=%7B%7B7*7%7D%7D", 400, "unknown_slug"),
