@@ -101,6 +101,12 @@ def mg(value: Decimal) -> str:
     return decimal_text(value, 0)
 
 
+def daily_mg(value: Decimal) -> str:
+    """A daily amount as the product's ``elemental_mg_per_day`` shows it (one decimal), so a
+    sentence never calls 199.9 mg "200 mg ... below 200 mg"."""
+    return decimal_text(value, 1)
+
+
 def best_links(product: Product) -> dict[str, tuple[Decimal, CompoundIndication]]:
     """Per asked indication slug the strongest link among the product's compounds.
 
@@ -150,7 +156,7 @@ def dose_reasons(product: Product, request: MatchRequest) -> list[str]:
             "nl": "{mg} mg elementair magnesium per dag ligt {where} het werkzame bereik van "
             "{low}-{high} mg",
         },
-        mg=mg(per_day), low=mg(low), high=mg(high),
+        mg=daily_mg(per_day), low=mg(low), high=mg(high),
         where=translated({
             "below": {"en": "below", "nl": "onder"},
             "within": {"en": "within", "nl": "binnen"},
@@ -166,7 +172,9 @@ def dose_reasons(product: Product, request: MatchRequest) -> list[str]:
                 "nl": "{mg} mg elementair magnesium per dag ligt {where} de {body}-bovengrens "
                 "voor supplementen van {limit} mg",
             },
-            mg=mg(per_day), body=request.jurisdiction.upper(), limit=mg(request.limit.amount_mg),
+            mg=daily_mg(per_day),
+            body=request.jurisdiction.upper(),
+            limit=mg(request.limit.amount_mg),
             where=translated(
                 {"en": "above", "nl": "boven"} if above else {"en": "within", "nl": "binnen"}
             ),
@@ -217,7 +225,7 @@ def limit_warnings(product: Product, request: MatchRequest) -> list[dict]:
                 "nl": "{mg} mg elementair magnesium per dag overschrijdt de {body}-bovengrens "
                 "voor supplementen van {limit} mg.",
             },
-            mg=mg(product.elemental_mg_per_day), body=body, limit=mg(limit_mg),
+            mg=daily_mg(product.elemental_mg_per_day), body=body, limit=mg(limit_mg),
         )})
     if limit.split_dose_advised and product.elemental_mg_per_serving > limit_mg / 2:
         warnings.append({"code": "split_daily_dose", "message": translated(
@@ -270,7 +278,7 @@ def laxative_warnings(product: Product) -> list[dict]:
         },
         compound=localized(compound, "name"),
         tendency=translated(TENDENCY_TEXT[tendency]),
-        mg=mg(product.elemental_mg_per_day),
+        mg=daily_mg(product.elemental_mg_per_day),
     )}]
 
 

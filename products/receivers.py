@@ -11,11 +11,35 @@ from products.match_index import product_indications_rebuild
 from products.models import IngredientLine
 from products.services import products_refresh_for_compound
 
+# What products take from a compound: the elemental % (from the formula) for their stored
+# amounts, the laxative tendency for their match rows, and the names their JSON shows (so
+# their version, the ETag of a product, moves with it).
+PRODUCT_DEPENDENCIES = (
+    "formula", "elemental_magnesium_percent", "laxative_tendency", "name_nl", "name_en"
+)
+
+
+def product_dependencies(compound) -> tuple:
+    return tuple(getattr(compound, name) for name in PRODUCT_DEPENDENCIES)
+
+
+@receiver(pre_save, sender=CompoundForm, dispatch_uid="products_before_compound_save")
+def remember_compound_dependencies(sender, instance, raw=False, **kwargs):
+    saved = None if raw or instance.pk is None else (
+        CompoundForm.objects.filter(pk=instance.pk).values_list(*PRODUCT_DEPENDENCIES).first()
+    )
+    instance.saved_product_dependencies = saved
+
 
 @receiver(post_save, sender=CompoundForm, dispatch_uid="products_refresh_on_compound_save")
 def refresh_products_on_compound_save(sender, instance, raw=False, **kwargs):
-    if not raw:
-        products_refresh_for_compound(instance)
+    # Reloading the knowledge base saves every compound unchanged; only a change that
+    # products depend on may cost a refresh of every product that contains the compound.
+    if raw or getattr(instance, "saved_product_dependencies", None) == product_dependencies(
+        instance
+    ):
+        return
+    products_refresh_for_compound(instance)
 
 
 @receiver(pre_save, sender=CompoundIndication, dispatch_uid="match_rows_before_evidence_save")

@@ -305,7 +305,8 @@ def test_match_every_evidence_reason_names_compound_carrier_grade_basis_and_sour
         evidence_reasons = [r for r in row["reasons"] if "(evidence " in r]
         assert len(evidence_reasons) == len(row["covered_indications"])
         assert set(evidence_reasons) <= expected
-        mg = f"{Decimal(str(row['elemental_mg_per_day'])):.0f}"
+        # The sentence shows the daily amount exactly as the result's own field does.
+        mg = f"{row['elemental_mg_per_day']:g}"
         assert f"{mg} mg elemental magnesium a day is" in " ".join(row["reasons"])
         checked += 1
     assert checked > 5

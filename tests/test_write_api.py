@@ -469,9 +469,20 @@ def test_saves_of_two_copies_loaded_at_one_version_end_on_different_versions(dra
 def test_compound_change_raises_the_version_of_its_products(draft):
     compound = CompoundForm.objects.get(slug="magnesium-citrate-tri-anhydrous")
 
+    compound.name_en = "Magnesium citrate, renamed"
     compound.save()
 
     assert Product.objects.get(pk=draft.pk).version == draft.version + 1
+
+
+def test_compound_saved_unchanged_leaves_its_products_alone(draft, django_assert_max_num_queries):
+    compound = CompoundForm.objects.get(slug="magnesium-citrate-tri-anhydrous")
+
+    # A knowledge-base reload saves every compound; its products must not be recomputed.
+    with django_assert_max_num_queries(8):
+        compound.save()
+
+    assert Product.objects.get(pk=draft.pk).version == draft.version
 
 
 def test_admin_bulk_publish_raises_the_version(admin_client, draft):
