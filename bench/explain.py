@@ -13,11 +13,11 @@ django.setup()
 from django.http import QueryDict  # noqa: E402
 
 from formulary.selectors import adult_upper_limit  # noqa: E402
+from products.api.filters import ProductFilter  # noqa: E402
+from products.api.match import ProductMatchView  # noqa: E402
+from products.api.match_filters import MatchFilter  # noqa: E402
 from products.catalogue_rows import PRODUCT_COLUMNS, reference_data  # noqa: E402
-from products.filters import ProductFilter  # noqa: E402
-from products.match_api import ProductMatchView  # noqa: E402
-from products.match_filters import MatchFilter  # noqa: E402
-from products.match_selectors import ranked_matches  # noqa: E402
+from products.matching.ranking import ranked_matches  # noqa: E402
 from products.models import IngredientLine  # noqa: E402
 from products.selectors import published_products  # noqa: E402
 

@@ -29,7 +29,7 @@ from itertools import combinations, pairwise
 from compounds.enums import FoodRelation, InteractionAction, Mechanism, TimeOfDay
 from compounds.models import CompoundForm, InteractionRule
 from compounds.selectors import rules_for_compound
-from formulary.localization import decimal_text, localized, translated
+from formulary.common.localization import decimal_text, localized, translated
 
 WAKE_MINUTE = 7 * 60
 WAKING_DAY_MINUTES = 16 * 60

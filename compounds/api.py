@@ -26,10 +26,10 @@ from compounds.serializers import (
     IndicationSerializer,
     MedicationSerializer,
 )
-from formulary.api_fields import BoundedDecimalField, refuse_unknown_and_repeated_parameters
-from formulary.catalogue_version import kept_per_version
-from formulary.localization import current_language
-from formulary.read_cache import CachedReadMixin
+from formulary.common.api_fields import BoundedDecimalField, refuse_unknown_and_repeated_parameters
+from formulary.common.catalogue_version import kept_per_version
+from formulary.common.localization import current_language
+from formulary.common.read_cache import CachedReadMixin
 
 MAX_CALCULATOR_AMOUNT_MG = Decimal("10000000")
 

@@ -3,8 +3,8 @@ from django.db.models import Exists, OuterRef, Q
 
 from compounds.enums import Classification
 from compounds.models import Carrier, CompoundForm, CompoundIndication
-from formulary.api_fields import BoundedDecimalFilter, LeanFilterSet, SlugListFilter
-from formulary.catalogue_version import kept_per_version
+from formulary.common.api_fields import BoundedDecimalFilter, LeanFilterSet, SlugListFilter
+from formulary.common.catalogue_version import kept_per_version
 from formulary.models import Indication
 
 

@@ -16,8 +16,7 @@ from compounds.models import (
     CompoundIndication,
     InteractionRule,
 )
-from formulary.knowledge_base import load_formulary
-from formulary.loading import (
+from formulary.common.loading import (
     FIXTURES_DIR,
     LoadError,
     pick,
@@ -26,6 +25,7 @@ from formulary.loading import (
     save_validated,
     upsert,
 )
+from formulary.knowledge_base import load_formulary
 
 COMPOUNDS_CSV = FIXTURES_DIR / "compounds.csv"
 COMPOUNDS_FILE = FIXTURES_DIR / "compounds.yaml"

@@ -20,8 +20,8 @@ from compounds.enums import (
     StomachAcidDependence,
     TimeOfDay,
 )
+from formulary.common.history import audit_history
 from formulary.enums import VerificationStatus, choices_check
-from formulary.history import audit_history
 from formulary.models import Citation, Indication, Medication, Reference
 
 MAX_SPACING_HOURS = 48

@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from compounds.enums import ACTION_FOR_MECHANISM, Mechanism
 from compounds.selectors import rules_for_compound
-from formulary.localization import localized
+from formulary.common.localization import localized
 
 
 def rounded(value, places):

@@ -6,7 +6,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
 from compounds.serializers import IndicationBriefSerializer, LocalizedField, ReferenceSerializer
-from formulary.localization import translated
+from formulary.common.localization import translated
 from formulary.models import DeficiencySign, Reference, RiskGroup
 
 # magnesium-reference.md §5: serum magnesium reflects total body magnesium poorly.

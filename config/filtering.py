@@ -1,6 +1,6 @@
 from django_filters.rest_framework import DjangoFilterBackend
 
-from formulary.api_fields import refuse_parameters_unknown_to
+from formulary.common.api_fields import refuse_parameters_unknown_to
 
 
 class StrictFilterBackend(DjangoFilterBackend):

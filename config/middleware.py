@@ -10,9 +10,9 @@ from config.hygiene import (
     MAX_QUERY_STRING_CHARS,
     URL_CONTROL_CHARACTER,
 )
-from formulary.catalogue_version import version_read_once
-from formulary.history import ChangePath, recording_path
-from formulary.localization import LANGUAGES
+from formulary.common.catalogue_version import version_read_once
+from formulary.common.history import ChangePath, recording_path
+from formulary.common.localization import LANGUAGES
 
 
 class QueryLanguageMiddleware:
@@ -144,7 +144,7 @@ class HistoryPathMiddleware:
 
 
 class CatalogueVersionMiddleware:
-    """One read of the catalogue version per request (formulary.catalogue_version)."""
+    """One read of the catalogue version per request (formulary.common.catalogue_version)."""
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -11,9 +11,9 @@ from compounds.api import (
 )
 from compounds.terms_api import RiskGroupViewSet, SymptomViewSet
 from config.views import healthz, readyz
-from products.advice_api import AdviceView
-from products.api import ProductViewSet
-from products.match_api import ProductMatchView
+from products.api.advice import AdviceView
+from products.api.catalogue import ProductViewSet
+from products.api.match import ProductMatchView
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = True

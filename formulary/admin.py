@@ -5,7 +5,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from formulary.localization import localized
+from formulary.common.localization import localized
 from formulary.models import (
     DeficiencySign,
     DeficiencySignCitation,

@@ -6,6 +6,6 @@ class FormularyConfig(AppConfig):
     verbose_name = "Formulary vocabulary"
 
     def ready(self):
-        from formulary.catalogue_version import connect_catalogue_signals
+        from formulary.common.catalogue_version import connect_catalogue_signals
 
         connect_catalogue_signals()

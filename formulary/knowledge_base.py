@@ -1,6 +1,6 @@
 """Loads the vocabulary part of the knowledge base from fixtures/formulary.yaml."""
 
-from formulary.loading import FIXTURES_DIR, pick, read_yaml, resolve, upsert
+from formulary.common.loading import FIXTURES_DIR, pick, read_yaml, resolve, upsert
 from formulary.models import (
     DeficiencySign,
     Indication,

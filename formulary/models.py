@@ -4,6 +4,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
+from formulary.common.history import audit_history
 from formulary.enums import (
     IntakeKind,
     Jurisdiction,
@@ -15,7 +16,6 @@ from formulary.enums import (
     VerificationStatus,
     choices_check,
 )
-from formulary.history import audit_history
 
 doi_validator = RegexValidator(r"^10\.\d{4,9}/\S+$", "A DOI looks like 10.1234/abc.")
 pmid_validator = RegexValidator(r"^\d{1,9}$", "A PMID is a number of up to 9 digits.")

@@ -17,12 +17,12 @@ from decimal import Decimal
 from django.db import connection, transaction
 
 from compounds.models import CompoundForm
-from formulary.catalogue_version import catalogue_version_bump
+from formulary.common.catalogue_version import catalogue_version_bump
 from formulary.models import Nutrient
 from products import calculations
 from products.enums import AmountBasis, DosageForm, ProductStatus
 from products.gtin import gs1_check_digit
-from products.match_index import product_indications_rebuild
+from products.matching.index import product_indications_rebuild
 from products.models import Brand, IngredientLine, NutrientLine, Product, ProductIndication
 
 GTIN_PREFIX = "29"

@@ -3,7 +3,7 @@
 One query for the page of products (with the brand joined), one for their ingredient lines
 and one for their nutrient lines. Compounds, their evidence, nutrients and the reference
 intakes are small and change rarely: they are kept in memory per catalogue version. The
-output is exactly that of ``products.serializers.ProductSerializer`` (a test holds them
+output is exactly that of ``products.api.serializers.ProductSerializer`` (a test holds them
 equal); the arithmetic is ``products.calculations``, as there.
 """
 
@@ -13,8 +13,8 @@ from decimal import Decimal
 
 from compounds.models import CompoundForm, CompoundIndication
 from compounds.serializers import rounded
-from formulary.catalogue_version import kept_per_version
-from formulary.localization import current_language
+from formulary.common.catalogue_version import kept_per_version
+from formulary.common.localization import current_language
 from formulary.models import Indication, Nutrient
 from formulary.selectors import adult_nrv_mg, adult_upper_limits_mg
 from products import calculations

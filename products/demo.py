@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from compounds.models import CompoundForm
-from formulary.loading import FIXTURES_DIR, LoadError, describe, pick, read_yaml, resolve
+from formulary.common.loading import FIXTURES_DIR, LoadError, describe, pick, read_yaml, resolve
 from formulary.models import Nutrient
 from products.services import (
     PRODUCT_INPUT_FIELDS,

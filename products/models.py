@@ -9,8 +9,8 @@ from django.db.models import F, Q
 
 from compounds.enums import EvidenceGrade
 from compounds.models import CompoundForm
+from formulary.common.history import audit_history
 from formulary.enums import choices_check
-from formulary.history import audit_history
 from formulary.models import Indication, Nutrient
 from products.enums import AmountBasis, DosageForm, ProductStatus
 from products.gtin import GtinError, validate_gtin
@@ -202,7 +202,7 @@ class ProductIndication(models.Model):
     """Derived, never edited: what matching needs per product and indication, kept current.
 
     One row per indication that at least one of the product's compounds has evidence for.
-    products.match_index rebuilds the rows on every product write, compound change and
+    products.matching.index rebuilds the rows on every product write, compound change and
     evidence link change, so ranking reads stored values instead of scoring in Python.
     """
 

@@ -7,7 +7,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from compounds.models import CompoundForm, CompoundIndication
-from products.match_index import product_indications_rebuild
+from products.matching.index import product_indications_rebuild
 from products.models import IngredientLine
 from products.services import products_refresh_for_compound
 

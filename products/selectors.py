@@ -44,7 +44,7 @@ def with_ingredient(**line_conditions) -> Exists:
 def with_indication(indication_ids: list[int]) -> Exists:
     """Products with a compound linked to any of the indications, from the stored match rows.
 
-    products.match_index keeps one row per product and linked indication on every write, so
+    products.matching.index keeps one row per product and linked indication on every write, so
     this is one index probe per product, where the same question through the lines, their
     compounds and the evidence links is three nested joins.
     """

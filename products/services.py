@@ -12,7 +12,7 @@ from compounds.models import CompoundForm
 from formulary.models import Nutrient
 from products import calculations
 from products.enums import ProductStatus
-from products.match_index import product_indications_rebuild
+from products.matching.index import product_indications_rebuild
 from products.models import Brand, IngredientLine, NutrientLine, Product
 from products.selectors import dose_lines
 

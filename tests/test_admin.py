@@ -17,7 +17,7 @@ from compounds.models import (
 )
 from formulary.enums import VerificationStatus
 from formulary.models import Indication, Nutrient, Reference
-from products import admin_queries
+from products.admin import queries as admin_queries
 from products.calculations import label_disagrees
 from products.enums import ProductStatus
 from products.gtin import gs1_check_digit

@@ -17,7 +17,7 @@ from django.utils import translation
 
 from compounds.knowledge_base import load_knowledge_base
 from compounds.models import CompoundForm
-from products.admin import mg
+from products.admin.catalogue import mg
 from products.demo import load_demo_products
 from products.gtin import gs1_check_digit
 from products.selectors import product_dose, products_with_lines

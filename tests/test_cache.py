@@ -7,8 +7,8 @@ import pytest
 from django.core.management import call_command
 
 from compounds.models import CompoundForm
-from formulary.catalogue_version import catalogue_version, catalogue_version_bump
-from formulary.read_cache import BYPASS_HEADER
+from formulary.common.catalogue_version import catalogue_version, catalogue_version_bump
+from formulary.common.read_cache import BYPASS_HEADER
 from products.enums import ProductStatus
 from products.models import Product
 from products.services import IngredientInput, product_upsert

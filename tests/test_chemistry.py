@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 
 from compounds.chemistry import FormulaError, parse_formula
-from formulary.loading import FIXTURES_DIR
+from formulary.common.loading import FIXTURES_DIR
 
 with (FIXTURES_DIR / "compounds.csv").open(encoding="utf-8") as handle:
     CSV_ROWS = list(csv.DictReader(handle))

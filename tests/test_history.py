@@ -14,7 +14,7 @@ from django.urls import reverse
 from knox.models import AuthToken
 
 from compounds.models import CompoundForm
-from formulary.history import ChangePath
+from formulary.common.history import ChangePath
 from products.enums import ProductStatus
 from products.models import IngredientLine, Product
 from products.services import IngredientInput, product_upsert

@@ -10,7 +10,7 @@ from django.utils import translation
 
 from compounds import knowledge_base
 from compounds.models import CompoundForm, CompoundIndication, InteractionRule
-from formulary.loading import FIXTURES_DIR, LoadError
+from formulary.common.loading import FIXTURES_DIR, LoadError
 from formulary.models import (
     DeficiencySign,
     Indication,

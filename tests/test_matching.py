@@ -11,12 +11,12 @@ from compounds.models import Carrier, CompoundForm, CompoundIndication
 from formulary.citations import short_citation
 from formulary.models import Indication
 from formulary.selectors import adult_upper_limit
-from products import matching
 from products.enums import AmountBasis, ProductStatus
 from products.gtin import gs1_check_digit
-from products.match_explain import MatchRequest, explain, prefetch_page
-from products.match_index import product_indications_rebuild
-from products.match_selectors import ranked_matches
+from products.matching import score as matching
+from products.matching.explain import MatchRequest, explain, prefetch_page
+from products.matching.index import product_indications_rebuild
+from products.matching.ranking import ranked_matches
 from products.models import Brand, Product, ProductIndication
 from products.services import IngredientInput, product_upsert
 
@@ -334,7 +334,7 @@ INDICATION_SETS = [["sleep"], ["sleep", "stress"], ["heart-vessels", "sport", "e
 @pytest.mark.parametrize("slugs", INDICATION_SETS)
 @pytest.mark.parametrize("jurisdiction", ["eu", "us"])
 def test_match_score_sql_equals_python_on_every_demo_product(slugs, jurisdiction):
-    """The one formula, twice: products/match_selectors.py (SQL) and products/matching.py."""
+    """The one formula, twice: products/matching/ranking.py (SQL) and products/matching/score.py."""
     limit = adult_upper_limit(jurisdiction)
     indications = [Indication.objects.get(slug=slug) for slug in slugs]
     ranked = list(ranked_matches(

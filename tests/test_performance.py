@@ -8,14 +8,14 @@ from django.core.cache import cache
 from django.core.management import CommandError, call_command
 
 from config.pagination import MAX_OFFSET
-from formulary.catalogue_version import VERSION_KEY
+from formulary.common.catalogue_version import VERSION_KEY
+from products.api.serializers import ProductSerializer
 from products.catalogue_generator import BRAND_SLUG_PREFIX, GTIN_PREFIX, generated_products
 from products.enums import ProductStatus
 from products.gtin import validate_gtin
-from products.match_index import product_indications_rebuild
+from products.matching.index import product_indications_rebuild
 from products.models import IngredientLine, Product, ProductIndication
 from products.selectors import product_dose, products_with_lines
-from products.serializers import ProductSerializer
 
 pytestmark = pytest.mark.django_db
 

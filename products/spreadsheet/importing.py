@@ -21,10 +21,10 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from compounds.models import CompoundForm
-from formulary.catalogue_version import catalogue_version_bump
-from formulary.history import ChangePath, bulk_history_delete, history_attrs, recording_path
+from formulary.common.catalogue_version import catalogue_version_bump
+from formulary.common.history import ChangePath, bulk_history_delete, history_attrs, recording_path
 from formulary.models import Nutrient
-from products.match_index import product_indications_rebuild
+from products.matching.index import product_indications_rebuild
 from products.models import Brand, IngredientLine, NutrientLine, Product
 from products.services import IngredientInput, NutrientInput, product_set_amounts, validate_lines
 from products.spreadsheet.columns import (

@@ -1,6 +1,6 @@
 from django import template
 
-from products.admin_dashboard import dashboard_charts
+from products.admin.dashboard import dashboard_charts
 
 register = template.Library()
 

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from compounds.knowledge_base import load_knowledge_base
-from formulary.loading import LoadError
+from formulary.common.loading import LoadError
 
 
 class Command(BaseCommand):

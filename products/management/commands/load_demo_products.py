@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from formulary.loading import LoadError
+from formulary.common.loading import LoadError
 from products.demo import load_demo_products
 
 

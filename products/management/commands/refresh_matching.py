@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from products.match_index import product_indications_rebuild
+from products.matching.index import product_indications_rebuild
 from products.models import ProductIndication
 
 

@@ -6,14 +6,14 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 
 from compounds.serializers import rounded
-from formulary.api_fields import refuse_parameters_unknown_to
+from formulary.common.api_fields import refuse_parameters_unknown_to
+from formulary.common.read_cache import CachedReadMixin
 from formulary.enums import Jurisdiction
-from formulary.read_cache import CachedReadMixin
-from products import match_weights
+from products.api.match_filters import MatchFilter
 from products.enums import ProductStatus
-from products.match_explain import MatchRequest, explain, match_knowledge, prefetch_page
-from products.match_filters import MatchFilter
-from products.match_selectors import ranked_matches
+from products.matching import weights as match_weights
+from products.matching.explain import MatchRequest, explain, match_knowledge, prefetch_page
+from products.matching.ranking import ranked_matches
 from products.models import Product
 
 WARNING_CODES = [
@@ -97,7 +97,7 @@ class ProductMatchView(CachedReadMixin, generics.ListAPIView):
     """Published products that fit the asked indications, best first, each with its score
     explained: factors, reasons naming the data, and warnings with stable codes.
 
-    Answers come from the response cache like the catalogue's (formulary.read_cache)."""
+    Answers come from the response cache like the catalogue's (formulary.common.read_cache)."""
 
     serializer_class = MatchSerializer
     filterset_class = MatchFilter

@@ -17,8 +17,8 @@ from django.core.cache import cache
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.cache import parse_etags
 
-from formulary.catalogue_version import catalogue_version, catalogue_version_with
-from formulary.localization import current_language
+from formulary.common.catalogue_version import catalogue_version, catalogue_version_with
+from formulary.common.localization import current_language
 
 BYPASS_HEADER = "X-Cache-Bypass"
 

@@ -4,8 +4,8 @@ The score of a product for the asked indications is
 
     score = 100 * sum of (weight * value)        (the weights add up to 1, every value is 0..1)
 
-over the five components below. products/matching.py computes it in Python for the page of
-results; products/match_selectors.py computes the same formula in SQL to rank the whole
+over the five components below. products/matching/score.py computes it in Python for the page of
+results; products/matching/ranking.py computes the same formula in SQL to rank the whole
 catalogue. Both read these constants, and tests/test_matching.py holds the two equal.
 """
 

@@ -14,8 +14,8 @@ from rest_framework.exceptions import ErrorDetail
 
 from compounds.models import CompoundForm
 from formulary.models import Nutrient
+from products.api.serializers import IngredientSerializer, NutrientSerializer, ProductSerializer
 from products.models import Brand, IngredientLine, NutrientLine, Product
-from products.serializers import IngredientSerializer, NutrientSerializer, ProductSerializer
 from products.services import (
     PRODUCT_INPUT_FIELDS,
     IngredientInput,

@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from compounds.serializers import CompoundBriefSerializer
-from formulary.localization import current_language
+from formulary.common.localization import current_language
 from products.catalogue_rows import PRODUCT_COLUMNS, product_row, reference_data
 
 

@@ -7,7 +7,7 @@ products, so a bulk load of a million products costs two statements, not a loop.
 from django.db import connections, router, transaction
 from django.db.models import Max, Min, OuterRef, QuerySet, Subquery
 
-from products.match_selectors import dose_sql, link_strength_sql, price_sql, tolerability_sql
+from products.matching.ranking import dose_sql, link_strength_sql, price_sql, tolerability_sql
 from products.models import IngredientLine, ProductIndication
 
 

@@ -4,7 +4,7 @@ from django.db.models import Exists, OuterRef, Q
 from compounds.enums import Classification
 from compounds.filters import known_choices, known_slugs
 from compounds.models import Carrier, CompoundForm, CompoundIndication
-from formulary.api_fields import (
+from formulary.common.api_fields import (
     BoundedDecimalFilter,
     LeanFilterSet,
     SlugListFilter,

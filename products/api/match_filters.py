@@ -1,11 +1,11 @@
 import django_filters
 
 from compounds.filters import known_slugs
-from formulary.api_fields import BoundedDecimalFilter, SlugListFilter, StrictBooleanFilter
+from formulary.common.api_fields import BoundedDecimalFilter, SlugListFilter, StrictBooleanFilter
 from formulary.enums import Jurisdiction
 from formulary.models import Indication, Medication
-from products import match_weights
-from products.filters import MAX_DAILY_MG, ProductFilter
+from products.api.filters import MAX_DAILY_MG, ProductFilter
+from products.matching import weights as match_weights
 from products.selectors import with_ingredient
 
 

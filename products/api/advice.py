@@ -15,7 +15,7 @@ from compounds.filters import known_slugs
 from compounds.models import CompoundForm
 from compounds.selectors import medications_with_rules
 from compounds.serializers import LocalizedField, RuleSerializer
-from formulary.api_fields import SlugListField, refuse_unknown_and_repeated_parameters
+from formulary.common.api_fields import SlugListField, refuse_unknown_and_repeated_parameters
 from formulary.models import Medication
 from products.enums import ProductStatus
 from products.models import IngredientLine, Product

@@ -6,7 +6,7 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.db import models
 
-FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURES_DIR = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 class LoadError(Exception):

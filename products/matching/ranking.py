@@ -1,7 +1,7 @@
 """The match score in SQL, so the database ranks the whole catalogue and Python explains a page.
 
-Every formula here restates one of products/matching.py from the same constants
-(products/match_weights.py); tests/test_matching.py holds the two versions equal.
+Every formula here restates one of products/matching/score.py from the same constants
+(products/matching/weights.py); tests/test_matching.py holds the two versions equal.
 """
 
 import itertools
@@ -22,8 +22,8 @@ from django.db.models import (
 from django.db.models.functions import Cast, NullIf, Round
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 
-from products import match_weights as w
-from products.matching import Points, headroom_points
+from products.matching import weights as w
+from products.matching.score import Points, headroom_points
 from products.models import Product
 
 # Floating point in SQL: SQLite computes in REAL anyway, and Decimal outputs would wrap every

@@ -1,7 +1,7 @@
 """The match score in Python: pure functions on Decimal, no ORM.
 
-products/match_selectors.py states the same formulas in SQL to rank the catalogue; this
-module explains the page of results. The constants live in products/match_weights.py.
+products/matching/ranking.py states the same formulas in SQL to rank the catalogue; this
+module explains the page of results. The constants live in products/matching/weights.py.
 """
 
 import itertools
@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from products import match_weights as w
+from products.matching import weights as w
 
 Points = Sequence[tuple[Decimal, Decimal]]
 

@@ -1,6 +1,6 @@
 """Writes to the catalogue over HTTP: create, replace, change and delete a product by GTIN.
 
-Who may write is decided by products.permissions; what is valid, by products.services, the
+Who may write is decided by products.api.permissions; what is valid, by products.services, the
 same functions the admin and the loaders use. Each product carries a version that every save
 raises: it is the ETag, and PUT, PATCH and DELETE must send it back in If-Match so that a
 client that read an older version cannot overwrite a change it has not seen.
@@ -14,15 +14,15 @@ from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 
+from products.api.serializers import ProductSerializer
+from products.api.write_serializers import ProductWriteSerializer
 from products.models import Product
 from products.selectors import catalogue_products
-from products.serializers import ProductSerializer
 from products.services import (
     ProductNotDeletable,
     StaleProductVersion,
     product_delete,
 )
-from products.write_serializers import ProductWriteSerializer
 
 
 class IfMatchRequired(APIException):

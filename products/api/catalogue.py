@@ -2,14 +2,14 @@ from django.http import Http404
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.response import Response
 
-from formulary.read_cache import CachedReadMixin
-from products.api_write import RETRIEVE_SCHEMA, ProductWriteMixin, version_etag
+from formulary.common.read_cache import CachedReadMixin
+from products.api.filters import ProductFilter
+from products.api.permissions import ProductRolePermission, may_see_unpublished
+from products.api.serializers import ProductSerializer
+from products.api.write import RETRIEVE_SCHEMA, ProductWriteMixin, version_etag
 from products.catalogue_rows import PRODUCT_COLUMNS, product_rows
-from products.filters import ProductFilter
 from products.models import Product
-from products.permissions import ProductRolePermission, may_see_unpublished
 from products.selectors import published_products
-from products.serializers import ProductSerializer
 
 
 class ProductRowsMixin:
@@ -40,7 +40,7 @@ class ProductViewSet(
 ):
     """The public catalogue: published products with their derived amounts.
 
-    Writes (products/api_write.py) need a token and the role's permission.
+    Writes (products/api/write.py) need a token and the role's permission.
     """
 
     serializer_class = ProductSerializer

@@ -1,7 +1,7 @@
 """Score, reasons and warnings for one page of match results, in the request language.
 
-The database ranked the products (products/match_selectors.py); this module recomputes each
-one's factors with products/matching.py so a result explains its own score.
+The database ranked the products (products/matching/ranking.py); this module recomputes each
+one's factors with products/matching/score.py so a result explains its own score.
 """
 
 from collections import defaultdict
@@ -14,13 +14,14 @@ from compounds.advice import medication_label, rule_text
 from compounds.enums import EvidenceBasis, InteractionAction, LaxativeTendency
 from compounds.models import CompoundIndication, InteractionRule
 from compounds.selectors import evidence_with_details, rules_for_compound, rules_with_details
-from formulary.catalogue_version import kept_per_version
 from formulary.citations import short_citation
+from formulary.common.catalogue_version import kept_per_version
+from formulary.common.localization import decimal_text, localized, translated
 from formulary.enums import Jurisdiction, VerificationStatus
-from formulary.localization import decimal_text, localized, translated
 from formulary.models import Indication, ReferenceIntake
 from formulary.selectors import adult_upper_limit
-from products import match_weights, matching
+from products.matching import score as matching
+from products.matching import weights as match_weights
 from products.models import IngredientLine, Product
 
 DOUBTFUL = (VerificationStatus.UNVERIFIED, VerificationStatus.DISPUTED)

@@ -18,13 +18,14 @@ from simple_history.utils import bulk_update_with_history
 from compounds.enums import Classification
 from compounds.models import CompoundForm, CompoundIndication
 from formulary.admin import decimal_display, localized_name
-from formulary.catalogue_version import catalogue_version_bump
-from formulary.history import history_attrs
+from formulary.common.catalogue_version import catalogue_version_bump
+from formulary.common.history import history_attrs
 from formulary.models import Indication
 from formulary.selectors import adult_nrv_mg, adult_upper_limits_mg
-from products import admin_queries, calculations
-from products.admin_history import ProductHistoryMixin
-from products.admin_spreadsheet import SpreadsheetAdminMixin
+from products import calculations
+from products.admin import queries as admin_queries
+from products.admin.history import ProductHistoryMixin
+from products.admin.spreadsheet import SpreadsheetAdminMixin
 from products.enums import AmountBasis, ProductStatus
 from products.models import Brand, IngredientLine, NutrientLine, Product
 from products.selectors import product_dose, products_with_lines

@@ -1,7 +1,7 @@
 """The state of the catalogue for the admin index: a handful of aggregate queries, drawn as bars.
 
 Each number links to the admin list that shows the same rows: the counts use the conditions of
-``products.admin_queries`` that the list filters use too.
+``products.admin.queries`` that the list filters use too.
 """
 
 from dataclasses import dataclass, field
@@ -22,7 +22,7 @@ from formulary.admin import decimal_display, localized_name
 from formulary.enums import VerificationStatus
 from formulary.models import Indication, Reference
 from formulary.selectors import adult_upper_limits_mg
-from products import admin_queries
+from products.admin import queries as admin_queries
 from products.enums import ProductStatus
 from products.models import Product
 

@@ -1,0 +1,1 @@
+"""Everything HTTP of the catalogue: list and detail, writes, match and advice."""
