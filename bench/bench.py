@@ -29,8 +29,10 @@ DATABASE = "formulary_bench"
 PORT = 8105
 BASE = f"http://127.0.0.1:{PORT}"
 BYPASS_TOKEN = secrets.token_hex(16)
-WEBSHOP_QUERY = ("indication=sleep&dosage_form=capsule&min_elemental_mg=100"
-                 "&max_elemental_mg=300&ordering=-elemental_mg_per_day")
+WEBSHOP_QUERY = (
+    "indication=sleep&dosage_form=capsule&min_elemental_mg=100"
+    "&max_elemental_mg=300&ordering=-elemental_mg_per_day"
+)
 LIST = f"/api/v1/products/?{WEBSHOP_QUERY}"
 MATCH_QUERY = "indication=sleep,sport"
 MATCH = f"/api/v1/products/match/?{MATCH_QUERY}"
@@ -53,8 +55,13 @@ ENVIRONMENT = {
     "LOG_LEVEL": "WARNING",
 }
 
-EXPLAIN_QUERIES = [WEBSHOP_QUERY, "search=citr", "ordering=price", "brand=synthetic-00007",
-                   f"match:{MATCH_QUERY}"]
+EXPLAIN_QUERIES = [
+    WEBSHOP_QUERY,
+    "search=citr",
+    "ordering=price",
+    "brand=synthetic-00007",
+    f"match:{MATCH_QUERY}",
+]
 
 
 def env():
@@ -73,7 +80,9 @@ def manage(*args, capture=False):
 def psql(sql, database="postgres"):
     return subprocess.run(
         ["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atqc", sql, database],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
 
 
@@ -109,8 +118,12 @@ def start_server():
     # A file, not a pipe: a pipe nobody reads fills up and then blocks the server's logging.
     with SERVER_LOG.open("w") as log:
         server = subprocess.Popen(
-            [GUNICORN, "--config", str(ROOT / "gunicorn.conf.py")], cwd=ROOT, env=env(),
-            stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
+            [GUNICORN, "--config", str(ROOT / "gunicorn.conf.py")],
+            cwd=ROOT,
+            env=env(),
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,
         )
     for _ in range(60):
         time.sleep(0.5)
@@ -125,8 +138,11 @@ def start_server():
 
 def server_errors() -> list[str]:
     """The server log's error lines (gunicorn's and Django's), to name in the results."""
-    return [line for line in SERVER_LOG.read_text().splitlines() if "[ERROR]" in line
-            or line.startswith(("Traceback", "Internal Server Error"))]
+    return [
+        line
+        for line in SERVER_LOG.read_text().splitlines()
+        if "[ERROR]" in line or line.startswith(("Traceback", "Internal Server Error"))
+    ]
 
 
 def stop_server(server):
@@ -135,8 +151,9 @@ def stop_server(server):
 
 
 def worker_rss_mb(server):
-    out = subprocess.run(["ps", "-o", "rss=", "--ppid", str(server.pid)],
-                         capture_output=True, text=True).stdout.split()
+    out = subprocess.run(
+        ["ps", "-o", "rss=", "--ppid", str(server.pid)], capture_output=True, text=True
+    ).stdout.split()
     return [round(int(kb) / 1024) for kb in out]
 
 
@@ -149,8 +166,7 @@ def wrk(path, headers, seconds, connections, threads):
     args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for name, value in headers.items():
         args += ["-H", f"{name}: {value}"]
-    out = subprocess.run([*args, BASE + path], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run([*args, BASE + path], capture_output=True, text=True, check=True).stdout
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
@@ -166,8 +182,11 @@ def scenarios(size):
         raise SystemExit(f"{LIST} answered {status}: {body[:500]!r}")
     etag = headers["ETag"]
     results = json.loads(body)["results"]
-    gtin = results[0]["gtin"] if results else json.loads(
-        fetch("/api/v1/products/?page_size=1")[2])["results"][0]["gtin"]
+    gtin = (
+        results[0]["gtin"]
+        if results
+        else json.loads(fetch("/api/v1/products/?page_size=1")[2])["results"][0]["gtin"]
+    )
     found = {
         "floor: /healthz": ("/healthz", {}),
         "products/ filtered, uncached": (LIST, BYPASS),
@@ -200,18 +219,25 @@ def measure(size, args):
             for name, (path, headers) in found.items():
                 result = wrk(path, headers, args.duration, args.connections, args.threads)
                 rounds[name].append(result)
-                print(f"   round {number}/{args.rounds}  {name}: {result['rps']:.0f} req/s, "
-                      f"p99 {result['p99']:.1f} ms", flush=True)
+                print(
+                    f"   round {number}/{args.rounds}  {name}: {result['rps']:.0f} req/s, "
+                    f"p99 {result['p99']:.1f} ms",
+                    flush=True,
+                )
         unloaded = [wrk(LIST, BYPASS, args.duration, 1, 1)["p99"] for _ in range(args.rounds)]
-        print(f"   unloaded p99 of the filtered list: {statistics.median(unloaded):.1f} ms",
-              flush=True)
+        print(
+            f"   unloaded p99 of the filtered list: {statistics.median(unloaded):.1f} ms",
+            flush=True,
+        )
         rss = worker_rss_mb(server)
     finally:
         stop_server(server)
     errors = server_errors()
     if errors:
-        notes.append(f"The server logged {len(errors)} errors (see {SERVER_LOG}), the first: "
-                     f"`{errors[0][:200]}`")
+        notes.append(
+            f"The server logged {len(errors)} errors (see {SERVER_LOG}), the first: "
+            f"`{errors[0][:200]}`"
+        )
     medians = {
         name: {key: statistics.median(r[key] for r in runs) for key in runs[0]}
         for name, runs in rounds.items()
@@ -220,54 +246,74 @@ def measure(size, args):
 
 
 def explain():
-    return run(PYTHON, "bench/explain.py", *EXPLAIN_QUERIES, capture_output=True,
-               text=True).stdout
+    return run(PYTHON, "bench/explain.py", *EXPLAIN_QUERIES, capture_output=True, text=True).stdout
 
 
 def machine():
     cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
     meminfo = Path("/proc/meminfo").read_text().splitlines()
-    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")),
+        platform.processor(),
+    )
     memory = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal"))
     postgres = psql("SHOW server_version")
-    return (f"{os.cpu_count()} cores ({cpu}), {memory // 1024 ** 2} GiB RAM, "
-            f"{platform.system()} {platform.release()}, PostgreSQL {postgres}, Python "
-            f"{platform.python_version()}")
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {memory // 1024**2} GiB RAM, "
+        f"{platform.system()} {platform.release()}, PostgreSQL {postgres}, Python "
+        f"{platform.python_version()}"
+    )
 
 
 def report(args, sizes, machine_text):
     lines = [
-        "# Benchmark results", "",
+        "# Benchmark results",
+        "",
         f"Run {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} on {machine_text}.",
         f"gunicorn 2 sync workers, production profile, PostgreSQL + Redis; wrk "
         f"{args.threads} threads x {args.connections} connections, {args.duration} s per "
         f"measurement, {args.rounds} interleaved rounds, medians. Filtered list: "
         f"`products/?{WEBSHOP_QUERY}`. Uncached requests carry the bench's `X-Cache-Bypass` "
-        "token: rendered afresh and not stored.", "",
+        "token: rendered afresh and not stored.",
+        "",
     ]
     for size, (generated_s, medians, unloaded_p99, rss, notes, plans) in sizes.items():
         floor = medians["floor: /healthz"]["rps"]
         lines += [
-            f"## {size:,} products", "",
+            f"## {size:,} products",
+            "",
             f"Generated in {generated_s:.0f} s. Unloaded p99 of the filtered list (1 "
             f"connection): **{unloaded_p99:.1f} ms**. Worker RSS after the run: "
-            f"{', '.join(f'{mb} MB' for mb in rss)}.", "",
+            f"{', '.join(f'{mb} MB' for mb in rss)}.",
+            "",
             "| request | req/s | p50 ms | p99 ms | share of floor | non-2xx/3xx |",
             "|---|---:|---:|---:|---:|---:|",
         ]
         for name, m in medians.items():
-            lines.append(f"| {name} | {m['rps']:.0f} | {m['p50']:.2f} | {m['p99']:.2f} | "
-                         f"{m['rps'] / floor:.0%} | {m['errors']:.0f} |")
-        lines += ["", *[f"- {note}" for note in notes], "",
-                  "<details><summary>EXPLAIN ANALYZE</summary>", "", plans, "</details>", ""]
+            lines.append(
+                f"| {name} | {m['rps']:.0f} | {m['p50']:.2f} | {m['p99']:.2f} | "
+                f"{m['rps'] / floor:.0%} | {m['errors']:.0f} |"
+            )
+        lines += [
+            "",
+            *[f"- {note}" for note in notes],
+            "",
+            "<details><summary>EXPLAIN ANALYZE</summary>",
+            "",
+            plans,
+            "</details>",
+            "",
+        ]
     return "\n".join(lines)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", default="10000",
-                        help="comma-separated catalogue sizes, e.g. 10000,100000,1000000")
+    parser.add_argument(
+        "--sizes",
+        default="10000",
+        help="comma-separated catalogue sizes, e.g. 10000,100000,1000000",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
     parser.add_argument("--warmup", type=int, default=3, help="seconds per scenario")
@@ -279,10 +325,14 @@ def main():
     machine_text = machine()
     sizes = {}
     sizes_asked = [int(s) for s in args.sizes.split(",")]
-    per_size_s = (SCENARIO_COUNT * (args.warmup + args.rounds * args.duration)
-                  + args.rounds * args.duration)
-    print(f"Measuring takes about {per_size_s / 60:.0f} min per size, plus generating the "
-          "catalogue (about 30 s per 100,000 products).", flush=True)
+    per_size_s = (
+        SCENARIO_COUNT * (args.warmup + args.rounds * args.duration) + args.rounds * args.duration
+    )
+    print(
+        f"Measuring takes about {per_size_s / 60:.0f} min per size, plus generating the "
+        "catalogue (about 30 s per 100,000 products).",
+        flush=True,
+    )
     create_database()
     for size in sizes_asked:
         print(f"== {size} products ({datetime.datetime.now():%H:%M})", flush=True)

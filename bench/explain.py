@@ -32,8 +32,9 @@ def match_query(query: str):
     """The ranking query of products/match/ as ProductMatchView builds it (jurisdiction eu)."""
     filterset = MatchFilter(QueryDict(query), queryset=ProductMatchView().get_queryset())
     assert filterset.is_valid(), filterset.errors
-    ids = [reference_data().indication_ids[slug] for slug in filterset.form.cleaned_data[
-        "indication"]]
+    ids = [
+        reference_data().indication_ids[slug] for slug in filterset.form.cleaned_data["indication"]
+    ]
     limit = adult_upper_limit("eu")
     return ranked_matches(filterset.qs, indication_ids=ids, limit_mg=limit.amount_mg)[:21]
 

@@ -54,9 +54,9 @@ class Window:
 
     def allows(self, drug_minute: int, magnesium_minute: int) -> bool:
         before, after = self.drug_before_mg_hours, self.drug_after_mg_hours
-        return (
-            before is not None and drug_minute <= magnesium_minute - before * 60
-        ) or (after is not None and drug_minute >= magnesium_minute + after * 60)
+        return (before is not None and drug_minute <= magnesium_minute - before * 60) or (
+            after is not None and drug_minute >= magnesium_minute + after * 60
+        )
 
 
 def spacing_rules(rules: Iterable[InteractionRule]) -> list[InteractionRule]:
@@ -120,7 +120,8 @@ def plan_schedule(
     if best is None:
         # The medications whose removal lets the rest fit; all of them if no single one does.
         culprits = tuple(
-            slug for slug in timed
+            slug
+            for slug in timed
             if place({s: w for s, w in timed.items() if s != slug}, count, time_of_day)
         )
         return Schedule(feasible=False, times=(), conflicting=culprits or tuple(timed))
@@ -156,7 +157,8 @@ TIME_OF_DAY_TEXT = {
 }
 FOOD_TEXT = {
     FoodRelation.EMPTY_STOMACH_PREFERRED: {
-        "en": "preferably on an empty stomach", "nl": "bij voorkeur op een lege maag"
+        "en": "preferably on an empty stomach",
+        "nl": "bij voorkeur op een lege maag",
     },
     FoodRelation.WITH_MEAL: {"en": "with a meal", "nl": "bij de maaltijd"},
     FoodRelation.EITHER: {"en": "with or without food", "nl": "met of zonder eten"},
@@ -172,7 +174,7 @@ def intake_text(time_of_day: str, food_relation: str) -> str:
 
 
 def medication_label(medication) -> str:
-    """"fluoroquinolones (ciprofloxacin, moxifloxacin, ...)": the name as a sentence uses it."""
+    """ "fluoroquinolones (ciprofloxacin, moxifloxacin, ...)": the name as a sentence uses it."""
     name = localized(medication, "name")
     name = name[:1].lower() + name[1:]
     return f"{name} ({medication.examples})" if medication.examples else name
@@ -188,7 +190,9 @@ def window_text(medication, window: Window) -> str:
                 "en": "take {drug} at least {before} h before or {after} h after magnesium",
                 "nl": "neem {drug} minstens {before} uur vóór of {after} uur ná magnesium in",
             },
-            drug=label, before=decimal_text(before), after=decimal_text(after),
+            drug=label,
+            before=decimal_text(before),
+            after=decimal_text(after),
         )
     if after is not None:
         return translated(
@@ -198,7 +202,8 @@ def window_text(medication, window: Window) -> str:
                 "nl": "neem {drug} minstens {after} uur ná magnesium in; innemen vóór "
                 "magnesium wordt afgeraden (geen onderbouwd venster)",
             },
-            drug=label, after=decimal_text(after),
+            drug=label,
+            after=decimal_text(after),
         )
     if before is not None:
         return translated(
@@ -208,7 +213,8 @@ def window_text(medication, window: Window) -> str:
                 "nl": "neem {drug} minstens {before} uur vóór magnesium in; innemen ná "
                 "magnesium wordt afgeraden (geen onderbouwd venster)",
             },
-            drug=label, before=decimal_text(before),
+            drug=label,
+            before=decimal_text(before),
         )
     return check_label_text(medication)
 
@@ -258,26 +264,31 @@ def schedule_message(schedule: Schedule, names: dict[str, str], intakes_per_day:
     )
 
 
-ACTION_ORDER = ["check_label", "spacing", "general_spacing", "monitoring", "caution",
-                "information"]
+ACTION_ORDER = ["check_label", "spacing", "general_spacing", "monitoring", "caution", "information"]
 
 
 def medication_advice(medication, compounds: Sequence[CompoundForm]) -> dict:
     """One medication's part of the plan; ``medication.interaction_rules`` is prefetched."""
     applying = {
-        rule.pk: rule for compound in compounds
+        rule.pk: rule
+        for compound in compounds
         for rule in rules_for_compound(compound, medication.interaction_rules.all())
     }
     rules = sorted(applying.values(), key=lambda rule: rule.mechanism)
     default_hours = max(compound.default_spacing_hours for compound in compounds)
     if not rules:
         window = Window(default_hours, default_hours)
-        sentences = [translated(
-            {"en": "No specific rule; the general rule for magnesium medicines applies: {text}",
-             "nl": "Geen specifieke regel; de algemene regel voor magnesiummiddelen geldt: "
-             "{text}"},
-            text=window_text(medication, window),
-        )]
+        sentences = [
+            translated(
+                {
+                    "en": "No specific rule; the general rule for magnesium medicines applies: "
+                    "{text}",
+                    "nl": "Geen specifieke regel; de algemene regel voor magnesiummiddelen geldt: "
+                    "{text}",
+                },
+                text=window_text(medication, window),
+            )
+        ]
         actions = ["general_spacing"]
     else:
         sentences = [rule_text(rule) or localized(rule, "advice") for rule in rules]

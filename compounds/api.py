@@ -34,8 +34,9 @@ from formulary.common.read_cache import CachedReadMixin
 MAX_CALCULATOR_AMOUNT_MG = Decimal("10000000")
 
 
-class ReadOnlySlugViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                          viewsets.GenericViewSet):
+class ReadOnlySlugViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     lookup_field = "slug"
     lookup_value_regex = "[a-z0-9-]{1,60}"
 
@@ -106,10 +107,15 @@ class ElementalCalculatorView(APIView):
     @extend_schema(
         summary="Elemental magnesium of any formula",
         parameters=[
-            OpenApiParameter("formula", str, required=True,
-                             description="E.g. MgCl2·6H2O or 4MgCO3·Mg(OH)2·5H2O."),
-            OpenApiParameter("amount_mg", float, required=False,
-                             description="Milligrams of the compound (0 to 10,000,000)."),
+            OpenApiParameter(
+                "formula", str, required=True, description="E.g. MgCl2·6H2O or 4MgCO3·Mg(OH)2·5H2O."
+            ),
+            OpenApiParameter(
+                "amount_mg",
+                float,
+                required=False,
+                description="Milligrams of the compound (0 to 10,000,000).",
+            ),
         ],
         responses=ElementalCalculationSerializer,
     )
@@ -126,15 +132,18 @@ class ElementalCalculatorView(APIView):
             raise ValidationError({"formula": [error.message]}, code=error.code) from error
         amount = form.cleaned_data["amount_mg"]
         elemental = (
-            None if amount is None
+            None
+            if amount is None
             else chemistry.elemental_magnesium_mg(amount, parsed.elemental_magnesium_fraction)
         )
-        return Response({
-            "formula": parsed.formula,
-            "hydrate": parsed.hydrate,
-            "molar_mass": float(round(parsed.molar_mass_g_mol, 3)),
-            "magnesium_atoms": parsed.magnesium_atoms,
-            "elemental_magnesium_percent": float(round(parsed.elemental_magnesium_percent, 2)),
-            "amount_mg": None if amount is None else float(amount),
-            "elemental_mg": None if elemental is None else float(round(elemental, 2)),
-        })
+        return Response(
+            {
+                "formula": parsed.formula,
+                "hydrate": parsed.hydrate,
+                "molar_mass": float(round(parsed.molar_mass_g_mol, 3)),
+                "magnesium_atoms": parsed.magnesium_atoms,
+                "elemental_magnesium_percent": float(round(parsed.elemental_magnesium_percent, 2)),
+                "amount_mg": None if amount is None else float(amount),
+                "elemental_mg": None if elemental is None else float(round(elemental, 2)),
+            }
+        )

@@ -27,25 +27,37 @@ def linked_to_indications(compound_ref, slugs):
 
 class CompoundFilter(LeanFilterSet):
     classification = SlugListFilter(
-        known=known_choices(Classification), kind="classification",
+        known=known_choices(Classification),
+        kind="classification",
         help_text="organic, inorganic; several: comma-separated or repeated.",
     )
     carrier = SlugListFilter(
-        field_name="carrier__slug", known=known_slugs(Carrier), kind="carrier",
+        field_name="carrier__slug",
+        known=known_slugs(Carrier),
+        kind="carrier",
         help_text="Carrier slugs, e.g. glycine, citrate.",
     )
     indication = SlugListFilter(
-        method="filter_indication", known=known_slugs(Indication), kind="indication",
+        method="filter_indication",
+        known=known_slugs(Indication),
+        kind="indication",
         help_text="Compounds with evidence for any of these indications.",
     )
     min_elemental_percent = BoundedDecimalFilter(
-        field_name="elemental_magnesium_percent", lookup_expr="gte", minimum=0, maximum=100,
+        field_name="elemental_magnesium_percent",
+        lookup_expr="gte",
+        minimum=0,
+        maximum=100,
     )
     max_elemental_percent = BoundedDecimalFilter(
-        field_name="elemental_magnesium_percent", lookup_expr="lte", minimum=0, maximum=100,
+        field_name="elemental_magnesium_percent",
+        lookup_expr="lte",
+        minimum=0,
+        maximum=100,
     )
     search = django_filters.CharFilter(
-        method="filter_search", max_length=100,
+        method="filter_search",
+        max_length=100,
         help_text="Part of the slug, Dutch or English name, or formula.",
     )
     ordering = django_filters.OrderingFilter(
@@ -66,6 +78,8 @@ class CompoundFilter(LeanFilterSet):
 
     def filter_search(self, queryset, name, text):
         return queryset.filter(
-            Q(slug__icontains=text) | Q(name_nl__icontains=text) | Q(name_en__icontains=text)
+            Q(slug__icontains=text)
+            | Q(name_nl__icontains=text)
+            | Q(name_en__icontains=text)
             | Q(formula__icontains=text)
         )

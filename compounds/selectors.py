@@ -37,7 +37,8 @@ def compound_profiles() -> QuerySet[CompoundForm]:
 def rules_for_compound(compound: CompoundForm, rules) -> list[InteractionRule]:
     """The rules that apply to ``compound``: unrestricted ones and those naming it."""
     return [
-        rule for rule in rules
+        rule
+        for rule in rules
         if not rule.compounds.all() or any(c.pk == compound.pk for c in rule.compounds.all())
     ]
 

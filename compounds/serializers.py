@@ -164,15 +164,17 @@ class CompoundSerializer(CompoundBriefSerializer):
     def get_molar_mass_g_mol(self, compound) -> float:
         return rounded(compound.molar_mass_g_mol, 2)
 
-    @extend_schema_field({
-        "type": "object",
-        "properties": {
-            "term": {"type": "string", "nullable": True},
-            "g_per_l": {"type": "number", "nullable": True},
-            "source_text": {"type": "string"},
-            "status": {"type": "string"},
-        },
-    })
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {
+                "term": {"type": "string", "nullable": True},
+                "g_per_l": {"type": "number", "nullable": True},
+                "source_text": {"type": "string"},
+                "status": {"type": "string"},
+            },
+        }
+    )
     def get_solubility(self, compound):
         return {
             "term": compound.solubility_term or None,
@@ -181,39 +183,51 @@ class CompoundSerializer(CompoundBriefSerializer):
             "status": compound.solubility_status,
         }
 
-    @extend_schema_field({
-        "type": "object",
-        "properties": {"needs_stomach_acid": {"type": "string"}, "status": {"type": "string"}},
-    })
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {"needs_stomach_acid": {"type": "string"}, "status": {"type": "string"}},
+        }
+    )
     def get_stomach_acid(self, compound):
-        return {"needs_stomach_acid": compound.needs_stomach_acid,
-                "status": compound.stomach_acid_status}
+        return {
+            "needs_stomach_acid": compound.needs_stomach_acid,
+            "status": compound.stomach_acid_status,
+        }
 
-    @extend_schema_field({
-        "type": "object",
-        "properties": {"tendency": {"type": "string"}, "status": {"type": "string"}},
-    })
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {"tendency": {"type": "string"}, "status": {"type": "string"}},
+        }
+    )
     def get_laxative(self, compound):
         return {"tendency": compound.laxative_tendency, "status": compound.laxative_status}
 
-    @extend_schema_field({
-        "type": "object",
-        "properties": {"notes": {"type": "string"}, "status": {"type": "string"}},
-    })
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {"notes": {"type": "string"}, "status": {"type": "string"}},
+        }
+    )
     def get_bioavailability(self, compound):
-        return {"notes": localized(compound, "bioavailability_notes"),
-                "status": compound.bioavailability_status}
+        return {
+            "notes": localized(compound, "bioavailability_notes"),
+            "status": compound.bioavailability_status,
+        }
 
-    @extend_schema_field({
-        "type": "object",
-        "properties": {
-            "time_of_day": {"type": "string"},
-            "food_relation": {"type": "string"},
-            "default_spacing_hours": {"type": "number"},
-            "note": {"type": "string"},
-            "status": {"type": "string"},
-        },
-    })
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {
+                "time_of_day": {"type": "string"},
+                "food_relation": {"type": "string"},
+                "default_spacing_hours": {"type": "number"},
+                "note": {"type": "string"},
+                "status": {"type": "string"},
+            },
+        }
+    )
     def get_intake(self, compound):
         return {
             "time_of_day": compound.time_of_day,
@@ -237,4 +251,3 @@ class ElementalCalculationSerializer(serializers.Serializer):
     elemental_magnesium_percent = serializers.FloatField()
     amount_mg = serializers.FloatField(allow_null=True)
     elemental_mg = serializers.FloatField(allow_null=True)
-

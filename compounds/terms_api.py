@@ -41,10 +41,13 @@ class RiskGroupSerializer(TermSerializer):
     support = serializers.CharField(help_text="supported, weak or hypothesis.")
 
 
-CaveatSerializer = inline_serializer("SymptomCaveat", {
-    "text": serializers.CharField(),
-    "references": ReferenceSerializer(many=True),
-})
+CaveatSerializer = inline_serializer(
+    "SymptomCaveat",
+    {
+        "text": serializers.CharField(),
+        "references": ReferenceSerializer(many=True),
+    },
+)
 
 
 class ObjectListSchema(AutoSchema):
@@ -64,22 +67,30 @@ class SymptomViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     pagination_class = None
     schema = ObjectListSchema()
 
-    @extend_schema(operation_id="symptoms_list", responses=inline_serializer("SymptomList", {
-        "caveat": CaveatSerializer,
-        "results": SymptomSerializer(many=True),
-    }))
+    @extend_schema(
+        operation_id="symptoms_list",
+        responses=inline_serializer(
+            "SymptomList",
+            {
+                "caveat": CaveatSerializer,
+                "results": SymptomSerializer(many=True),
+            },
+        ),
+    )
     def list(self, request, *args, **kwargs):
         references = Reference.objects.filter(key__in=SYMPTOM_CAVEAT_REFERENCES)
-        return Response({
-            "caveat": {
-                "text": translated(SYMPTOM_CAVEAT),
-                "references": ReferenceSerializer(references, many=True).data,
-            },
-            # Through the filter backend, which refuses unknown and repeated parameters.
-            "results": self.get_serializer(
-                self.filter_queryset(self.get_queryset()), many=True
-            ).data,
-        })
+        return Response(
+            {
+                "caveat": {
+                    "text": translated(SYMPTOM_CAVEAT),
+                    "references": ReferenceSerializer(references, many=True).data,
+                },
+                # Through the filter backend, which refuses unknown and repeated parameters.
+                "results": self.get_serializer(
+                    self.filter_queryset(self.get_queryset()), many=True
+                ).data,
+            }
+        )
 
 
 class RiskGroupViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -91,9 +102,15 @@ class RiskGroupViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     pagination_class = None
     schema = ObjectListSchema()
 
-    @extend_schema(operation_id="risk_groups_list", responses=inline_serializer("RiskGroupList", {
-        "results": RiskGroupSerializer(many=True),
-    }))
+    @extend_schema(
+        operation_id="risk_groups_list",
+        responses=inline_serializer(
+            "RiskGroupList",
+            {
+                "results": RiskGroupSerializer(many=True),
+            },
+        ),
+    )
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())
         return Response({"results": self.get_serializer(queryset, many=True).data})

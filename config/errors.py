@@ -1,7 +1,7 @@
 """One error envelope for every non-2xx API response, with stable machine-readable codes.
 
-    {"error": {"status": 400, "code": "invalid_parameter", "message": "...",
-               "details": [{"field": "min_elemental_mg", "code": "invalid", "message": "..."}]}}
+{"error": {"status": 400, "code": "invalid_parameter", "message": "...",
+           "details": [{"field": "min_elemental_mg", "code": "invalid", "message": "..."}]}}
 """
 
 import sys
@@ -124,6 +124,7 @@ def server_error(request):
 
 def bad_request(request, exception=None):
     return error_response(status.HTTP_400_BAD_REQUEST, "bad_request", "The request is malformed.")
+
 
 # A database that does not answer is an outage to wait out, not a bug: clients may retry.
 DATABASE_OUTAGE_ERRORS = (OperationalError, InterfaceError)

@@ -20,7 +20,8 @@ def locked_out_response(request, original_response=None, credentials=None):
     cool_off = get_cool_off(request)
     minutes = max(1, round(cool_off.total_seconds() / 60)) if cool_off else None
     wait = (
-        f"Try again in {minutes} minutes." if minutes
+        f"Try again in {minutes} minutes."
+        if minutes
         else "Ask an administrator to unlock the account."
     )
     response = HttpResponse(

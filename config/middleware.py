@@ -30,14 +30,20 @@ class QueryLanguageMiddleware:
                 400,
                 "invalid_parameter",
                 "Invalid parameter: lang.",
-                [{"field": "lang", "code": "invalid_choice",
-                  "message": f"Choose one of: {', '.join(LANGUAGES)}."}],
+                [
+                    {
+                        "field": "lang",
+                        "code": "invalid_choice",
+                        "message": f"Choose one of: {', '.join(LANGUAGES)}.",
+                    }
+                ],
             )
         translation.activate(language)
         request.LANGUAGE_CODE = language
         response = self.get_response(request)
         response.headers["Content-Language"] = language
         return response
+
 
 REESCAPED_BYTE = re.compile("%[0-9A-Fa-f]{2}")
 
@@ -66,28 +72,38 @@ class RequestHygieneMiddleware:
         if len(query) > MAX_QUERY_STRING_CHARS:
             # 400, not 414: schema fuzzers and clients read a 400 as "fix your request".
             return error_response(
-                400, "query_too_long",
+                400,
+                "query_too_long",
                 f"The query string may hold at most {MAX_QUERY_STRING_CHARS} characters.",
             )
         try:
             # WSGI hands over the raw bytes as latin-1; both they and what the percent
             # escapes encode must be UTF-8.
             query.encode("latin-1", "replace").decode("utf-8")
-            pairs = parse_qsl(query, keep_blank_values=True, errors="strict",
-                              max_num_fields=MAX_QUERY_PARAMETERS)
+            pairs = parse_qsl(
+                query, keep_blank_values=True, errors="strict", max_num_fields=MAX_QUERY_PARAMETERS
+            )
         except UnicodeDecodeError:
             return error_response(400, "invalid_encoding", "The query string is not valid UTF-8.")
         except ValueError:
             return error_response(
-                400, "too_many_parameters",
+                400,
+                "too_many_parameters",
                 f"A request may carry at most {MAX_QUERY_PARAMETERS} query parameters.",
             )
         for name, value in pairs:
             if URL_CONTROL_CHARACTER.search(name + value):
                 return error_response(
-                    400, "invalid_parameter", f"Invalid parameter: {name}.",
-                    [{"field": name, "code": "control_character",
-                      "message": "Contains a control character."}],
+                    400,
+                    "invalid_parameter",
+                    f"Invalid parameter: {name}.",
+                    [
+                        {
+                            "field": name,
+                            "code": "control_character",
+                            "message": "Contains a control character.",
+                        }
+                    ],
                 )
         for key, value in request.META.items():
             if key.startswith("HTTP_") and HEADER_CONTROL_CHARACTER.search(str(value)):
@@ -95,8 +111,11 @@ class RequestHygieneMiddleware:
                 return error_response(
                     400, "control_character", f"The {header} header contains a control character."
                 )
-        if (request.path_info.startswith("/api/") and has_body(request)
-                and not request.META.get("CONTENT_TYPE")):
+        if (
+            request.path_info.startswith("/api/")
+            and has_body(request)
+            and not request.META.get("CONTENT_TYPE")
+        ):
             return error_response(
                 415, "unsupported_media_type", "A request body needs a Content-Type."
             )

@@ -25,8 +25,9 @@ class BoundedPageNumberPagination(PageNumberPagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         raw = request.query_params.get(self.page_query_param)
-        if raw is not None and (not raw.isascii() or not raw.isdigit() or int(raw) < 1
-                                or len(raw) > 9):
+        if raw is not None and (
+            not raw.isascii() or not raw.isdigit() or int(raw) < 1 or len(raw) > 9
+        ):
             raise ValidationError({"page": ["Give a whole page number from 1."]})
         return super().paginate_queryset(queryset, request, view)
 
@@ -65,13 +66,20 @@ class CountlessPageNumberPagination(BoundedPageNumberPagination):
         self.page_number = int(raw)
         offset = (self.page_number - 1) * self.page_size_now
         if offset > MAX_OFFSET:
-            raise ValidationError({"page": [ErrorDetail(
-                f"Pages start at most {MAX_OFFSET} results in; narrow the filter instead.",
-                code="out_of_range",
-            )]})
-        rows = list(queryset[offset:offset + self.page_size_now + 1])
+            raise ValidationError(
+                {
+                    "page": [
+                        ErrorDetail(
+                            f"Pages start at most {MAX_OFFSET} results in; narrow the filter "
+                            "instead.",
+                            code="out_of_range",
+                        )
+                    ]
+                }
+            )
+        rows = list(queryset[offset : offset + self.page_size_now + 1])
         self.has_next = len(rows) > self.page_size_now
-        return rows[:self.page_size_now]
+        return rows[: self.page_size_now]
 
     def page_link(self, number):
         url = self.request.build_absolute_uri()
@@ -80,11 +88,13 @@ class CountlessPageNumberPagination(BoundedPageNumberPagination):
         return replace_query_param(url, self.page_query_param, number)
 
     def get_paginated_response(self, data):
-        return Response({
-            "next": self.page_link(self.page_number + 1) if self.has_next else None,
-            "previous": self.page_link(self.page_number - 1) if self.page_number > 1 else None,
-            "results": data,
-        })
+        return Response(
+            {
+                "next": self.page_link(self.page_number + 1) if self.has_next else None,
+                "previous": self.page_link(self.page_number - 1) if self.page_number > 1 else None,
+                "results": data,
+            }
+        )
 
     def get_paginated_response_schema(self, schema):
         link = {"type": "string", "nullable": True, "format": "uri"}

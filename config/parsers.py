@@ -101,9 +101,7 @@ class StrictJSONParser(BaseParser):
             raise ParseError(f"The body is not valid JSON: {error}", code="invalid_json") from error
         for path, string in _strings(data):
             if TEXT_CONTROL_CHARACTER.search(string):
-                raise ParseError(
-                    f"{path} contains a control character.", code="control_character"
-                )
+                raise ParseError(f"{path} contains a control character.", code="control_character")
         return data
 
     def _read_bounded(self, stream, parser_context):

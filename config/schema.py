@@ -44,10 +44,13 @@ def add_error_responses(result, generator, request, public):
     for operations in result["paths"].values():
         for operation in operations.values():
             for status, description in ERROR_RESPONSES.items():
-                operation["responses"].setdefault(status, {
-                    "description": description,
-                    "content": {"application/json": {"schema": reference}},
-                })
+                operation["responses"].setdefault(
+                    status,
+                    {
+                        "description": description,
+                        "content": {"application/json": {"schema": reference}},
+                    },
+                )
             # Error responses an endpoint declares with only a description get the envelope.
             for status, response in operation["responses"].items():
                 if status[0] in "45" and "content" not in response:

@@ -109,6 +109,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+
 def env_rate(name: str, *, default: str) -> str | None:
     """A DRF throttle rate such as ``1200/min``; ``off`` switches that limit off."""
     value = env.str(name, default=default).strip()

@@ -23,16 +23,22 @@ def readyz(request):
             with connections[alias].cursor() as cursor:
                 cursor.execute("SELECT 1")
         except DatabaseError:
-            problems.append({"field": None, "code": "database_unavailable",
-                             "message": f"The database '{alias}' does not answer."})
+            problems.append(
+                {
+                    "field": None,
+                    "code": "database_unavailable",
+                    "message": f"The database '{alias}' does not answer.",
+                }
+            )
     try:
         cache.set(PROBE_KEY, 1, 10)
         cache_answers = cache.get(PROBE_KEY) == 1
     except Exception:  # any client error means the same: the cache is not usable
         cache_answers = False
     if not cache_answers:
-        problems.append({"field": None, "code": "cache_unavailable",
-                         "message": "The cache does not answer."})
+        problems.append(
+            {"field": None, "code": "cache_unavailable", "message": "The cache does not answer."}
+        )
     if problems:
         response = error_response(503, "not_ready", "The service is not ready.", problems)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)

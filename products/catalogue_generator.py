@@ -44,26 +44,52 @@ class FormProfile:
 
 
 FORMS = {
-    DosageForm.CAPSULE: FormProfile(40, "Capsules", (60, 90, 120, 180), ("1", "2", "3"),
-                                    ("1", "1", "2"), (50, 200)),
-    DosageForm.TABLET: FormProfile(30, "Tabletten", (30, 60, 90, 120), ("1", "1", "2"),
-                                   ("1", "1", "2"), (100, 375)),
-    DosageForm.CHEWABLE_TABLET: FormProfile(8, "Kauwtabletten", (30, 60), ("1", "2"),
-                                            ("1", "2"), (25, 100)),
-    DosageForm.EFFERVESCENT_TABLET: FormProfile(7, "Bruistabletten", (10, 20, 40), ("1",),
-                                                ("1",), (150, 400)),
-    DosageForm.POWDER: FormProfile(10, "Poeder", (100, 150, 200, 300), ("1", "2.5", "5"),
-                                   ("1", "1", "2"), (100, 400)),
-    DosageForm.LIQUID: FormProfile(5, "Vloeibaar", (200, 250, 500), ("5", "10", "15"),
-                                   ("1", "2"), (50, 250)),
+    DosageForm.CAPSULE: FormProfile(
+        40, "Capsules", (60, 90, 120, 180), ("1", "2", "3"), ("1", "1", "2"), (50, 200)
+    ),
+    DosageForm.TABLET: FormProfile(
+        30, "Tabletten", (30, 60, 90, 120), ("1", "1", "2"), ("1", "1", "2"), (100, 375)
+    ),
+    DosageForm.CHEWABLE_TABLET: FormProfile(
+        8, "Kauwtabletten", (30, 60), ("1", "2"), ("1", "2"), (25, 100)
+    ),
+    DosageForm.EFFERVESCENT_TABLET: FormProfile(
+        7, "Bruistabletten", (10, 20, 40), ("1",), ("1",), (150, 400)
+    ),
+    DosageForm.POWDER: FormProfile(
+        10, "Poeder", (100, 150, 200, 300), ("1", "2.5", "5"), ("1", "1", "2"), (100, 400)
+    ),
+    DosageForm.LIQUID: FormProfile(
+        5, "Vloeibaar", (200, 250, 500), ("5", "10", "15"), ("1", "2"), (50, 250)
+    ),
 }
 STATUS_WEIGHTS = {
-    ProductStatus.PUBLISHED: 85, ProductStatus.DRAFT: 10, ProductStatus.DISCONTINUED: 5
+    ProductStatus.PUBLISHED: 85,
+    ProductStatus.DRAFT: 10,
+    ProductStatus.DISCONTINUED: 5,
 }
 LINE_COUNT_WEIGHTS = {1: 70, 2: 22, 3: 8}
 BRAND_WORDS = (
-    "Vita", "Nova", "Puur", "Natura", "Sana", "Bio", "Magna", "Vital", "Terra", "Aqua", "Sol",
-    "Lumen", "Forte", "Pro", "Care", "Well", "Balans", "Kern", "Zuiver", "Groen",
+    "Vita",
+    "Nova",
+    "Puur",
+    "Natura",
+    "Sana",
+    "Bio",
+    "Magna",
+    "Vital",
+    "Terra",
+    "Aqua",
+    "Sol",
+    "Lumen",
+    "Forte",
+    "Pro",
+    "Care",
+    "Well",
+    "Balans",
+    "Kern",
+    "Zuiver",
+    "Groen",
 )
 
 
@@ -91,10 +117,12 @@ class CatalogueGenerator:
         brands = []
         for number in range(1, self.brand_count + 1):
             first, second = self.random.sample(BRAND_WORDS, 2)
-            brands.append(Brand(
-                slug=f"{BRAND_SLUG_PREFIX}{number:05d}",
-                name=f"{first}{second.lower()} {number:05d}",
-            ))
+            brands.append(
+                Brand(
+                    slug=f"{BRAND_SLUG_PREFIX}{number:05d}",
+                    name=f"{first}{second.lower()} {number:05d}",
+                )
+            )
         Brand.objects.bulk_create(brands, batch_size=BATCH_SIZE)
         return list(Brand.objects.filter(slug__startswith=BRAND_SLUG_PREFIX).order_by("slug"))
 
@@ -124,13 +152,17 @@ class CatalogueGenerator:
             vegan=self.random.random() < 0.6,
             gluten_free=self.random.random() < 0.85,
             lactose_free=self.random.random() < 0.9,
-            price_eur=(None if self.random.random() < 0.05
-                       else Decimal(self.random.randint(395, 3995)) / 100),
+            price_eur=(
+                None
+                if self.random.random() < 0.05
+                else Decimal(self.random.randint(395, 3995)) / 100
+            ),
         )
         dose = calculations.product_dose(
             lines=[
                 calculations.DoseLine(
-                    amount_mg=amount, amount_basis=basis,
+                    amount_mg=amount,
+                    amount_basis=basis,
                     elemental_fraction=compound.elemental_magnesium_fraction,
                 )
                 for compound, amount, basis in lines
@@ -162,15 +194,22 @@ class CatalogueGenerator:
             ]
             with transaction.atomic():
                 Product.objects.bulk_create([product for product, _, _ in batch])
-                IngredientLine.objects.bulk_create([
-                    IngredientLine(product=product, compound=compound, amount_mg=amount,
-                                   amount_basis=basis)
-                    for product, lines, _ in batch for compound, amount, basis in lines
-                ])
-                NutrientLine.objects.bulk_create([
-                    NutrientLine(product=product, nutrient=nutrient, amount=amount)
-                    for product, _, nutrients in batch for nutrient, amount in nutrients
-                ])
+                IngredientLine.objects.bulk_create(
+                    [
+                        IngredientLine(
+                            product=product, compound=compound, amount_mg=amount, amount_basis=basis
+                        )
+                        for product, lines, _ in batch
+                        for compound, amount, basis in lines
+                    ]
+                )
+                NutrientLine.objects.bulk_create(
+                    [
+                        NutrientLine(product=product, nutrient=nutrient, amount=amount)
+                        for product, _, nutrients in batch
+                        for nutrient, amount in nutrients
+                    ]
+                )
                 product_indications_rebuild(product_ids=[product.pk for product, _, _ in batch])
             done = first + len(batch)
             self.report(f"{done:>9} / {count} products  ({time.monotonic() - started:.1f} s)")
@@ -183,15 +222,16 @@ def generated_catalogue_delete() -> int:
 
     Plain SQL deletes: the ORM's delete() would load every row to send its signals.
     """
-    tables = {model: model._meta.db_table for model in (Product, IngredientLine, NutrientLine,
-                                                        ProductIndication, Brand)}
+    tables = {
+        model: model._meta.db_table
+        for model in (Product, IngredientLine, NutrientLine, ProductIndication, Brand)
+    }
     brands = f"SELECT id FROM {tables[Brand]} WHERE slug LIKE %s"
     products = f"SELECT id FROM {tables[Product]} WHERE brand_id IN ({brands})"
     pattern = [f"{BRAND_SLUG_PREFIX}%"]
     with transaction.atomic(), connection.cursor() as cursor:
         for model in (IngredientLine, NutrientLine, ProductIndication):
-            cursor.execute(f"DELETE FROM {tables[model]} WHERE product_id IN ({products})",
-                           pattern)
+            cursor.execute(f"DELETE FROM {tables[model]} WHERE product_id IN ({products})", pattern)
         cursor.execute(f"DELETE FROM {tables[Product]} WHERE brand_id IN ({brands})", pattern)
         deleted = cursor.rowcount
         cursor.execute(f"DELETE FROM {tables[Brand]} WHERE slug LIKE %s", pattern)

@@ -21,9 +21,21 @@ from products import calculations
 from products.models import IngredientLine, NutrientLine
 
 PRODUCT_COLUMNS = (
-    "id", "gtin", "name", "brand__slug", "brand__name", "dosage_form", "status",
-    "units_per_package", "units_per_serving", "servings_per_day", "vegan", "gluten_free",
-    "lactose_free", "price_eur", "label_elemental_mg_per_serving",
+    "id",
+    "gtin",
+    "name",
+    "brand__slug",
+    "brand__name",
+    "dosage_form",
+    "status",
+    "units_per_package",
+    "units_per_serving",
+    "servings_per_day",
+    "vegan",
+    "gluten_free",
+    "lactose_free",
+    "price_eur",
+    "label_elemental_mg_per_serving",
 )
 
 
@@ -56,8 +68,11 @@ def build_reference_data() -> ReferenceData:
     evidence = defaultdict(list)
     for link in CompoundIndication.objects.select_related("indication"):
         evidence[link.compound_id].append(
-            (link.indication.slug,
-             {"nl": link.indication.name_nl, "en": link.indication.name_en}, link.grade)
+            (
+                link.indication.slug,
+                {"nl": link.indication.name_nl, "en": link.indication.name_en},
+                link.grade,
+            )
         )
     compounds = {
         compound.pk: CompoundFacts(
@@ -72,14 +87,18 @@ def build_reference_data() -> ReferenceData:
         )
     }
     nutrients = {
-        nutrient.pk: {"slug": nutrient.slug, "names": {"nl": nutrient.name_nl,
-                                                       "en": nutrient.name_en},
-                      "unit": nutrient.unit}
+        nutrient.pk: {
+            "slug": nutrient.slug,
+            "names": {"nl": nutrient.name_nl, "en": nutrient.name_en},
+            "unit": nutrient.unit,
+        }
         for nutrient in Nutrient.objects.all()
     }
     return ReferenceData(
-        compounds=compounds, nutrients=nutrients,
-        nrv_mg=adult_nrv_mg(), upper_limits_mg=adult_upper_limits_mg(),
+        compounds=compounds,
+        nutrients=nutrients,
+        nrv_mg=adult_nrv_mg(),
+        upper_limits_mg=adult_upper_limits_mg(),
         indication_ids=dict(Indication.objects.values_list("slug", "id")),
     )
 
@@ -91,13 +110,17 @@ def product_rows(products) -> list[dict]:
     """``products``: dicts with ``PRODUCT_COLUMNS``. Two queries: the lines of all of them."""
     ids = [product["id"] for product in products]
     lines, nutrients = defaultdict(list), defaultdict(list)
-    for product_id, *line in IngredientLine.objects.filter(product_id__in=ids).order_by(
-        "product_id", "id"
-    ).values_list("product_id", "compound_id", "amount_mg", "amount_basis"):
+    for product_id, *line in (
+        IngredientLine.objects.filter(product_id__in=ids)
+        .order_by("product_id", "id")
+        .values_list("product_id", "compound_id", "amount_mg", "amount_basis")
+    ):
         lines[product_id].append(line)
-    for product_id, *line in NutrientLine.objects.filter(product_id__in=ids).order_by(
-        "product_id", "id"
-    ).values_list("product_id", "nutrient_id", "amount"):
+    for product_id, *line in (
+        NutrientLine.objects.filter(product_id__in=ids)
+        .order_by("product_id", "id")
+        .values_list("product_id", "nutrient_id", "amount")
+    ):
         nutrients[product_id].append(line)
     data = reference_data()
     language = current_language()
@@ -155,7 +178,8 @@ def product_row(product, lines, nutrients, data: ReferenceData, language: str) -
         "nrv_percent_per_day": rounded(dose.nrv_percent_per_day, 1),
         "upper_limits": {
             jurisdiction: {
-                "limit_mg": rounded(limit, 1), "exceeded": dose.exceeds_upper_limit[jurisdiction]
+                "limit_mg": rounded(limit, 1),
+                "exceeded": dose.exceeds_upper_limit[jurisdiction],
             }
             for jurisdiction, limit in data.upper_limits_mg.items()
         },

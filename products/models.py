@@ -213,7 +213,8 @@ class ProductIndication(models.Model):
         Indication, on_delete=models.CASCADE, related_name="product_matches"
     )
     evidence_strength = models.DecimalField(
-        max_digits=5, decimal_places=4,
+        max_digits=5,
+        decimal_places=4,
         help_text="Value (0-1) of the best evidence link among the product's compounds.",
     )
     best_grade = models.CharField(max_length=1, choices=EvidenceGrade.choices)
@@ -221,7 +222,9 @@ class ProductIndication(models.Model):
     # them instead of computing them per request. Floats: the SQL computes them in floating
     # point, and a Decimal column would round them away from the Python values.
     tolerability = models.DecimalField(
-        max_digits=5, decimal_places=4, help_text="The product's tolerability value (0-1).",
+        max_digits=5,
+        decimal_places=4,
+        help_text="The product's tolerability value (0-1).",
     )
     dose_value = models.FloatField(help_text="The product's dose value (0-1).")
     price_value = models.FloatField(help_text="The product's price value (0-1).")

@@ -15,7 +15,11 @@ from products.services import products_refresh_for_compound
 # amounts, the laxative tendency for their match rows, and the names their JSON shows (so
 # their version, the ETag of a product, moves with it).
 PRODUCT_DEPENDENCIES = (
-    "formula", "elemental_magnesium_percent", "laxative_tendency", "name_nl", "name_en"
+    "formula",
+    "elemental_magnesium_percent",
+    "laxative_tendency",
+    "name_nl",
+    "name_en",
 )
 
 
@@ -25,8 +29,12 @@ def product_dependencies(compound) -> tuple:
 
 @receiver(pre_save, sender=CompoundForm, dispatch_uid="products_before_compound_save")
 def remember_compound_dependencies(sender, instance, raw=False, **kwargs):
-    saved = None if raw or instance.pk is None else (
-        CompoundForm.objects.filter(pk=instance.pk).values_list(*PRODUCT_DEPENDENCIES).first()
+    saved = (
+        None
+        if raw or instance.pk is None
+        else (
+            CompoundForm.objects.filter(pk=instance.pk).values_list(*PRODUCT_DEPENDENCIES).first()
+        )
     )
     instance.saved_product_dependencies = saved
 
@@ -46,9 +54,11 @@ def refresh_products_on_compound_save(sender, instance, raw=False, **kwargs):
 def remember_evidence_compound(sender, instance, raw=False, **kwargs):
     """A link moved to another compound must also refresh the products of the old one."""
     instance.previous_compound_id = (
-        None if raw or instance.pk is None
+        None
+        if raw or instance.pk is None
         else CompoundIndication.objects.filter(pk=instance.pk)
-        .values_list("compound_id", flat=True).first()
+        .values_list("compound_id", flat=True)
+        .first()
     )
 
 

@@ -48,9 +48,9 @@ def with_indication(indication_ids: list[int]) -> Exists:
     this is one index probe per product, where the same question through the lines, their
     compounds and the evidence links is three nested joins.
     """
-    return Exists(ProductIndication.objects.filter(
-        product=OuterRef("pk"), indication_id__in=indication_ids
-    ))
+    return Exists(
+        ProductIndication.objects.filter(product=OuterRef("pk"), indication_id__in=indication_ids)
+    )
 
 
 def dose_lines(lines) -> list[calculations.DoseLine]:

@@ -28,7 +28,8 @@ def api_throttling_off(settings):
     """The suite sends hundreds of requests from one address within a minute; the throttle
     tests switch the limits back on with rates of their own."""
     settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None}
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None},
     }
 
 

@@ -75,7 +75,8 @@ def test_advice_gives_the_section_3_window_and_its_sources(client, slug):
     assert (entry["slug"], entry["actions"]) == (slug, actions)
     [rule] = entry["rules"]
     assert (rule["drug_before_mg_hours"], rule["drug_after_mg_hours"]) == (
-        hours(before), hours(after)
+        hours(before),
+        hours(after),
     )
     stored = InteractionRule.objects.get(medication__slug=slug)
     assert [r["key"] for r in rule["references"]] == sorted(
@@ -91,13 +92,22 @@ def test_advice_gives_the_section_3_window_and_its_sources(client, slug):
     ("slug", "sentence"),
     [
         ("levothyroxine", "take levothyroxine at least 4 h before or 4 h after magnesium"),
-        ("fluoroquinolones", "take fluoroquinolones (ciprofloxacin, moxifloxacin, gemifloxacin, "
-         "lomefloxacin, prulifloxacin) at least 2 h before or 6 h after magnesium"),
-        ("gabapentin", "take gabapentin at least 2 h after magnesium; taking it before magnesium "
-         "is not advised (no sourced window)"),
-        ("integrase-inhibitors-other", "check the product label of other integrase inhibitors "
-         "(bictegravir, raltegravir, cabotegravir, elvitegravir): no verified window with "
-         "magnesium"),
+        (
+            "fluoroquinolones",
+            "take fluoroquinolones (ciprofloxacin, moxifloxacin, gemifloxacin, "
+            "lomefloxacin, prulifloxacin) at least 2 h before or 6 h after magnesium",
+        ),
+        (
+            "gabapentin",
+            "take gabapentin at least 2 h after magnesium; taking it before magnesium "
+            "is not advised (no sourced window)",
+        ),
+        (
+            "integrase-inhibitors-other",
+            "check the product label of other integrase inhibitors "
+            "(bictegravir, raltegravir, cabotegravir, elvitegravir): no verified window with "
+            "magnesium",
+        ),
     ],
 )
 def test_advice_phrases_each_window_in_both_directions(client, slug, sentence):
@@ -119,7 +129,8 @@ def test_advice_in_dutch_by_default(client):
 
 def test_advice_monitoring_flags_name_depletion_and_retention(client):
     body = get_json(
-        client, f"compound={COMPOUND}&medication=proton-pump-inhibitors,"
+        client,
+        f"compound={COMPOUND}&medication=proton-pump-inhibitors,"
         "potassium-sparing-diuretics,levothyroxine&lang=en",
     )
 
@@ -134,24 +145,30 @@ def test_advice_intake_follows_the_compounds_guidance(client):
     body = get_json(client, "compound=magnesium-taurate&lang=en")
 
     assert body["subject"] == {
-        "compound": "magnesium-taurate", "product": None, "name": "Magnesium taurate (taurinate)"
+        "compound": "magnesium-taurate",
+        "product": None,
+        "name": "Magnesium taurate (taurinate)",
     }
     assert (body["intake"]["time_of_day"], body["intake"]["food_relation"]) == (
-        "morning", "empty-stomach-preferred"
+        "morning",
+        "empty-stomach-preferred",
     )
     assert body["intake"]["text"] == (
         "Take magnesium in the morning, preferably on an empty stomach."
     )
     assert body["intake"]["compounds"][0]["status"] == "secondary"
     assert body["medications"] == []
-    assert body["schedule"]["times"] == [{"time": "08:00", "take": "magnesium",
-                                          "name": "Magnesium"}]
+    assert body["schedule"]["times"] == [
+        {"time": "08:00", "take": "magnesium", "name": "Magnesium"}
+    ]
 
 
 def test_advice_for_a_product_uses_its_compounds_and_servings(client):
-    product = Product.objects.filter(
-        status=ProductStatus.PUBLISHED, servings_per_day__gt=1
-    ).prefetch_related("ingredients__compound").first()
+    product = (
+        Product.objects.filter(status=ProductStatus.PUBLISHED, servings_per_day__gt=1)
+        .prefetch_related("ingredients__compound")
+        .first()
+    )
 
     body = get_json(client, f"product={product.gtin}&medication=levothyroxine&lang=en")
 
@@ -180,8 +197,9 @@ def test_advice_schedule_meets_every_window_it_prints(client):
     magnesium = [minutes(t["time"]) for t in schedule["times"] if t["take"] == "magnesium"]
     timed = {t["take"]: minutes(t["time"]) for t in schedule["times"] if t["take"] != "magnesium"}
     # Only the medications with a sourced window are timed; the label one is not.
-    assert set(timed) == {slug for slug, (b, a, *_rest) in SECTION_3.items()
-                          if b is not None or a is not None}
+    assert set(timed) == {
+        slug for slug, (b, a, *_rest) in SECTION_3.items() if b is not None or a is not None
+    }
     for slug, drug in timed.items():
         before, after, *_rest = SECTION_3[slug]
         for mg in magnesium:
@@ -194,9 +212,13 @@ def test_advice_schedule_meets_every_window_it_prints(client):
 def make_rule(slug, *, before=None, after=None):
     medication = Medication.objects.create(slug=slug, name_nl=slug, name_en=slug.capitalize())
     InteractionRule.objects.create(
-        medication=medication, mechanism=Mechanism.CHELATION, severity=Severity.MAJOR,
-        drug_before_mg_hours=before, drug_after_mg_hours=after,
-        advice_nl="test", advice_en="test",
+        medication=medication,
+        mechanism=Mechanism.CHELATION,
+        severity=Severity.MAJOR,
+        drug_before_mg_hours=before,
+        drug_after_mg_hours=after,
+        advice_nl="test",
+        advice_en="test",
     )
 
 
@@ -206,8 +228,9 @@ def test_advice_windows_that_cannot_all_be_met_give_no_schedule(client):
     make_rule("first-drug", before=Decimal(10))
     make_rule("last-drug", after=Decimal(8))
 
-    body = get_json(client, f"compound={COMPOUND}&medication=first-drug,last-drug,"
-                    "levothyroxine&lang=en")
+    body = get_json(
+        client, f"compound={COMPOUND}&medication=first-drug,last-drug,levothyroxine&lang=en"
+    )
 
     schedule = body["schedule"]
     assert (schedule["feasible"], schedule["times"]) == (False, [])
@@ -252,8 +275,14 @@ def test_advice_medication_without_rules_keeps_the_general_spacing(client):
 
 
 def error(message, details):
-    return {"error": {"status": 400, "code": "invalid_parameter", "message": message,
-                      "details": details}}
+    return {
+        "error": {
+            "status": 400,
+            "code": "invalid_parameter",
+            "message": message,
+            "details": details,
+        }
+    }
 
 
 EXACTLY_ONE = "Give exactly one of compound (a slug) or product (a GTIN)."
@@ -261,29 +290,43 @@ EXACTLY_ONE = "Give exactly one of compound (a slug) or product (a GTIN)."
 
 @pytest.mark.parametrize("query", ["", f"compound={COMPOUND}&product=2073300015485"])
 def test_advice_needs_exactly_one_of_compound_or_product(client, query):
-    assert get_json(client, query, 400) == error("Invalid parameter: compound, product.", [
-        {"field": "compound", "code": "exactly_one", "message": EXACTLY_ONE},
-        {"field": "product", "code": "exactly_one", "message": EXACTLY_ONE},
-    ])
+    assert get_json(client, query, 400) == error(
+        "Invalid parameter: compound, product.",
+        [
+            {"field": "compound", "code": "exactly_one", "message": EXACTLY_ONE},
+            {"field": "product", "code": "exactly_one", "message": EXACTLY_ONE},
+        ],
+    )
 
 
 @pytest.mark.parametrize(
     ("query", "field", "code", "message"),
     [
-        ("compound=magnesium-unobtainium", "compound", "unknown_slug",
-         "Unknown compound: magnesium-unobtainium."),
+        (
+            "compound=magnesium-unobtainium",
+            "compound",
+            "unknown_slug",
+            "Unknown compound: magnesium-unobtainium.",
+        ),
         ("product=2099999999996", "product", "unknown_gtin", "Unknown product: 2099999999996."),
-        (f"compound={COMPOUND}&medication=levothyroxine,aspirin,statins", "medication",
-         "unknown_slug", "Unknown medication: aspirin, statins."),
+        (
+            f"compound={COMPOUND}&medication=levothyroxine,aspirin,statins",
+            "medication",
+            "unknown_slug",
+            "Unknown medication: aspirin, statins.",
+        ),
         ("product=12ab", "product", "invalid", "A GTIN has 8-14 digits."),
     ],
 )
 def test_advice_unknown_or_malformed_values_are_a_400_naming_them(
     client, query, field, code, message
 ):
-    assert get_json(client, query, 400) == error(f"Invalid parameter: {field}.", [
-        {"field": field, "code": code, "message": message},
-    ])
+    assert get_json(client, query, 400) == error(
+        f"Invalid parameter: {field}.",
+        [
+            {"field": field, "code": code, "message": message},
+        ],
+    )
 
 
 def test_advice_for_a_draft_product_is_unknown(client):
@@ -296,9 +339,7 @@ def test_advice_for_a_draft_product_is_unknown(client):
     ]
 
 
-def test_advice_query_count_does_not_grow_with_the_medications(
-    client, django_assert_num_queries
-):
+def test_advice_query_count_does_not_grow_with_the_medications(client, django_assert_num_queries):
     get_json(client, f"compound={COMPOUND}&medication=digoxin")  # loads the slugs kept per version
     # compound, medications, their rules, references and compounds.
     with django_assert_num_queries(5):

@@ -48,14 +48,18 @@ def indication_slugs(product):
 
 
 def error(status, code, message, details=()):
-    return {"error": {"status": status, "code": code, "message": message,
-                      "details": list(details)}}
+    return {"error": {"status": status, "code": code, "message": message, "details": list(details)}}
 
 
 def test_api_root_lists_the_endpoints(client):
     body = get_json(client, f"{API}/")
     assert set(body) == {
-        "indications", "compounds", "medications", "products", "symptoms", "risk-groups"
+        "indications",
+        "compounds",
+        "medications",
+        "products",
+        "symptoms",
+        "risk-groups",
     }
 
 
@@ -117,16 +121,22 @@ def test_products_indication_filter_any_and_all(client):
 @pytest.mark.parametrize(
     ("query", "keep"),
     [
-        ("compound=magnesium-bisglycinate",
-         lambda p: any(
-             line.compound.slug == "magnesium-bisglycinate" for line in p.ingredients.all()
-         )),
-        ("classification=inorganic",
-         lambda p: any(
-             line.compound.classification == "inorganic" for line in p.ingredients.all()
-         )),
-        ("carrier=citrate",
-         lambda p: any(line.compound.carrier.slug == "citrate" for line in p.ingredients.all())),
+        (
+            "compound=magnesium-bisglycinate",
+            lambda p: any(
+                line.compound.slug == "magnesium-bisglycinate" for line in p.ingredients.all()
+            ),
+        ),
+        (
+            "classification=inorganic",
+            lambda p: any(
+                line.compound.classification == "inorganic" for line in p.ingredients.all()
+            ),
+        ),
+        (
+            "carrier=citrate",
+            lambda p: any(line.compound.carrier.slug == "citrate" for line in p.ingredients.all()),
+        ),
         ("dosage_form=powder,liquid", lambda p: p.dosage_form in {"powder", "liquid"}),
         ("brand=noctura", lambda p: p.brand.slug == "noctura"),
         ("min_elemental_mg=200", lambda p: p.elemental_mg_per_day >= 200),
@@ -148,14 +158,19 @@ def test_products_each_filter_keeps_exactly_the_matching_products(client, query,
 
 
 def test_products_combined_webshop_query(client):
-    query = ("indication=sleep&dosage_form=capsule&vegan=true&min_elemental_mg=100"
-             "&ordering=-elemental_mg_per_day")
+    query = (
+        "indication=sleep&dosage_form=capsule&vegan=true&min_elemental_mg=100"
+        "&ordering=-elemental_mg_per_day"
+    )
 
     rows = all_results(client, f"{API}/products/?{query}")
 
     expected = [
-        p for p in published()
-        if "sleep" in indication_slugs(p) and p.dosage_form == "capsule" and p.vegan
+        p
+        for p in published()
+        if "sleep" in indication_slugs(p)
+        and p.dosage_form == "capsule"
+        and p.vegan
         and p.elemental_mg_per_day >= 100
     ]
     assert {r["gtin"] for r in rows} == {p.gtin for p in expected}
@@ -187,15 +202,17 @@ def test_products_ordering(client, ordering, key, reverse):
 def test_products_same_ordering_gives_the_same_pages(client):
     paged = []
     for page in (1, 2, 3):
-        paged += [r["gtin"] for r in get_json(
-            client, f"{API}/products/?ordering=brand&page_size=7&page={page}")["results"]]
+        paged += [
+            r["gtin"]
+            for r in get_json(client, f"{API}/products/?ordering=brand&page_size=7&page={page}")[
+                "results"
+            ]
+        ]
 
     assert paged == gtins(client, "ordering=brand")[:21]
 
 
-def test_products_list_query_count_does_not_grow_with_page_size(
-    client, django_assert_num_queries
-):
+def test_products_list_query_count_does_not_grow_with_page_size(client, django_assert_num_queries):
     client.get(f"{API}/products/?page_size=1")  # loads the reference data kept per version
     with django_assert_num_queries(3):
         client.get(f"{API}/products/?page_size=2")
@@ -223,7 +240,9 @@ def test_compound_profile_is_complete_and_sourced(client):
     assert set(body["solubility"]) == {"term", "g_per_l", "source_text", "status"}
     assert body["intake"]["default_spacing_hours"] >= 0
     assert {r["medication"] for r in body["medication_rules"]} >= {
-        "levothyroxine", "fluoroquinolones", "tetracyclines"
+        "levothyroxine",
+        "fluoroquinolones",
+        "tetracyclines",
     }
     assert body["references"], "every compound carries its sources"
 
@@ -239,12 +258,18 @@ def test_compound_taurate_solubility_is_served_as_disputed(client):
     [
         ("classification=organic", lambda c: c.classification == "organic"),
         ("carrier=glycine", lambda c: c.carrier.slug == "glycine"),
-        ("indication=constipation",
-         lambda c: c.evidence.filter(indication__slug="constipation").exists()),
+        (
+            "indication=constipation",
+            lambda c: c.evidence.filter(indication__slug="constipation").exists(),
+        ),
         ("min_elemental_percent=20", lambda c: c.elemental_magnesium_percent >= 20),
         ("max_elemental_percent=8.5", lambda c: c.elemental_magnesium_percent <= Decimal("8.5")),
-        ("search=citr", lambda c: "citr" in c.slug or "citr" in c.name_nl.lower()
-         or "citr" in c.name_en.lower()),
+        (
+            "search=citr",
+            lambda c: (
+                "citr" in c.slug or "citr" in c.name_nl.lower() or "citr" in c.name_en.lower()
+            ),
+        ),
     ],
 )
 def test_compounds_each_filter_keeps_exactly_the_matching_compounds(client, query, keep):
@@ -268,8 +293,9 @@ def test_indication_detail_lists_linked_compounds_with_grade_and_basis(client):
     assert body["name"] == "Sleep quality"
     pairs = {(c["compound"]["slug"], c["basis"]) for c in body["compounds"]}
     assert pairs == set(
-        CompoundIndication.objects.filter(indication__slug="sleep")
-        .values_list("compound__slug", "basis")
+        CompoundIndication.objects.filter(indication__slug="sleep").values_list(
+            "compound__slug", "basis"
+        )
     )
 
 
@@ -278,7 +304,9 @@ def test_medication_rule_spacing_has_a_direction(client):
 
     (rule,) = body["rules"]
     assert (rule["action"], rule["drug_before_mg_hours"], rule["drug_after_mg_hours"]) == (
-        "spacing", None, 2.0
+        "spacing",
+        None,
+        2.0,
     )
 
 
@@ -308,52 +336,165 @@ def test_calculator_works_for_formulas_outside_the_knowledge_base(client):
 @pytest.mark.parametrize(
     ("url", "body"),
     [
-        (f"{API}/products/?indication=flying", error(
-            400, "invalid_parameter", "Invalid parameter: indication.",
-            [{"field": "indication", "code": "unknown_slug",
-              "message": "Unknown indication: flying."}])),
-        (f"{API}/products/?brand=100%25%25&carrier=%25s", error(
-            400, "invalid_parameter", "Invalid parameter: brand, carrier.",
-            [{"field": "carrier", "code": "unknown_slug", "message": "Unknown carrier: %s."},
-             {"field": "brand", "code": "unknown_slug", "message": "Unknown brand: 100%%."}])),
-        (f"{API}/products/?min_elemental_mg=abc&lang=en", error(
-            400, "invalid_parameter", "Invalid parameter: min_elemental_mg.",
-            [{"field": "min_elemental_mg", "code": "invalid", "message": "Enter a number."}])),
-        (f"{API}/products/?max_elemental_mg=1e400", error(
-            400, "invalid_parameter", "Invalid parameter: max_elemental_mg.",
-            [{"field": "max_elemental_mg", "code": "out_of_range",
-              "message": "Enter a number from 0 to 100000."}])),
-        (f"{API}/products/?min_elemental_mg=Infinity", error(
-            400, "invalid_parameter", "Invalid parameter: min_elemental_mg.",
-            [{"field": "min_elemental_mg", "code": "invalid",
-              "message": "Enter a finite number."}])),
-        (f"{API}/products/?ordering=secret&lang=en", error(
-            400, "invalid_parameter", "Invalid parameter: ordering.",
-            [{"field": "ordering", "code": "invalid_choice",
-              "message": "Select a valid choice. secret is not one of the available choices."}])),
-        (f"{API}/products/?vegan=null", error(
-            400, "invalid_parameter", "Invalid parameter: vegan.",
-            [{"field": "vegan", "code": "invalid", "message": "Use true or false."}])),
-        (f"{API}/products/?page_size=1000", error(
-            400, "invalid_parameter", "Invalid parameter: page_size.",
-            [{"field": "page_size", "code": "invalid",
-              "message": "Give a whole number from 1 to 100."}])),
-        (f"{API}/products/?page=0", error(
-            400, "invalid_parameter", "Invalid parameter: page.",
-            [{"field": "page", "code": "invalid", "message": "Give a whole page number from 1."}])),
-        (f"{API}/compounds/?lang=fr", error(
-            400, "invalid_parameter", "Invalid parameter: lang.",
-            [{"field": "lang", "code": "invalid_choice", "message": "Choose one of: nl, en."}])),
-        (f"{API}/calculate/elemental/?formula=NaCl", error(
-            400, "invalid_parameter", "Invalid parameter: formula.",
-            [{"field": "formula", "code": "no_magnesium",
-              "message": "The formula 'NaCl' contains no magnesium (Mg)."}])),
-        (f"{API}/compounds/magnesium-unobtainium/", error(
-            404, "not_found", "There is nothing at /api/v1/compounds/magnesium-unobtainium/.")),
-        (f"{API}/no-such-thing/", error(
-            404, "not_found", "There is nothing at /api/v1/no-such-thing/.")),
-        (f"{API}/products/%00/", error(
-            400, "control_character", "The path contains a control character.")),
+        (
+            f"{API}/products/?indication=flying",
+            error(
+                400,
+                "invalid_parameter",
+                "Invalid parameter: indication.",
+                [
+                    {
+                        "field": "indication",
+                        "code": "unknown_slug",
+                        "message": "Unknown indication: flying.",
+                    }
+                ],
+            ),
+        ),
+        (
+            f"{API}/products/?brand=100%25%25&carrier=%25s",
+            error(
+                400,
+                "invalid_parameter",
+                "Invalid parameter: brand, carrier.",
+                [
+                    {"field": "carrier", "code": "unknown_slug", "message": "Unknown carrier: %s."},
+                    {"field": "brand", "code": "unknown_slug", "message": "Unknown brand: 100%%."},
+                ],
+            ),
+        ),
+        (
+            f"{API}/products/?min_elemental_mg=abc&lang=en",
+            error(
+                400,
+                "invalid_parameter",
+                "Invalid parameter: min_elemental_mg.",
+                [{"field": "min_elemental_mg", "code": "invalid", "message": "Enter a number."}],
+            ),
+        ),
+        (
+            f"{API}/products/?max_elemental_mg=1e400",
+            error(
+                400,
+                "invalid_parameter",
+                "Invalid parameter: max_elemental_mg.",
+                [
+                    {
+                        "field": "max_elemental_mg",
+                        "code": "out_of_range",
+                        "message": "Enter a number from 0 to 100000.",
+                    }
+                ],
+            ),
+        ),
+        (
+            f"{API}/products/?min_elemental_mg=Infinity",
+            error(
+                400,
+                "invalid_parameter",
+                "Invalid parameter: min_elemental_mg.",
+                [
+                    {
+                        "field": "min_elemental_mg",
+                        "code": "invalid",
+                        "message": "Enter a finite number.",
+                    }
+                ],
+            ),
+        ),
+        (
+            f"{API}/products/?ordering=secret&lang=en",
+            error(
+                400,
+                "invalid_parameter",
+                "Invalid parameter: ordering.",
+                [
+                    {
+                        "field": "ordering",
+                        "code": "invalid_choice",
+                        "message": "Select a valid choice. secret is not one of the available "
+                        "choices.",
+                    }
+                ],
+            ),
+        ),
+        (
+            f"{API}/products/?vegan=null",
+            error(
+                400,
+                "invalid_parameter",
+                "Invalid parameter: vegan.",
+                [{"field": "vegan", "code": "invalid", "message": "Use true or false."}],
+            ),
+        ),
+        (
+            f"{API}/products/?page_size=1000",
+            error(
+                400,
+                "invalid_parameter",
+                "Invalid parameter: page_size.",
+                [
+                    {
+                        "field": "page_size",
+                        "code": "invalid",
+                        "message": "Give a whole number from 1 to 100.",
+                    }
+                ],
+            ),
+        ),
+        (
+            f"{API}/products/?page=0",
+            error(
+                400,
+                "invalid_parameter",
+                "Invalid parameter: page.",
+                [
+                    {
+                        "field": "page",
+                        "code": "invalid",
+                        "message": "Give a whole page number from 1.",
+                    }
+                ],
+            ),
+        ),
+        (
+            f"{API}/compounds/?lang=fr",
+            error(
+                400,
+                "invalid_parameter",
+                "Invalid parameter: lang.",
+                [{"field": "lang", "code": "invalid_choice", "message": "Choose one of: nl, en."}],
+            ),
+        ),
+        (
+            f"{API}/calculate/elemental/?formula=NaCl",
+            error(
+                400,
+                "invalid_parameter",
+                "Invalid parameter: formula.",
+                [
+                    {
+                        "field": "formula",
+                        "code": "no_magnesium",
+                        "message": "The formula 'NaCl' contains no magnesium (Mg).",
+                    }
+                ],
+            ),
+        ),
+        (
+            f"{API}/compounds/magnesium-unobtainium/",
+            error(
+                404, "not_found", "There is nothing at /api/v1/compounds/magnesium-unobtainium/."
+            ),
+        ),
+        (
+            f"{API}/no-such-thing/",
+            error(404, "not_found", "There is nothing at /api/v1/no-such-thing/."),
+        ),
+        (
+            f"{API}/products/%00/",
+            error(400, "control_character", "The path contains a control character."),
+        ),
     ],
 )
 def test_bad_requests_get_the_error_envelope(client, url, body):

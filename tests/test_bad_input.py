@@ -46,8 +46,11 @@ ENDPOINTS = {
     "docs": f"{API}/docs/",
     "admin-login": "/admin/login/",
 }
-API_ENDPOINTS = {name: url for name, url in ENDPOINTS.items() if name not in {
-    "schema", "docs", "admin-login", "healthz", "readyz"}}
+API_ENDPOINTS = {
+    name: url
+    for name, url in ENDPOINTS.items()
+    if name not in {"schema", "docs", "admin-login", "healthz", "readyz"}
+}
 
 
 def with_query(url, query):
@@ -67,20 +70,37 @@ EVERY_ENDPOINT = {
     "c1-control-in-path": (lambda u: {"path": in_path(u, "%C2%85")}, 400, "control_character"),
     "invalid-utf8-in-path": (lambda u: {"path": in_path(u, "%ff%fe")}, 400, "invalid_encoding"),
     "nul-in-query": (lambda u: {"path": with_query(u, "x=a%00b")}, 400, "control_character"),
-    "newline-in-query-name": (lambda u: {"path": with_query(u, "a%0Ab=1")}, 400,
-                              "control_character"),
-    "invalid-utf8-in-query": (lambda u: {"path": with_query(u, "x=%C3%28")}, 400,
-                              "invalid_encoding"),
-    "raw-invalid-utf8-in-query": (lambda u: {"path": u, "QUERY_STRING": "x=\xff\xfe"}, 400,
-                                  "invalid_encoding"),
-    "overlong-query": (lambda u: {"path": with_query(u, "x=" + "a" * 5000)}, 400,
-                       "query_too_long"),
-    "too-many-parameters": (lambda u: {"path": with_query(
-        u, "&".join(f"p{i}=1" for i in range(80)))}, 400, "too_many_parameters"),
-    "nul-in-header": (lambda u: {"path": u, "HTTP_ACCEPT_LANGUAGE": "en\x00"}, 400,
-                      "control_character"),
-    "newline-in-header": (lambda u: {"path": u, "HTTP_X_SHOP": "a\r\nSet-Cookie: x=1"}, 400,
-                          "control_character"),
+    "newline-in-query-name": (
+        lambda u: {"path": with_query(u, "a%0Ab=1")},
+        400,
+        "control_character",
+    ),
+    "invalid-utf8-in-query": (
+        lambda u: {"path": with_query(u, "x=%C3%28")},
+        400,
+        "invalid_encoding",
+    ),
+    "raw-invalid-utf8-in-query": (
+        lambda u: {"path": u, "QUERY_STRING": "x=\xff\xfe"},
+        400,
+        "invalid_encoding",
+    ),
+    "overlong-query": (lambda u: {"path": with_query(u, "x=" + "a" * 5000)}, 400, "query_too_long"),
+    "too-many-parameters": (
+        lambda u: {"path": with_query(u, "&".join(f"p{i}=1" for i in range(80)))},
+        400,
+        "too_many_parameters",
+    ),
+    "nul-in-header": (
+        lambda u: {"path": u, "HTTP_ACCEPT_LANGUAGE": "en\x00"},
+        400,
+        "control_character",
+    ),
+    "newline-in-header": (
+        lambda u: {"path": u, "HTTP_X_SHOP": "a\r\nSet-Cookie: x=1"},
+        400,
+        "control_character",
+    ),
     "unknown-language": (lambda u: {"path": with_query(u, "lang=xx")}, 400, "invalid_choice"),
 }
 
@@ -144,27 +164,35 @@ PER_ENDPOINT = [
     ("calculator", f"{API}/calculate/elemental/?formula=NaCl", 400, "no_magnesium"),
     ("calculator", f"{API}/calculate/elemental/?formula=mgo", 400, "lowercase_element"),
     ("calculator", f"{API}/calculate/elemental/?formula=Mg9999O", 400, "count_too_large"),
-    ("calculator", f"{API}/calculate/elemental/?formula=MgCl%C2%B2", 400,
-     "unexpected_character"),
-    ("calculator", f"{API}/calculate/elemental/?formula=Mg%D9%A3O", 400,
-     "unexpected_character"),
+    ("calculator", f"{API}/calculate/elemental/?formula=MgCl%C2%B2", 400, "unexpected_character"),
+    ("calculator", f"{API}/calculate/elemental/?formula=Mg%D9%A3O", 400, "unexpected_character"),
     ("calculator", f"{API}/calculate/elemental/?formula=" + "MgO" * 70, 400, "max_length"),
     ("calculator", f"{API}/calculate/elemental/?formula=" + "Mg" * 5000, 400, "query_too_long"),
     ("calculator", f"{API}/calculate/elemental/", 400, "required"),
-    ("calculator", f"{API}/calculate/elemental/?formula=MgO&formula=MgCl2", 400,
-     "repeated_parameter"),
-    ("calculator", f"{API}/calculate/elemental/?formula=MgO&amount=5", 400,
-     "unknown_parameter"),
+    (
+        "calculator",
+        f"{API}/calculate/elemental/?formula=MgO&formula=MgCl2",
+        400,
+        "repeated_parameter",
+    ),
+    ("calculator", f"{API}/calculate/elemental/?formula=MgO&amount=5", 400, "unknown_parameter"),
     ("calculator", f"{API}/calculate/elemental/?formula=MgO&amount_mg=-1", 400, "out_of_range"),
     ("calculator", f"{API}/calculate/elemental/?formula=MgO&amount_mg=0", 200, None),
     ("calculator", f"{API}/calculate/elemental/?formula=MgO&amount_mg=-0", 200, None),
     ("calculator", f"{API}/calculate/elemental/?formula=MgO&amount_mg=NaN", 400, "invalid"),
-    ("calculator", f"{API}/calculate/elemental/?formula=MgO&amount_mg=1e400", 400,
-     "out_of_range"),
-    ("calculator", f"{API}/calculate/elemental/?formula=MgO&amount_mg={FORTY_DIGITS}", 400,
-     "invalid"),
-    ("calculator", f"{API}/calculate/elemental/?formula=%7B%7B7*7%7D%7D", 400,
-     "unexpected_character"),
+    ("calculator", f"{API}/calculate/elemental/?formula=MgO&amount_mg=1e400", 400, "out_of_range"),
+    (
+        "calculator",
+        f"{API}/calculate/elemental/?formula=MgO&amount_mg={FORTY_DIGITS}",
+        400,
+        "invalid",
+    ),
+    (
+        "calculator",
+        f"{API}/calculate/elemental/?formula=%7B%7B7*7%7D%7D",
+        400,
+        "unexpected_character",
+    ),
     ("match", "max_daily_elemental_mg=1e400", 400, "out_of_range"),
     ("match", "max_daily_elemental_mg=NaN", 400, "invalid"),
     ("match", f"max_daily_elemental_mg={FORTY_DIGITS}", 400, "invalid"),
@@ -208,7 +236,8 @@ def database_fingerprint():
     for model in apps.get_models():
         rows = list(model.objects.order_by("pk").values_list())
         fingerprint[model._meta.label] = (
-            len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()
+            len(rows),
+            hashlib.sha256(repr(rows).encode()).hexdigest(),
         )
     return fingerprint
 
@@ -223,8 +252,7 @@ def unchanged_database():
 def send(client, method="get", path="/", body=None, content_type=None, **headers):
     if method == "get":
         return client.get(path, **headers)
-    return client.generic(method.upper(), path, body or b"", content_type=content_type,
-                          **headers)
+    return client.generic(method.upper(), path, body or b"", content_type=content_type, **headers)
 
 
 def assert_answer(response, status, code):
@@ -290,8 +318,7 @@ WRITABLE_ENDPOINTS = {"products", "product"}
 BODIES = {
     "json-without-content-type": (b'{"name": "x"}', None, 415, "unsupported_media_type"),
     "wrong-content-type": (b"name=x", "text/plain", 405, "method_not_allowed"),
-    "deeply-nested": (b"[" * 10_000 + b"]" * 10_000, "application/json", 405,
-                      "method_not_allowed"),
+    "deeply-nested": (b"[" * 10_000 + b"]" * 10_000, "application/json", 405, "method_not_allowed"),
 }
 
 
@@ -347,20 +374,32 @@ def raw_amount(number: bytes) -> bytes:
 # name -> (body bytes, Content-Type, status, code in the envelope or its details)
 WRITE_BODIES = {
     "wrong-content-type": (encoded(valid_body()), "text/plain", 415, "unsupported_media_type"),
-    "form-content-type": (b"name=ok", "application/x-www-form-urlencoded", 415,
-                          "unsupported_media_type"),
+    "form-content-type": (
+        b"name=ok",
+        "application/x-www-form-urlencoded",
+        415,
+        "unsupported_media_type",
+    ),
     "absent-content-type": (encoded(valid_body()), None, 415, "unsupported_media_type"),
     "nested-10000-deep": (b"[" * 10_000 + b"]" * 10_000, JSON, 400, "too_deeply_nested"),
     "nested-objects": (b'{"a":' * 40 + b"1" + b"}" * 40, JSON, 400, "too_deeply_nested"),
-    "over-size-limit": (encoded(valid_body(name="x" * MAX_JSON_BODY_BYTES)), JSON, 413,
-                        "request_too_large"),
+    "over-size-limit": (
+        encoded(valid_body(name="x" * MAX_JSON_BODY_BYTES)),
+        JSON,
+        413,
+        "request_too_large",
+    ),
     "nan": (raw_amount(b"NaN"), JSON, 400, "invalid_number"),
     "infinity": (raw_amount(b"Infinity"), JSON, 400, "invalid_number"),
     "minus-infinity": (raw_amount(b"-Infinity"), JSON, 400, "invalid_number"),
     "1e400": (raw_amount(b"1e400"), JSON, 400, "max_digits"),
     "forty-digit-amount": (raw_amount(FORTY_DIGITS.encode()), JSON, 400, "max_digits"),
-    "forty-digit-units": (encoded(valid_body(units_per_package=int(FORTY_DIGITS))), JSON, 400,
-                          "max_value"),
+    "forty-digit-units": (
+        encoded(valid_body(units_per_package=int(FORTY_DIGITS))),
+        JSON,
+        400,
+        "max_value",
+    ),
     "5000-digit-number": (raw_amount(b"9" * 5000), JSON, 400, "number_too_long"),
     "negative-amount": (encoded(with_line(amount_mg=-1)), JSON, 400, "min_value"),
     "zero-amount": (encoded(with_line(amount_mg=0)), JSON, 400, "min_value"),
@@ -370,32 +409,63 @@ WRITE_BODIES = {
     "negative-price": (encoded(valid_body(price_eur=-5)), JSON, 400, "min_value"),
     "array-for-scalar": (encoded(valid_body(name=["Nachtrust"])), JSON, 400, "invalid"),
     "array-for-slug": (encoded(valid_body(brand=["noctura"])), JSON, 400, "invalid"),
-    "object-for-lines": (encoded(valid_body(ingredients={"compound": "magnesium-oxide"})),
-                         JSON, 400, "not_a_list"),
+    "object-for-lines": (
+        encoded(valid_body(ingredients={"compound": "magnesium-oxide"})),
+        JSON,
+        400,
+        "not_a_list",
+    ),
     "array-for-object": (encoded([valid_body()]), JSON, 400, "invalid"),
     "unknown-field": (encoded(valid_body(colour="red")), JSON, 400, "unknown_field"),
     "read-only-field": (encoded(valid_body(elemental_mg_per_day=5)), JSON, 400, "read_only"),
     "read-only-version": (encoded(valid_body(version=99)), JSON, 400, "read_only"),
     "read-only-line-field": (encoded(with_line(elemental_mg=999)), JSON, 400, "read_only"),
-    "escaped-nul-in-value": (encoded(valid_body(name="a\x00b")), JSON, 400,
-                             "control_character"),
-    "escaped-nul-in-key": (encoded({**valid_body(), "na\x00me": "x"}), JSON, 400,
-                           "control_character"),
-    "escaped-escape-in-line": (encoded(with_line(amount_basis="compound\x1b")), JSON, 400,
-                               "control_character"),
-    "raw-control-character": (encoded(valid_body()).replace(b"Nachtrust", b"Nacht\x01rust"),
-                              JSON, 400, "invalid_json"),
-    "invalid-utf8": (encoded(valid_body()).replace(b"Nachtrust", b"\xff\xfe"), JSON, 400,
-                     "invalid_encoding"),
+    "escaped-nul-in-value": (encoded(valid_body(name="a\x00b")), JSON, 400, "control_character"),
+    "escaped-nul-in-key": (
+        encoded({**valid_body(), "na\x00me": "x"}),
+        JSON,
+        400,
+        "control_character",
+    ),
+    "escaped-escape-in-line": (
+        encoded(with_line(amount_basis="compound\x1b")),
+        JSON,
+        400,
+        "control_character",
+    ),
+    "raw-control-character": (
+        encoded(valid_body()).replace(b"Nachtrust", b"Nacht\x01rust"),
+        JSON,
+        400,
+        "invalid_json",
+    ),
+    "invalid-utf8": (
+        encoded(valid_body()).replace(b"Nachtrust", b"\xff\xfe"),
+        JSON,
+        400,
+        "invalid_encoding",
+    ),
     "truncated": (encoded(valid_body())[:-1], JSON, 400, "invalid_json"),
     "overlong-name": (encoded(valid_body(name="x" * 10_000)), JSON, 400, "max_length"),
     "overlong-slug": (encoded(valid_body(brand="b" * 10_000)), JSON, 400, "unknown_slug"),
-    "sql-injection-slug": (encoded(valid_body(brand="noctura'; DROP TABLE products_product;--")),
-                           JSON, 400, "unknown_slug"),
-    "template-injection-slug": (encoded(with_line(compound="{{7*7}}{% debug %}")), JSON, 400,
-                                "unknown_slug"),
-    "unknown-dosage-form": (encoded(valid_body(dosage_form="suppository")), JSON, 400,
-                            "invalid_choice"),
+    "sql-injection-slug": (
+        encoded(valid_body(brand="noctura'; DROP TABLE products_product;--")),
+        JSON,
+        400,
+        "unknown_slug",
+    ),
+    "template-injection-slug": (
+        encoded(with_line(compound="{{7*7}}{% debug %}")),
+        JSON,
+        400,
+        "unknown_slug",
+    ),
+    "unknown-dosage-form": (
+        encoded(valid_body(dosage_form="suppository")),
+        JSON,
+        400,
+        "invalid_choice",
+    ),
     "unknown-basis": (encoded(with_line(amount_basis="ion")), JSON, 400, "invalid_choice"),
     "no-lines": (encoded(valid_body(ingredients=[])), JSON, 400, "invalid"),
     "empty-object": (b"{}", JSON, 400, "required"),
@@ -403,8 +473,11 @@ WRITE_BODIES = {
 }
 # Only a new product's GTIN is read; PUT and PATCH refuse any GTIN other than the URL's.
 CREATE_BODIES = {
-    "gtin-bad-check-digit": (encoded(valid_body(gtin=BAD_CHECK_DIGIT_GTIN)), 400,
-                             "gtin_check_digit"),
+    "gtin-bad-check-digit": (
+        encoded(valid_body(gtin=BAD_CHECK_DIGIT_GTIN)),
+        400,
+        "gtin_check_digit",
+    ),
     "gtin-forty-digits": (encoded(valid_body(gtin=FORTY_DIGITS)), 400, "max_length"),
     "gtin-letters": (encoded(valid_body(gtin="20998OOOOOO11")), 400, "gtin_not_digits"),
     "gtin-sql-injection": (encoded(valid_body(gtin="' OR 1=1 --")), 400, "gtin_not_digits"),
@@ -432,8 +505,11 @@ def write_draft():
 def write_requests(draft):
     """(method, path, If-Match) of each write that takes a body."""
     etag = f'"{draft.version}"'
-    return [("post", f"{API}/products/", None), ("put", f"{API}/products/{draft.gtin}/", etag),
-            ("patch", f"{API}/products/{draft.gtin}/", etag)]
+    return [
+        ("post", f"{API}/products/", None),
+        ("put", f"{API}/products/{draft.gtin}/", etag),
+        ("patch", f"{API}/products/{draft.gtin}/", etag),
+    ]
 
 
 @pytest.mark.parametrize("body", WRITE_BODIES)
@@ -510,8 +586,13 @@ def test_parser_keeps_decimals_exact():
 
 @pytest.mark.parametrize(
     ("raw", "depth"),
-    [(b"1", 0), (b"[]", 1), (b'{"a": [1, {"b": []}]}', 4), (b'["[[[", "]"]', 1),
-     (b'["\\"[[["]', 1)],
+    [
+        (b"1", 0),
+        (b"[]", 1),
+        (b'{"a": [1, {"b": []}]}', 4),
+        (b'["[[[", "]"]', 1),
+        (b'["\\"[[["]', 1),
+    ],
 )
 def test_nesting_depth_ignores_brackets_inside_strings(raw, depth):
     assert nesting_depth(raw) == depth

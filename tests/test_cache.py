@@ -21,8 +21,10 @@ PRODUCTS = "/admin/products/product/"
 
 
 def listed_gtins(client, query=""):
-    return {row["gtin"] for row in client.get(f"{API}/products/?page_size=100&{query}").json()[
-        "results"]}
+    return {
+        row["gtin"]
+        for row in client.get(f"{API}/products/?page_size=100&{query}").json()["results"]
+    }
 
 
 def published_product():
@@ -116,8 +118,11 @@ def test_service_write_is_visible_in_the_next_read(client):
     product_upsert(
         gtin=product.gtin,
         fields={"name": "Magnesium Vernieuwd"},
-        ingredients=[IngredientInput(compound=line.compound, amount_mg=Decimal("123"),
-                                     amount_basis="elemental")],
+        ingredients=[
+            IngredientInput(
+                compound=line.compound, amount_mg=Decimal("123"), amount_basis="elemental"
+            )
+        ],
         nutrients=[],
     )
 
@@ -150,8 +155,9 @@ def test_admin_change_form_is_visible_in_the_next_read(client, admin_client):
 def test_knowledge_base_write_is_visible_in_product_reads(client):
     product = published_product()
     url = f"{API}/products/{product.gtin}/?lang=en"
-    compound = CompoundForm.objects.get(slug=client.get(url).json()["ingredients"][0][
-        "compound"]["slug"])
+    compound = CompoundForm.objects.get(
+        slug=client.get(url).json()["ingredients"][0]["compound"]["slug"]
+    )
 
     compound.name_en = "Renamed compound"
     compound.save()
@@ -169,7 +175,7 @@ def test_generated_catalogue_is_visible_in_the_next_read(client):
 
 
 def test_catalogue_version_is_bumped_again_when_the_transaction_commits(
-    django_capture_on_commit_callbacks
+    django_capture_on_commit_callbacks,
 ):
     product = published_product()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:

@@ -76,26 +76,47 @@ def test_readyz_without_a_working_cache_is_a_503_envelope_with_retry_after(clien
 
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "10"
-    assert response.json() == {"error": {
-        "status": 503, "code": "not_ready", "message": "The service is not ready.",
-        "details": [{"field": None, "code": "cache_unavailable",
-                     "message": "The cache does not answer."}],
-    }}
+    assert response.json() == {
+        "error": {
+            "status": 503,
+            "code": "not_ready",
+            "message": "The service is not ready.",
+            "details": [
+                {
+                    "field": None,
+                    "code": "cache_unavailable",
+                    "message": "The cache does not answer.",
+                }
+            ],
+        }
+    }
 
 
 def manage(*args, **env):
-    environment = {key: value for key, value in os.environ.items()
-                   if key not in {"SECRET_KEY", "DJANGO_ENV", "REDIS_URL", "ALLOWED_HOSTS"}}
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"SECRET_KEY", "DJANGO_ENV", "REDIS_URL", "ALLOWED_HOSTS"}
+    }
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True, text=True,
-        env={**environment, **env}, check=False,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**environment, **env},
+        check=False,
     )
 
 
 def test_production_profile_passes_the_deploy_check_without_warnings():
     result = manage(
-        "check", "--deploy", "--fail-level", "WARNING",
-        DJANGO_ENV="production", SECRET_KEY="k3y-" + "x9Qz!" * 12, ALLOWED_HOSTS="api.example",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_ENV="production",
+        SECRET_KEY="k3y-" + "x9Qz!" * 12,
+        ALLOWED_HOSTS="api.example",
     )
 
     assert result.returncode == 0, result.stderr

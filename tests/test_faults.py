@@ -15,16 +15,27 @@ from config.errors import server_error
 pytestmark = pytest.mark.django_db
 
 OUTAGE = {
-    "body": {"error": {"status": 503, "code": "database_unavailable",
-                       "message": "The database is unavailable; retry shortly.", "details": []}},
+    "body": {
+        "error": {
+            "status": 503,
+            "code": "database_unavailable",
+            "message": "The database is unavailable; retry shortly.",
+            "details": [],
+        }
+    },
     "retry_after": "5",
 }
 
 
-@pytest.fixture(params=[
-    OperationalError('connection to server at "127.0.0.1", port 5432 failed: Connection refused'),
-    InterfaceError("connection already closed"),
-], ids=["unreachable", "connection-closed"])
+@pytest.fixture(
+    params=[
+        OperationalError(
+            'connection to server at "127.0.0.1", port 5432 failed: Connection refused'
+        ),
+        InterfaceError("connection already closed"),
+    ],
+    ids=["unreachable", "connection-closed"],
+)
 def database_down(request, monkeypatch):
     def refuse(*args, **kwargs):
         raise request.param
@@ -41,10 +52,15 @@ def assert_outage_answer(response):
     assert json.loads(response.content) == OUTAGE["body"]
 
 
-@pytest.mark.parametrize("url", [
-    "/api/v1/products/", "/api/v1/products/2073300015485/", "/api/v1/compounds/",
-    "/api/v1/indications/sleep/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/products/",
+        "/api/v1/products/2073300015485/",
+        "/api/v1/compounds/",
+        "/api/v1/indications/sleep/",
+    ],
+)
 def test_api_view_without_database_answers_503_envelope(client, url, database_down):
     assert_outage_answer(client.get(url))
 

@@ -179,13 +179,15 @@ def test_an_api_write_records_the_tokens_user_and_the_api_path(django_user_model
     product = Product.objects.get(gtin=FIRST_DEMO)
     if_match = client.get(f"/api/v1/products/{FIRST_DEMO}/").headers["ETag"]
 
-    response = send(client, "patch", FIRST_DEMO, {"name": "Hernoemd via de API"},
-                    if_match=if_match)
+    response = send(client, "patch", FIRST_DEMO, {"name": "Hernoemd via de API"}, if_match=if_match)
 
     assert response.status_code == 200, response.content
     record = latest(Product, id=product.pk)
     assert (record.history_type, record.history_path, record.history_user, record.name) == (
-        "~", "api", user, "Hernoemd via de API"
+        "~",
+        "api",
+        user,
+        "Hernoemd via de API",
     )
     line = latest(IngredientLine, product_id=product.pk)
     assert (line.history_path, line.history_user) == ("api", user)
@@ -202,7 +204,8 @@ def test_an_api_create_and_delete_record_the_tokens_user(django_user_model):
     assert (created.status_code, deleted.status_code) == (201, 204)
     records = Product.history.filter(gtin=gtin).order_by("history_id")
     assert [(r.history_type, r.history_path, r.history_user) for r in records] == [
-        ("+", "api", user), ("-", "api", user)
+        ("+", "api", user),
+        ("-", "api", user),
     ]
 
 
@@ -224,17 +227,25 @@ def test_tokens_never_appear_in_the_logs(django_user_model, caplog):
     wrong = second[:-4] + "0000"
     outputs = io.StringIO()
 
-    authenticated = Client().get(f"/api/v1/products/{FIRST_DEMO}/",
-                                 HTTP_AUTHORIZATION=f"Token {token}")
-    refused = Client().post("/api/v1/products/", "{}", content_type="application/json",
-                            HTTP_AUTHORIZATION=f"Token {wrong}")
+    authenticated = Client().get(
+        f"/api/v1/products/{FIRST_DEMO}/", HTTP_AUTHORIZATION=f"Token {token}"
+    )
+    refused = Client().post(
+        "/api/v1/products/",
+        "{}",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {wrong}",
+    )
     call_command("api_token", "list", stdout=outputs, stderr=outputs)
     call_command("api_token", "revoke", "winkel", stdout=outputs, stderr=outputs)
-    after_revoke = Client().get(f"/api/v1/products/{FIRST_DEMO}/",
-                                HTTP_AUTHORIZATION=f"Token {token}")
+    after_revoke = Client().get(
+        f"/api/v1/products/{FIRST_DEMO}/", HTTP_AUTHORIZATION=f"Token {token}"
+    )
 
     assert (authenticated.status_code, refused.status_code, after_revoke.status_code) == (
-        200, 401, 401
+        200,
+        401,
+        401,
     )
     assert caplog.records, "the requests logged nothing at all: the test would prove nothing"
     logged = every_log_record(caplog) + outputs.getvalue()

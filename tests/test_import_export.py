@@ -312,9 +312,7 @@ def upload(client, path):
         return client.post(IMPORT, {"file": handle})
 
 
-def test_admin_import_preview_writes_nothing_until_confirmed(
-    tmp_path, client, django_user_model
-):
+def test_admin_import_preview_writes_nothing_until_confirmed(tmp_path, client, django_user_model):
     shop = staff_client(client, django_user_model, "Shop staff")
     gtin = new_gtin(7)
     path = write(tmp_path, [row(gtin)])

@@ -34,9 +34,15 @@ def gtin(serial: int) -> str:
 def make_compound(slug, *, laxative="low", laxative_status="verified", links=()):
     """A chloride-like form whose only differences are the ones a test names."""
     compound = CompoundForm(
-        slug=slug, name_nl=slug, name_en=slug.replace("-", " ").capitalize(), formula="MgCl2",
-        classification="inorganic", carrier=Carrier.objects.get(slug="chloride"),
-        needs_stomach_acid="no", laxative_tendency=laxative, laxative_status=laxative_status,
+        slug=slug,
+        name_nl=slug,
+        name_en=slug.replace("-", " ").capitalize(),
+        formula="MgCl2",
+        classification="inorganic",
+        carrier=Carrier.objects.get(slug="chloride"),
+        needs_stomach_acid="no",
+        laxative_tendency=laxative,
+        laxative_status=laxative_status,
         default_spacing_hours=Decimal(3),
     )
     compound.full_clean()
@@ -48,8 +54,13 @@ def make_compound(slug, *, laxative="low", laxative_status="verified", links=())
 
 def link(compound, indication, grade, basis="magnesium", status="verified"):
     return CompoundIndication.objects.create(
-        compound=compound, indication=Indication.objects.get(slug=indication), grade=grade,
-        basis=basis, rationale_nl="test", rationale_en="test", status=status,
+        compound=compound,
+        indication=Indication.objects.get(slug=indication),
+        grade=grade,
+        basis=basis,
+        rationale_nl="test",
+        rationale_en="test",
+        status=status,
     )
 
 
@@ -131,8 +142,10 @@ def test_match_over_the_upper_limit_loses_headroom_and_gets_the_warning(client):
     assert "upper_limit_exceeded" in codes(rows[over.gtin])
     assert "upper_limit_exceeded" not in codes(rows[within.gtin])
     assert rows[within.gtin]["score"] > rows[over.gtin]["score"]
-    assert "300 mg elemental magnesium a day is above the EU supplemental upper limit of 250 mg" \
+    assert (
+        "300 mg elemental magnesium a day is above the EU supplemental upper limit of 250 mg"
         in results(client, "indication=sleep&lang=en")[1]["reasons"]
+    )
 
 
 def test_match_headroom_follows_the_jurisdiction(client):
@@ -191,10 +204,14 @@ def test_match_multi_indication_coverage_counts_and_equal_scores_tie_on_gtin(cli
     assert [row["gtin"] for row in two_asked] == [covers_both.gtin, covers_one.gtin]
     assert two_asked[0]["covered_indications"] == ["sleep", "stress"]
     assert two_asked[1]["covered_indications"] == ["sleep"]
-    assert (two_asked[0]["factors"]["evidence"]["value"],
-            two_asked[1]["factors"]["evidence"]["value"]) == (0.75, 0.375)
-    assert "No compound in this product is linked to stress and anxiety" in results(
-        client, "indication=sleep,stress&lang=en")[1]["reasons"]
+    assert (
+        two_asked[0]["factors"]["evidence"]["value"],
+        two_asked[1]["factors"]["evidence"]["value"],
+    ) == (0.75, 0.375)
+    assert (
+        "No compound in this product is linked to stress and anxiety"
+        in results(client, "indication=sleep,stress&lang=en")[1]["reasons"]
+    )
     # For sleep alone the two score the same, so the GTIN decides.
     assert sleep_only[0]["score"] == sleep_only[1]["score"]
     assert [row["gtin"] for row in sleep_only] == sorted([covers_one.gtin, covers_both.gtin])
@@ -276,9 +293,11 @@ def test_match_unverified_data_is_named_in_a_warning(client):
 
     row = results(client, "indication=sleep&lang=en")[0]
 
-    assert {"code": "unverified_data", "message": "Not verified in the sources: evidence Test "
-            "form for sleep quality (unverified); laxative tendency of Test form (unverified)."
-            } in row["warnings"]
+    assert {
+        "code": "unverified_data",
+        "message": "Not verified in the sources: evidence Test "
+        "form for sleep quality (unverified); laxative tendency of Test form (unverified).",
+    } in row["warnings"]
 
 
 def test_match_every_evidence_reason_names_compound_carrier_grade_basis_and_sources(client):
@@ -289,15 +308,23 @@ def test_match_every_evidence_reason_names_compound_carrier_grade_basis_and_sour
     checked = 0
     for row in rows.json()["results"]:
         compounds = [line.compound for line in products[row["gtin"]].ingredients.all()]
-        links = CompoundIndication.objects.filter(
-            compound__in=compounds, indication__slug__in=row["covered_indications"]
-        ).select_related("compound__carrier", "indication").prefetch_related("references")
+        links = (
+            CompoundIndication.objects.filter(
+                compound__in=compounds, indication__slug__in=row["covered_indications"]
+            )
+            .select_related("compound__carrier", "indication")
+            .prefetch_related("references")
+        )
         expected = set()
         for evidence in links:
-            subject = evidence.compound.carrier.name_en.lower() if evidence.basis == "carrier" \
+            subject = (
+                evidence.compound.carrier.name_en.lower()
+                if evidence.basis == "carrier"
                 else "magnesium"
-            sources = ", ".join(short_citation(r) for r in evidence.references.all()) \
-                or "no source cited"
+            )
+            sources = (
+                ", ".join(short_citation(r) for r in evidence.references.all()) or "no source cited"
+            )
             expected.add(
                 f"{evidence.compound.name_en}: {subject} for {evidence.indication.name_en.lower()} "
                 f"(evidence {evidence.grade}, {evidence.basis}-based; {sources})"
@@ -310,9 +337,11 @@ def test_match_every_evidence_reason_names_compound_carrier_grade_basis_and_sour
         assert f"{mg} mg elemental magnesium a day is" in " ".join(row["reasons"])
         checked += 1
     assert checked > 5
-    assert "Magnesium bisglycinate (glycinate, diglycinate): magnesium for sleep quality " \
-        "(evidence B, magnesium-based; Schuster 2025)" in {
-            reason for row in rows.json()["results"] for reason in row["reasons"]}
+    assert (
+        "Magnesium bisglycinate (glycinate, diglycinate): magnesium for sleep quality "
+        "(evidence B, magnesium-based; Schuster 2025)"
+        in {reason for row in rows.json()["results"] for reason in row["reasons"]}
+    )
 
 
 def test_match_texts_follow_the_request_language(client):
@@ -321,14 +350,22 @@ def test_match_texts_follow_the_request_language(client):
 
     row = results(client, "indication=sleep")[0]
 
-    assert row["reasons"][0] == "test-form: chloride bij slaapkwaliteit (bewijs B, op basis van " \
+    assert (
+        row["reasons"][0] == "test-form: chloride bij slaapkwaliteit (bewijs B, op basis van "
         "de drager; geen bron)"
-    assert "300 mg elementair magnesium per dag ligt boven de EU-bovengrens voor supplementen " \
+    )
+    assert (
+        "300 mg elementair magnesium per dag ligt boven de EU-bovengrens voor supplementen "
         "van 250 mg" in row["reasons"]
+    )
 
 
-INDICATION_SETS = [["sleep"], ["sleep", "stress"], ["heart-vessels", "sport", "energy"],
-                   ["constipation", "cramps"]]
+INDICATION_SETS = [
+    ["sleep"],
+    ["sleep", "stress"],
+    ["heart-vessels", "sport", "energy"],
+    ["constipation", "cramps"],
+]
 
 
 @pytest.mark.parametrize("slugs", INDICATION_SETS)
@@ -337,13 +374,17 @@ def test_match_score_sql_equals_python_on_every_demo_product(slugs, jurisdiction
     """The one formula, twice: products/matching/ranking.py (SQL) and products/matching/score.py."""
     limit = adult_upper_limit(jurisdiction)
     indications = [Indication.objects.get(slug=slug) for slug in slugs]
-    ranked = list(ranked_matches(
-        Product.objects.all(), indication_ids=[i.pk for i in indications],
-        limit_mg=limit.amount_mg,
-    ))
+    ranked = list(
+        ranked_matches(
+            Product.objects.all(),
+            indication_ids=[i.pk for i in indications],
+            limit_mg=limit.amount_mg,
+        )
+    )
     prefetch_page(ranked, slugs)
-    request = MatchRequest(indications=indications, limit=limit, jurisdiction=jurisdiction,
-                           rules=[])
+    request = MatchRequest(
+        indications=indications, limit=limit, jurisdiction=jurisdiction, rules=[]
+    )
 
     python_scores = {p.gtin: explain(p, request)["score"] for p in ranked}
 
@@ -363,24 +404,37 @@ def test_match_rows_cover_exactly_the_products_the_python_rules_link():
         tolerability = matching.tolerability_value(c.laxative_tendency for c in compounds)
         values = (
             float(matching.dose_value(product.elemental_mg_per_day)),
-            float(matching.price_value(matching.price_per_100mg(
-                price_eur=product.price_eur,
-                elemental_mg_per_serving=product.elemental_mg_per_serving,
-                units_per_serving=product.units_per_serving,
-                units_per_package=product.units_per_package,
-            ))),
+            float(
+                matching.price_value(
+                    matching.price_per_100mg(
+                        price_eur=product.price_eur,
+                        elemental_mg_per_serving=product.elemental_mg_per_serving,
+                        units_per_serving=product.units_per_serving,
+                        units_per_package=product.units_per_package,
+                    )
+                )
+            ),
         )
         for compound in compounds:
             for evidence in compound.evidence.all():
                 key = (product.pk, evidence.indication_id)
                 strength = matching.link_strength(evidence.grade, evidence.basis)
                 old = expected.get(key, (Decimal(0), "Z"))
-                expected[key] = (max(old[0], strength), min(old[1], evidence.grade),
-                                 tolerability, *values)
+                expected[key] = (
+                    max(old[0], strength),
+                    min(old[1], evidence.grade),
+                    tolerability,
+                    *values,
+                )
 
     stored = {
-        (row.product_id, row.indication_id): (row.evidence_strength, row.best_grade,
-                                              row.tolerability, row.dose_value, row.price_value)
+        (row.product_id, row.indication_id): (
+            row.evidence_strength,
+            row.best_grade,
+            row.tolerability,
+            row.dose_value,
+            row.price_value,
+        )
         for row in ProductIndication.objects.all()
     }
 
@@ -456,15 +510,21 @@ def test_match_reflects_a_regraded_link_in_the_next_response(client):
 
 
 def test_refresh_matching_rebuilds_every_row_from_scratch():
-    before = set(ProductIndication.objects.values_list(
-        "product_id", "indication_id", "evidence_strength", "best_grade", "tolerability"))
+    before = set(
+        ProductIndication.objects.values_list(
+            "product_id", "indication_id", "evidence_strength", "best_grade", "tolerability"
+        )
+    )
     ProductIndication.objects.all().delete()
 
     output = io.StringIO()
     call_command("refresh_matching", stdout=output)
 
-    after = set(ProductIndication.objects.values_list(
-        "product_id", "indication_id", "evidence_strength", "best_grade", "tolerability"))
+    after = set(
+        ProductIndication.objects.values_list(
+            "product_id", "indication_id", "evidence_strength", "best_grade", "tolerability"
+        )
+    )
     assert after == before
     assert len(after) > 50
     assert output.getvalue() == f"Match rows rebuilt: {len(after)}.\n"
@@ -472,21 +532,31 @@ def test_refresh_matching_rebuilds_every_row_from_scratch():
 
 def test_product_indications_rebuild_of_some_products_leaves_the_others_alone():
     product_ids = list(Product.objects.values_list("pk", flat=True)[:3])
-    others = set(ProductIndication.objects.exclude(product_id__in=product_ids).values_list(
-        "product_id", "indication_id", "evidence_strength"))
+    others = set(
+        ProductIndication.objects.exclude(product_id__in=product_ids).values_list(
+            "product_id", "indication_id", "evidence_strength"
+        )
+    )
     ProductIndication.objects.all().delete()
 
     product_indications_rebuild(product_ids=product_ids)
 
     assert set(ProductIndication.objects.values_list("product_id", flat=True)) <= set(product_ids)
     assert ProductIndication.objects.exists()
-    assert not others & set(ProductIndication.objects.values_list(
-        "product_id", "indication_id", "evidence_strength"))
+    assert not others & set(
+        ProductIndication.objects.values_list("product_id", "indication_id", "evidence_strength")
+    )
 
 
 def error(message, details):
-    return {"error": {"status": 400, "code": "invalid_parameter", "message": message,
-                      "details": details}}
+    return {
+        "error": {
+            "status": 400,
+            "code": "invalid_parameter",
+            "message": message,
+            "details": details,
+        }
+    }
 
 
 def unknown(field, what):
@@ -497,9 +567,10 @@ def test_match_without_an_indication_is_a_400(client):
     response = client.get(f"{URL}?lang=en")
 
     assert response.status_code == 400
-    assert response.json() == error("Invalid parameter: indication.", [
-        {"field": "indication", "code": "required", "message": "This field is required."}
-    ])
+    assert response.json() == error(
+        "Invalid parameter: indication.",
+        [{"field": "indication", "code": "required", "message": "This field is required."}],
+    )
 
 
 def test_match_unknown_slugs_are_a_400_naming_them(client):
@@ -510,13 +581,17 @@ def test_match_unknown_slugs_are_a_400_naming_them(client):
 
     assert response.status_code == 400
     assert response.json() == error(
-        "Invalid parameter: indication, jurisdiction, medication, risk_group, symptom.", [
+        "Invalid parameter: indication, jurisdiction, medication, risk_group, symptom.",
+        [
             unknown("indication", "indication: flying"),
             unknown("symptom", "symptom: itching"),
             unknown("risk_group", "risk group: pilots"),
             unknown("medication", "medication: aspirin"),
-            {"field": "jurisdiction", "code": "invalid_choice",
-             "message": "Selecteer een geldige keuze. mars is geen beschikbare keuze."},
+            {
+                "field": "jurisdiction",
+                "code": "invalid_choice",
+                "message": "Selecteer een geldige keuze. mars is geen beschikbare keuze.",
+            },
         ],
     )
 
@@ -525,8 +600,10 @@ def test_match_unknown_slugs_are_a_400_naming_them(client):
 def test_match_runs_two_queries_whatever_the_results_and_no_count(
     client, django_assert_num_queries, page_size
 ):
-    url = (f"{URL}?indication=sleep,stress,heart-vessels&medication=levothyroxine,digoxin"
-           f"&page_size={page_size}")
+    url = (
+        f"{URL}?indication=sleep,stress,heart-vessels&medication=levothyroxine,digoxin"
+        f"&page_size={page_size}"
+    )
     client.get(f"{url}&lang=en")  # loads the knowledge kept per version, as a live server has
 
     # The ranked page and its lines; indications, limits, evidence and rules are kept.

@@ -59,23 +59,26 @@ def test_admin_form_opened_before_an_api_write_is_refused_and_keeps_the_api_chan
     assert Product.objects.get(pk=draft.pk).name == "Via de API"
 
 
-def test_api_write_after_an_admin_save_with_the_etag_read_before_it_is_412(
-    en_admin, staff, draft
-):
+def test_api_write_after_an_admin_save_with_the_etag_read_before_it_is_412(en_admin, staff, draft):
     read = staff.get(f"/api/v1/products/{draft.gtin}/")
     page = form_data(en_admin.get(change_url(draft)))
     page["name"] = "Via de admin"
     assert en_admin.post(change_url(draft), page).status_code == 302
     saved = Product.objects.get(pk=draft.pk)
 
-    response = send(staff, "patch", draft.gtin, {"name": "Via de API"},
-                    if_match=read.headers["ETag"])
+    response = send(
+        staff, "patch", draft.gtin, {"name": "Via de API"}, if_match=read.headers["ETag"]
+    )
 
-    assert (response.status_code, response.json()) == (412, error(
-        412, "stale_version",
-        f'The product was changed since you read it; it is now at ETag "{saved.version}". '
-        "Read it again, apply your change to that version and send its ETag in If-Match.",
-    ))
+    assert (response.status_code, response.json()) == (
+        412,
+        error(
+            412,
+            "stale_version",
+            f'The product was changed since you read it; it is now at ETag "{saved.version}". '
+            "Read it again, apply your change to that version and send its ETag in If-Match.",
+        ),
+    )
     assert Product.objects.get(pk=draft.pk).name == "Via de admin"
 
 
@@ -85,10 +88,16 @@ def test_api_write_after_an_admin_save_with_the_etag_read_before_it_is_412(
 @pytest.mark.parametrize(
     ("status", "message"),
     [
-        (ProductStatus.PUBLISHED, "Product {gtin} is published and cannot be deleted: "
-         "discontinue it instead (status discontinued)."),
-        (ProductStatus.DISCONTINUED, "Product {gtin} is discontinued and cannot be deleted: "
-         "only drafts can. It stays on record so its barcode can still be looked up."),
+        (
+            ProductStatus.PUBLISHED,
+            "Product {gtin} is published and cannot be deleted: "
+            "discontinue it instead (status discontinued).",
+        ),
+        (
+            ProductStatus.DISCONTINUED,
+            "Product {gtin} is discontinued and cannot be deleted: "
+            "only drafts can. It stays on record so its barcode can still be looked up.",
+        ),
     ],
 )
 def test_admin_delete_of_a_listed_product_is_refused_with_the_apis_message(
@@ -119,8 +128,7 @@ def test_admin_bulk_delete_with_a_published_product_is_refused_and_deletes_none(
 
     response = en_admin.post(
         reverse("admin:products_product_changelist"),
-        {"action": "delete_selected", "_selected_action": [draft.pk, published.pk],
-         "post": "yes"},
+        {"action": "delete_selected", "_selected_action": [draft.pk, published.pk], "post": "yes"},
     )
 
     assert response.status_code == 200
@@ -153,18 +161,18 @@ def reference_data_in_use():
     }
 
 
-@pytest.mark.parametrize("kind", ["compound in a product", "cited reference",
-                                  "brand with products"])
+@pytest.mark.parametrize(
+    "kind", ["compound in a product", "cited reference", "brand with products"]
+)
 def test_reference_data_in_use_cannot_be_deleted_through_the_orm(kind):
     with pytest.raises(ProtectedError):
         reference_data_in_use()[kind].delete()
 
 
-@pytest.mark.parametrize("kind", ["compound in a product", "cited reference",
-                                  "brand with products"])
-def test_reference_data_in_use_cannot_be_deleted_through_the_admin_and_it_says_why(
-    en_admin, kind
-):
+@pytest.mark.parametrize(
+    "kind", ["compound in a product", "cited reference", "brand with products"]
+)
+def test_reference_data_in_use_cannot_be_deleted_through_the_admin_and_it_says_why(en_admin, kind):
     record = reference_data_in_use()[kind]
     model = type(record)
 

@@ -20,8 +20,10 @@ from products.selectors import product_dose, products_with_lines
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1"
-WEBSHOP_QUERY = ("indication=sleep&dosage_form=capsule&min_elemental_mg=50&max_elemental_mg=400"
-                 "&ordering=-elemental_mg_per_day")
+WEBSHOP_QUERY = (
+    "indication=sleep&dosage_form=capsule&min_elemental_mg=50&max_elemental_mg=400"
+    "&ordering=-elemental_mg_per_day"
+)
 
 
 HALF_UNIT = Decimal("0.00005")
@@ -64,11 +66,13 @@ def test_product_detail_runs_at_most_three_queries(client, warm, django_assert_m
 
 @pytest.mark.parametrize(
     "url",
-    [f"{API}/compounds/?page_size=100", f"{API}/compounds/?indication=sleep&ordering=slug",
-     f"{API}/compounds/magnesium-bisglycinate/"],
+    [
+        f"{API}/compounds/?page_size=100",
+        f"{API}/compounds/?indication=sleep&ordering=slug",
+        f"{API}/compounds/magnesium-bisglycinate/",
+    ],
 )
-def test_compound_reads_run_at_most_three_queries(client, warm, django_assert_max_num_queries,
-                                                  url):
+def test_compound_reads_run_at_most_three_queries(client, warm, django_assert_max_num_queries, url):
     client.get(url, HTTP_ACCEPT_LANGUAGE="en")
 
     with django_assert_max_num_queries(3):
@@ -97,19 +101,32 @@ def test_products_page_past_the_end_is_empty(client):
 def test_products_page_too_deep_is_refused_with_the_envelope(client):
     response = client.get(f"{API}/products/?page_size=100&page={MAX_OFFSET // 100 + 2}")
 
-    assert (response.status_code, response.json()) == (400, {"error": {
-        "status": 400, "code": "invalid_parameter", "message": "Invalid parameter: page.",
-        "details": [{"field": "page", "code": "out_of_range",
-                     "message": f"Pages start at most {MAX_OFFSET} results in; narrow the "
-                     "filter instead."}],
-    }})
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "error": {
+                "status": 400,
+                "code": "invalid_parameter",
+                "message": "Invalid parameter: page.",
+                "details": [
+                    {
+                        "field": "page",
+                        "code": "out_of_range",
+                        "message": f"Pages start at most {MAX_OFFSET} results in; narrow the "
+                        "filter instead.",
+                    }
+                ],
+            }
+        },
+    )
 
 
 def test_products_default_order_is_name_then_gtin(client):
     rows = client.get(f"{API}/products/?page_size=100").json()["results"]
 
     assert [row["gtin"] for row in rows] == list(
-        Product.objects.filter(status=ProductStatus.PUBLISHED).order_by("name", "gtin")
+        Product.objects.filter(status=ProductStatus.PUBLISHED)
+        .order_by("name", "gtin")
         .values_list("gtin", flat=True)[:100]
     )
 
@@ -132,10 +149,19 @@ def generate(**options):
 
 
 def snapshot():
-    return list(generated_products().order_by("gtin").values_list(
-        "gtin", "name", "brand__slug", "dosage_form", "status", "elemental_mg_per_day",
-        "price_eur",
-    ))
+    return list(
+        generated_products()
+        .order_by("gtin")
+        .values_list(
+            "gtin",
+            "name",
+            "brand__slug",
+            "dosage_form",
+            "status",
+            "elemental_mg_per_day",
+            "price_eur",
+        )
+    )
 
 
 def test_generate_catalog_is_deterministic_for_a_seed_and_replaces_on_request():
@@ -182,10 +208,19 @@ def test_generate_catalog_rows_are_valid_and_amounts_follow_the_calculations():
 
 
 def match_rows():
-    return sorted(ProductIndication.objects.filter(
-        product__brand__slug__startswith=BRAND_SLUG_PREFIX
-    ).values_list("product__gtin", "indication__slug", "evidence_strength", "best_grade",
-                  "tolerability", "dose_value", "price_value"))
+    return sorted(
+        ProductIndication.objects.filter(
+            product__brand__slug__startswith=BRAND_SLUG_PREFIX
+        ).values_list(
+            "product__gtin",
+            "indication__slug",
+            "evidence_strength",
+            "best_grade",
+            "tolerability",
+            "dose_value",
+            "price_value",
+        )
+    )
 
 
 def test_generate_catalog_builds_the_match_rows_a_full_rebuild_would(client):
@@ -217,8 +252,10 @@ def test_read_path_asks_the_cache_for_the_catalogue_version_once_per_request(
         return original_get(key, *args, **kwargs)
 
     monkeypatch.setattr(cache, "get", counting_get)
-    response = client.get(f"{API}/products/?{WEBSHOP_QUERY}&brand=noctura&compound="
-                          "magnesium-bisglycinate&carrier=glycine")
+    response = client.get(
+        f"{API}/products/?{WEBSHOP_QUERY}&brand=noctura&compound="
+        "magnesium-bisglycinate&carrier=glycine"
+    )
 
     assert response.status_code == 200
     assert reads.count(VERSION_KEY) == 1

@@ -36,8 +36,13 @@ from products.spreadsheet.columns import (
 from products.spreadsheet.exporting import export_rows
 from products.spreadsheet.importing import import_products
 
-bounded = settings(max_examples=300, derandomize=True, deadline=None, database=None,
-                   suppress_health_check=[HealthCheck.too_slow])
+bounded = settings(
+    max_examples=300,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 ELEMENTS = sorted(ATOMIC_WEIGHTS_G_MOL)
 FORMULA_CHARACTERS = "MgCaNaClOHSP()[]·.•*0123456789 xyzé\x00"
@@ -50,8 +55,9 @@ def count(n: int) -> str:
 @st.composite
 def groups(draw, max_depth=2):
     """Elements with counts, sometimes a bracketed group with a count of its own."""
-    pieces = draw(st.lists(st.tuples(st.sampled_from(ELEMENTS), st.integers(1, 12)),
-                           min_size=1, max_size=4))
+    pieces = draw(
+        st.lists(st.tuples(st.sampled_from(ELEMENTS), st.integers(1, 12)), min_size=1, max_size=4)
+    )
     text = "".join(f"{symbol}{count(n)}" for symbol, n in pieces)
     if max_depth and draw(st.booleans()):
         opening, closing = draw(st.sampled_from(["()", "[]"]))
@@ -93,8 +99,7 @@ def test_parser_on_formula_like_text_returns_a_formula_or_raises_formula_error(t
 
 
 @bounded
-@given(magnesium_parts(), st.lists(groups(), min_size=1, max_size=3),
-       st.sampled_from(HYDRATE_DOTS))
+@given(magnesium_parts(), st.lists(groups(), min_size=1, max_size=3), st.sampled_from(HYDRATE_DOTS))
 def test_molar_mass_is_additive_over_hydrate_parts(salt, others, dot):
     formula = dot.join([salt, *others])
 
@@ -124,7 +129,8 @@ def test_hydrate_dot_style_does_not_change_the_result(salt, dot, other_dot):
     second = parse_formula(f"{salt}{other_dot}3H2O")
 
     assert (first.atom_counts, first.molar_mass_g_mol) == (
-        second.atom_counts, second.molar_mass_g_mol
+        second.atom_counts,
+        second.molar_mass_g_mol,
     )
 
 
@@ -156,8 +162,13 @@ def test_calculator_endpoint_never_answers_5xx(formula, amount):
 
 def plain_decimal(places: int, low: str, high: str):
     """Decimals as the export writes them: at most ``places`` decimals, no trailing zeros."""
-    return st.decimals(min_value=Decimal(low), max_value=Decimal(high), places=places,
-                       allow_nan=False, allow_infinity=False).map(format_decimal)
+    return st.decimals(
+        min_value=Decimal(low),
+        max_value=Decimal(high),
+        places=places,
+        allow_nan=False,
+        allow_infinity=False,
+    ).map(format_decimal)
 
 
 def optional(strategy):
@@ -192,17 +203,27 @@ def exported_product(draw, serial, compounds, nutrients, brands):
     }
     lines = draw(st.lists(st.sampled_from(compounds), min_size=1, max_size=3, unique=True))
     return [
-        [{**product, "compound": slug,
-          "amount_mg": draw(plain_decimal(3, "0.001", "999999.999")),
-          "amount_basis": draw(st.sampled_from(AmountBasis.values))}[column]
-         for column in ALL_COLUMNS]
+        [
+            {
+                **product,
+                "compound": slug,
+                "amount_mg": draw(plain_decimal(3, "0.001", "999999.999")),
+                "amount_basis": draw(st.sampled_from(AmountBasis.values)),
+            }[column]
+            for column in ALL_COLUMNS
+        ]
         for slug in lines
     ]
 
 
 @pytest.mark.django_db
-@settings(max_examples=40, derandomize=True, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_spreadsheet_import_then_export_is_the_identity(data):
     compounds = list(CompoundForm.objects.order_by("slug").values_list("slug", flat=True))
@@ -210,8 +231,11 @@ def test_spreadsheet_import_then_export_is_the_identity(data):
     # Brands by name as the export writes them: existing ones and one that is new.
     brands = [*Brand.objects.order_by("name").values_list("name", flat=True)[:3], "Nieuw Merk"]
     count = data.draw(st.integers(1, 3))
-    rows = [row for serial in range(count)
-            for row in data.draw(exported_product(serial, compounds, nutrients, brands))]
+    rows = [
+        row
+        for serial in range(count)
+        for row in data.draw(exported_product(serial, compounds, nutrients, brands))
+    ]
 
     with transaction.atomic(), tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "products.csv"

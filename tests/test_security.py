@@ -22,7 +22,8 @@ def staff(django_user_model):
 
 def log_in(client, password, address="198.51.100.7"):
     return client.post(
-        LOGIN, {"username": "pharmacist", "password": password, "next": "/admin/"},
+        LOGIN,
+        {"username": "pharmacist", "password": password, "next": "/admin/"},
         REMOTE_ADDR=address,
     )
 
@@ -62,8 +63,11 @@ def test_login_lockout_ends_after_the_cool_off(client, staff, settings):
     log_in(client, "wrong")
     log_in(client, "wrong")
     # The attempt is now older than the cool-off: move it back instead of waiting.
-    AccessAttempt.objects.update(attempt_time=AccessAttempt.objects.get().attempt_time
-                                 - settings.AXES_COOLOFF_TIME - timedelta(seconds=1))
+    AccessAttempt.objects.update(
+        attempt_time=AccessAttempt.objects.get().attempt_time
+        - settings.AXES_COOLOFF_TIME
+        - timedelta(seconds=1)
+    )
 
     assert log_in(client, PASSWORD).status_code == 302
 
@@ -91,7 +95,8 @@ THROTTLED_ADDRESS = "192.0.2.44"
 @pytest.fixture
 def low_rates(settings):
     settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "3/min", "user": "3/min"}
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "3/min", "user": "3/min"},
     }
     yield
     cache.delete_many([f"throttle_{scope}_{THROTTLED_ADDRESS}" for scope in ("anon", "user")])
@@ -110,15 +115,22 @@ def test_anonymous_client_over_the_rate_gets_429_envelope_with_retry_after(clien
     assert re.fullmatch(
         r"Request was throttled\. Expected available in \d+ seconds?\.", body["error"]["message"]
     )
-    assert body == {"error": {"status": 429, "code": "throttled",
-                              "message": body["error"]["message"], "details": []}}
+    assert body == {
+        "error": {
+            "status": 429,
+            "code": "throttled",
+            "message": body["error"]["message"],
+            "details": [],
+        }
+    }
 
 
 def test_forged_forwarded_for_does_not_escape_the_throttle(client, low_rates):
     url = "/api/v1/indications/"
     statuses = [
-        client.get(url, REMOTE_ADDR=THROTTLED_ADDRESS,
-                   HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code
+        client.get(
+            url, REMOTE_ADDR=THROTTLED_ADDRESS, HTTP_X_FORWARDED_FOR=f"10.0.0.{n}"
+        ).status_code
         for n in range(5)
     ]
 
@@ -127,7 +139,8 @@ def test_forged_forwarded_for_does_not_escape_the_throttle(client, low_rates):
 
 def test_throttling_switched_off_lets_every_request_through(client, settings):
     settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None}
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None},
     }
 
     statuses = {client.get("/api/v1/indications/").status_code for _ in range(10)}
@@ -187,7 +200,8 @@ def test_docs_page_loads_every_script_from_a_url_the_policy_allows(client):
     sources = [re.search(r'src="([^"]+)"', attributes).group(1) for attributes, _ in scripts]
     assert all(not body.strip() for _, body in scripts), "inline scripts would be blocked"
     assert [s.rsplit("/", 1)[-1] for s in sources[:2]] == [
-        "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js"
+        "swagger-ui-bundle.js",
+        "swagger-ui-standalone-preset.js",
     ]
     assert all(s.startswith("/") for s in sources)
     start_up = client.get(sources[2].replace("&amp;", "&"))

@@ -19,18 +19,20 @@ def get_json(client, url, status=200):
 
 
 def gtins(client, query):
-    return {row["gtin"] for row in get_json(client, f"{API}/products/?{query}&page_size=100")[
-        "results"]}
+    return {
+        row["gtin"] for row in get_json(client, f"{API}/products/?{query}&page_size=100")["results"]
+    }
 
 
 def linked_gtins(indication_slugs):
     """Published products with a compound that has evidence for any of the indications."""
-    compounds = CompoundIndication.objects.filter(
-        indication__slug__in=indication_slugs
-    ).values("compound")
+    compounds = CompoundIndication.objects.filter(indication__slug__in=indication_slugs).values(
+        "compound"
+    )
     return set(
-        Product.objects.filter(status=ProductStatus.PUBLISHED, ingredients__compound__in=compounds)
-        .values_list("gtin", flat=True)
+        Product.objects.filter(
+            status=ProductStatus.PUBLISHED, ingredients__compound__in=compounds
+        ).values_list("gtin", flat=True)
     )
 
 
@@ -90,11 +92,16 @@ def test_match_narrows_by_symptom_and_risk_group(client, query):
 
 
 def test_products_unknown_symptom_is_a_400_naming_it(client):
-    assert get_json(client, f"{API}/products/?symptom=cramps,hiccups", 400) == {"error": {
-        "status": 400, "code": "invalid_parameter", "message": "Invalid parameter: symptom.",
-        "details": [{"field": "symptom", "code": "unknown_slug",
-                     "message": "Unknown symptom: hiccups."}],
-    }}
+    assert get_json(client, f"{API}/products/?symptom=cramps,hiccups", 400) == {
+        "error": {
+            "status": 400,
+            "code": "invalid_parameter",
+            "message": "Invalid parameter: symptom.",
+            "details": [
+                {"field": "symptom", "code": "unknown_slug", "message": "Unknown symptom: hiccups."}
+            ],
+        }
+    }
 
 
 def test_symptoms_query_count_is_fixed(client, django_assert_num_queries):

@@ -46,8 +46,7 @@ QUERIES_FOR_STAFF_DETAIL = 7
 
 
 def error(status, code, message, details=()):
-    return {"error": {"status": status, "code": code, "message": message,
-                      "details": list(details)}}
+    return {"error": {"status": status, "code": code, "message": message, "details": list(details)}}
 
 
 def detail(field, code, message):
@@ -110,8 +109,11 @@ def make_product(gtin, status=ProductStatus.DRAFT) -> Product:
             "status": status,
         },
         ingredients=[
-            IngredientInput(CompoundForm.objects.get(slug="magnesium-citrate-tri-anhydrous"),
-                            Decimal(300), "compound"),
+            IngredientInput(
+                CompoundForm.objects.get(slug="magnesium-citrate-tri-anhydrous"),
+                Decimal(300),
+                "compound",
+            ),
         ],
         nutrients=[NutrientInput(Nutrient.objects.get(slug="vitamin-b6"), Decimal(2))],
     )
@@ -163,9 +165,7 @@ def test_write_by_a_role_without_the_permission_is_refused_and_writes_nothing(
 
     response = send(client, method, gtin, body, if_match=etag(draft))
 
-    assert (response.status_code, response.json()) == (
-        REFUSED[role][0], error(*REFUSED[role])
-    )
+    assert (response.status_code, response.json()) == (REFUSED[role][0], error(*REFUSED[role]))
     if role == "anonymous":
         assert response.headers["WWW-Authenticate"] == "Token"
     draft.refresh_from_db()
@@ -201,7 +201,8 @@ def test_invalid_token_is_refused_with_401(draft):
     response = send(client, "patch", draft.gtin, {"name": "X"}, if_match=etag(draft))
 
     assert (response.status_code, response.json()) == (
-        401, error(401, "authentication_failed", "Invalid token.")
+        401,
+        error(401, "authentication_failed", "Invalid token."),
     )
     assert response.headers["WWW-Authenticate"] == "Token"
 
@@ -212,7 +213,8 @@ def test_token_that_is_not_ascii_is_refused_with_401_on_reads_too():
     response = client.get(f"{PRODUCTS}{PUBLISHED_DEMO}/")
 
     assert (response.status_code, response.json()) == (
-        401, error(401, "authentication_failed", "Invalid token.")
+        401,
+        error(401, "authentication_failed", "Invalid token."),
     )
 
 
@@ -254,9 +256,12 @@ def test_patch_without_lines_keeps_them_and_with_lines_replaces_them(staff, draf
         staff,
         "patch",
         draft.gtin,
-        {"ingredients": [
-            {"compound": "magnesium-oxide", "amount_mg": "120.5", "amount_basis": "elemental"}
-        ], "nutrients": []},
+        {
+            "ingredients": [
+                {"compound": "magnesium-oxide", "amount_mg": "120.5", "amount_basis": "elemental"}
+            ],
+            "nutrients": [],
+        },
         if_match=kept.headers["ETag"],
     )
     assert replaced.status_code == 200
@@ -276,25 +281,44 @@ def test_create_with_invalid_fields_names_every_one_and_writes_nothing(staff):
 
     response = send(staff, "post", body=body)
 
-    assert (response.status_code, response.json()) == (400, error(
+    assert (response.status_code, response.json()) == (
         400,
-        "invalid_field",
-        "Invalid field: colour, elemental_mg_per_day, gtin, ingredients[0].compound, "
-        "ingredients[1].amount_mg, ingredients[1].elemental_mg.",
-        [
-            detail("gtin", "gtin_check_digit", "The check digit of GTIN 2099800000018 is wrong: "
-                   "the last digit should be 1. Check the barcode for a typing error."),
-            detail("ingredients[0].compound", "unknown_slug",
-                   "Unknown compound: magnesium-unobtainium."),
-            detail("ingredients[1].amount_mg", "min_value",
-                   "Ensure this value is greater than or equal to 0.001."),
-            detail("ingredients[1].elemental_mg", "read_only",
-                   "elemental_mg is computed and cannot be written."),
-            detail("colour", "unknown_field", "Unknown field: colour."),
-            detail("elemental_mg_per_day", "read_only",
-                   "elemental_mg_per_day is computed and cannot be written."),
-        ],
-    ))
+        error(
+            400,
+            "invalid_field",
+            "Invalid field: colour, elemental_mg_per_day, gtin, ingredients[0].compound, "
+            "ingredients[1].amount_mg, ingredients[1].elemental_mg.",
+            [
+                detail(
+                    "gtin",
+                    "gtin_check_digit",
+                    "The check digit of GTIN 2099800000018 is wrong: "
+                    "the last digit should be 1. Check the barcode for a typing error.",
+                ),
+                detail(
+                    "ingredients[0].compound",
+                    "unknown_slug",
+                    "Unknown compound: magnesium-unobtainium.",
+                ),
+                detail(
+                    "ingredients[1].amount_mg",
+                    "min_value",
+                    "Ensure this value is greater than or equal to 0.001.",
+                ),
+                detail(
+                    "ingredients[1].elemental_mg",
+                    "read_only",
+                    "elemental_mg is computed and cannot be written.",
+                ),
+                detail("colour", "unknown_field", "Unknown field: colour."),
+                detail(
+                    "elemental_mg_per_day",
+                    "read_only",
+                    "elemental_mg_per_day is computed and cannot be written.",
+                ),
+            ],
+        ),
+    )
     assert Product.objects.count() == count
 
 
@@ -304,13 +328,22 @@ def test_create_with_a_repeated_compound_gets_the_services_message(staff):
 
     response = send(staff, "post", body=body)
 
-    assert (response.status_code, response.json()) == (400, error(
-        400, "invalid_field", "Invalid field: ingredients.", [detail(
-            "ingredients", "invalid",
-            "Each compound may appear once per product; repeated: magnesium-bisglycinate. "
-            "Add the amounts up in one line.",
-        )],
-    ))
+    assert (response.status_code, response.json()) == (
+        400,
+        error(
+            400,
+            "invalid_field",
+            "Invalid field: ingredients.",
+            [
+                detail(
+                    "ingredients",
+                    "invalid",
+                    "Each compound may appear once per product; repeated: magnesium-bisglycinate. "
+                    "Add the amounts up in one line.",
+                )
+            ],
+        ),
+    )
     assert not Product.objects.filter(gtin=new_gtin(4)).exists()
 
 
@@ -318,9 +351,9 @@ def test_create_without_ingredient_lines_is_refused(staff):
     response = send(staff, "post", body=product_body(new_gtin(5), ingredients=[]))
 
     assert response.status_code == 400
-    assert response.json()["error"]["details"] == [detail(
-        "ingredients", "invalid", "A product needs at least one magnesium ingredient line."
-    )]
+    assert response.json()["error"]["details"] == [
+        detail("ingredients", "invalid", "A product needs at least one magnesium ingredient line.")
+    ]
     assert not Product.objects.filter(gtin=new_gtin(5)).exists()
 
 
@@ -336,10 +369,15 @@ def test_create_with_a_gtin_in_use_is_refused(staff):
 def test_body_that_is_not_an_object_is_refused(staff):
     response = send(staff, "post", body=["gtin"])
 
-    assert (response.status_code, response.json()) == (400, error(
-        400, "invalid_field", "The request is invalid.",
-        [detail(None, "invalid", "Invalid data. Expected a dictionary, but got list.")],
-    ))
+    assert (response.status_code, response.json()) == (
+        400,
+        error(
+            400,
+            "invalid_field",
+            "The request is invalid.",
+            [detail(None, "invalid", "Invalid data. Expected a dictionary, but got list.")],
+        ),
+    )
 
 
 def test_put_needs_every_field_and_writes_nothing_without_them(staff, draft):
@@ -348,8 +386,14 @@ def test_put_needs_every_field_and_writes_nothing_without_them(staff, draft):
     assert response.status_code == 400
     assert {(d["field"], d["code"]) for d in response.json()["error"]["details"]} == {
         (field, "required")
-        for field in ["brand", "dosage_form", "units_per_package", "units_per_serving",
-                      "servings_per_day", "ingredients"]
+        for field in [
+            "brand",
+            "dosage_form",
+            "units_per_package",
+            "units_per_serving",
+            "servings_per_day",
+            "ingredients",
+        ]
     }
     assert Product.objects.get(pk=draft.pk).name == "Bestaand"
 
@@ -358,25 +402,39 @@ def test_update_cannot_change_the_gtin(staff, draft):
     response = send(staff, "patch", draft.gtin, {"gtin": new_gtin(6)}, if_match=etag(draft))
 
     assert response.status_code == 400
-    assert response.json()["error"]["details"] == [detail(
-        "gtin", "immutable",
-        "The GTIN identifies the product and cannot be changed here; create a product with "
-        "the new GTIN instead.",
-    )]
+    assert response.json()["error"]["details"] == [
+        detail(
+            "gtin",
+            "immutable",
+            "The GTIN identifies the product and cannot be changed here; create a product with "
+            "the new GTIN instead.",
+        )
+    ]
 
 
 def test_invalid_line_in_an_update_leaves_the_product_as_it_was(staff, draft):
     lines, version = lines_of(draft), draft.version
 
-    response = send(staff, "put", draft.gtin, product_body(draft.gtin, ingredients=[
-        {"compound": "magnesium-oxide", "amount_mg": 100, "amount_basis": "elemental"},
-        {"compound": "magnesium-malate", "amount_mg": 100, "amount_basis": "per capsule"},
-    ]), if_match=etag(draft))
+    response = send(
+        staff,
+        "put",
+        draft.gtin,
+        product_body(
+            draft.gtin,
+            ingredients=[
+                {"compound": "magnesium-oxide", "amount_mg": 100, "amount_basis": "elemental"},
+                {"compound": "magnesium-malate", "amount_mg": 100, "amount_basis": "per capsule"},
+            ],
+        ),
+        if_match=etag(draft),
+    )
 
     assert response.status_code == 400
-    assert response.json()["error"]["details"] == [detail(
-        "ingredients[1].amount_basis", "invalid_choice", '"per capsule" is not a valid choice.'
-    )]
+    assert response.json()["error"]["details"] == [
+        detail(
+            "ingredients[1].amount_basis", "invalid_choice", '"per capsule" is not a valid choice.'
+        )
+    ]
     draft.refresh_from_db()
     assert (lines_of(draft), draft.name, draft.version) == (lines, "Bestaand", version)
 
@@ -411,11 +469,15 @@ def test_write_with_a_stale_if_match_is_412_and_writes_nothing(staff, draft):
     response = send(staff, "patch", draft.gtin, {"name": "Daarna"}, if_match=read)
 
     current = draft.version + 1
-    assert (response.status_code, response.json()) == (412, error(
-        412, "stale_version",
-        f'The product was changed since you read it; it is now at ETag "{current}". Read it '
-        "again, apply your change to that version and send its ETag in If-Match.",
-    ))
+    assert (response.status_code, response.json()) == (
+        412,
+        error(
+            412,
+            "stale_version",
+            f'The product was changed since you read it; it is now at ETag "{current}". Read it '
+            "again, apply your change to that version and send its ETag in If-Match.",
+        ),
+    )
     assert Product.objects.get(pk=draft.pk).name == "Eerst"
 
 
@@ -437,11 +499,15 @@ def test_if_match_star_accepts_any_version(staff, draft):
 def test_write_without_if_match_is_428_and_writes_nothing(staff, draft, method):
     response = send(staff, method, draft.gtin, product_body(draft.gtin, name="Blind"))
 
-    assert (response.status_code, response.json()) == (428, error(
-        428, "if_match_required",
-        "Send the product's ETag in an If-Match header: read the product first, so that you "
-        "do not overwrite a change you have not seen.",
-    ))
+    assert (response.status_code, response.json()) == (
+        428,
+        error(
+            428,
+            "if_match_required",
+            "Send the product's ETag in an If-Match header: read the product first, so that you "
+            "do not overwrite a change you have not seen.",
+        ),
+    )
     assert Product.objects.get(pk=draft.pk).name == "Bestaand"
 
 
@@ -533,11 +599,15 @@ def test_deleting_a_published_product_is_409_and_says_to_discontinue_it(staff):
 
     response = send(staff, "delete", PUBLISHED_DEMO, if_match=etag(product))
 
-    assert (response.status_code, response.json()) == (409, error(
-        409, "not_deletable",
-        f"Product {PUBLISHED_DEMO} is published and cannot be deleted: discontinue it instead "
-        "(status discontinued).",
-    ))
+    assert (response.status_code, response.json()) == (
+        409,
+        error(
+            409,
+            "not_deletable",
+            f"Product {PUBLISHED_DEMO} is published and cannot be deleted: discontinue it instead "
+            "(status discontinued).",
+        ),
+    )
     assert Product.objects.filter(gtin=PUBLISHED_DEMO).exists()
 
 
@@ -546,19 +616,24 @@ def test_deleting_a_discontinued_product_is_409_too(staff):
 
     response = send(staff, "delete", product.gtin, if_match=etag(product))
 
-    assert (response.status_code, response.json()) == (409, error(
-        409, "not_deletable",
-        f"Product {product.gtin} is discontinued and cannot be deleted: only drafts can. It "
-        "stays on record so its barcode can still be looked up.",
-    ))
+    assert (response.status_code, response.json()) == (
+        409,
+        error(
+            409,
+            "not_deletable",
+            f"Product {product.gtin} is discontinued and cannot be deleted: only drafts can. It "
+            "stays on record so its barcode can still be looked up.",
+        ),
+    )
 
 
 def test_writing_an_unknown_gtin_is_404(staff):
     response = send(staff, "patch", new_gtin(8), {"name": "X"}, if_match="*")
 
-    assert (response.status_code, response.json()) == (404, error(
-        404, "not_found", f"There is nothing at {PRODUCTS}{new_gtin(8)}/."
-    ))
+    assert (response.status_code, response.json()) == (
+        404,
+        error(404, "not_found", f"There is nothing at {PRODUCTS}{new_gtin(8)}/."),
+    )
 
 
 # ---- drafts through the API -------------------------------------------------------------

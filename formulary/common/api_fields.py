@@ -62,8 +62,10 @@ class SlugListFilter(Filter):
     def filter(self, qs, value):
         if not value:
             return qs
-        return self.method(qs, self.field_name, value) if self.method else qs.filter(
-            **{f"{self.field_name}__in": value}
+        return (
+            self.method(qs, self.field_name, value)
+            if self.method
+            else qs.filter(**{f"{self.field_name}__in": value})
         )
 
 
@@ -136,9 +138,7 @@ def refuse_unknown_and_repeated_parameters(query_params, *, known, repeatable=()
         if name not in known and name not in GLOBAL_PARAMETERS:
             problems[name] = [ErrorDetail("Unknown parameter.", code="unknown_parameter")]
         elif name not in repeatable and len(query_params.getlist(name)) > 1:
-            problems[name] = [
-                ErrorDetail("Give this parameter once.", code="repeated_parameter")
-            ]
+            problems[name] = [ErrorDetail("Give this parameter once.", code="repeated_parameter")]
     if problems:
         raise ValidationError(problems)
 

@@ -115,7 +115,8 @@ def connect_catalogue_signals() -> None:
         for model in apps.get_app_config(label).get_models(include_auto_created=True):
             for name, signal in SIGNALS.items():
                 signal.connect(
-                    bump_on_catalogue_write, sender=model,
+                    bump_on_catalogue_write,
+                    sender=model,
                     dispatch_uid=f"catalogue-version-{name}-{model._meta.label}",
                 )
 

@@ -33,18 +33,22 @@ class AdviceForm(forms.Form):
         if bool(cleaned.get("compound")) == bool(cleaned.get("product")) and not self.errors:
             message = "Give exactly one of compound (a slug) or product (a GTIN)."
             raise forms.ValidationError(
-                {field: forms.ValidationError(message, code="exactly_one")
-                 for field in ("compound", "product")}
+                {
+                    field: forms.ValidationError(message, code="exactly_one")
+                    for field in ("compound", "product")
+                }
             )
         return cleaned
 
 
 def form_errors(form: forms.Form) -> ValidationError:
     """Django form errors as DRF's, keeping each error's code for the envelope."""
-    return ValidationError({
-        field: [ErrorDetail(error["message"], code=error["code"]) for error in errors]
-        for field, errors in form.errors.get_json_data().items()
-    })
+    return ValidationError(
+        {
+            field: [ErrorDetail(error["message"], code=error["code"]) for error in errors]
+            for field, errors in form.errors.get_json_data().items()
+        }
+    )
 
 
 def unknown(field: str, value: str, code: str) -> ValidationError:
@@ -125,11 +129,18 @@ class AdviceView(APIView):
         summary="Intake plan for a compound or product with medication",
         parameters=[
             OpenApiParameter("compound", str, description="A compound slug (or give product)."),
-            OpenApiParameter("product", str, pattern="^[0-9]{8,14}$",
-                             description="A published product's GTIN (or give compound)."),
-            OpenApiParameter("medication", {"type": "array", "items": {"type": "string"}},
-                             explode=True,
-                             description="Medication slugs, comma-separated or repeated."),
+            OpenApiParameter(
+                "product",
+                str,
+                pattern="^[0-9]{8,14}$",
+                description="A published product's GTIN (or give compound).",
+            ),
+            OpenApiParameter(
+                "medication",
+                {"type": "array", "items": {"type": "string"}},
+                explode=True,
+                description="Medication slugs, comma-separated or repeated.",
+            ),
         ],
         responses=AdviceSerializer,
     )
@@ -147,15 +158,19 @@ class AdviceView(APIView):
             compound = CompoundForm.objects.filter(slug=data["compound"]).first()
             if compound is None:
                 raise unknown("compound", data["compound"], "unknown_slug")
-            subject = {"compound": compound.slug, "product": None,
-                       "name": LocalizedField("name").to_representation(compound)}
+            subject = {
+                "compound": compound.slug,
+                "product": None,
+                "name": LocalizedField("name").to_representation(compound),
+            }
             compounds, intakes = [compound], 1
         else:
             product = (
                 Product.objects.filter(gtin=data["product"], status=ProductStatus.PUBLISHED)
                 .prefetch_related(
                     Prefetch("ingredients", IngredientLine.objects.select_related("compound"))
-                ).first()
+                )
+                .first()
             )
             if product is None:
                 raise unknown("product", data["product"], "unknown_gtin")
@@ -164,7 +179,8 @@ class AdviceView(APIView):
             intakes = math.ceil(product.servings_per_day)
         medications = (
             list(medications_with_rules().filter(slug__in=data["medication"]))
-            if data["medication"] else []
+            if data["medication"]
+            else []
         )
         medications.sort(key=lambda m: data["medication"].index(m.slug))
         plan = intake_plan(compounds=compounds, intakes_per_day=intakes, medications=medications)

@@ -23,52 +23,72 @@ MAX_DAILY_MG = 100_000
 def linked_through_terms(relation: str, slugs):
     """Compounds with evidence for an indication that the symptoms or risk groups link to."""
     return CompoundForm.objects.filter(
-        Exists(CompoundIndication.objects.filter(
-            compound=OuterRef("pk"), **{f"indication__{relation}__slug__in": slugs}
-        ))
+        Exists(
+            CompoundIndication.objects.filter(
+                compound=OuterRef("pk"), **{f"indication__{relation}__slug__in": slugs}
+            )
+        )
     )
 
 
 class ProductFilter(LeanFilterSet):
     indication = SlugListFilter(
-        method="filter_indication", known=known_slugs(Indication), kind="indication",
+        method="filter_indication",
+        known=known_slugs(Indication),
+        kind="indication",
         help_text="Products with a compound linked to these indications (any of them, or all "
         "with indication_match=all). Comma-separated or repeated.",
     )
     indication_match = django_filters.ChoiceFilter(
-        method="filter_nothing", choices=[("any", "any"), ("all", "all")], empty_label=None,
+        method="filter_nothing",
+        choices=[("any", "any"), ("all", "all")],
+        empty_label=None,
         help_text="any (default): one of the indications; all: every one of them.",
     )
     compound = SlugListFilter(
-        method="filter_compound", known=known_slugs(CompoundForm), kind="compound",
+        method="filter_compound",
+        known=known_slugs(CompoundForm),
+        kind="compound",
     )
     classification = SlugListFilter(
-        method="filter_classification", known=known_choices(Classification),
+        method="filter_classification",
+        known=known_choices(Classification),
         kind="classification",
     )
     carrier = SlugListFilter(method="filter_carrier", known=known_slugs(Carrier), kind="carrier")
     dosage_form = SlugListFilter(known=known_choices(DosageForm), kind="dosage form")
     brand = SlugListFilter(field_name="brand__slug", known=known_slugs(Brand), kind="brand")
     min_elemental_mg = BoundedDecimalFilter(
-        field_name="elemental_mg_per_day", lookup_expr="gte", minimum=0, maximum=MAX_DAILY_MG,
+        field_name="elemental_mg_per_day",
+        lookup_expr="gte",
+        minimum=0,
+        maximum=MAX_DAILY_MG,
         help_text="Minimum elemental magnesium per day, mg.",
     )
     max_elemental_mg = BoundedDecimalFilter(
-        field_name="elemental_mg_per_day", lookup_expr="lte", minimum=0, maximum=MAX_DAILY_MG,
+        field_name="elemental_mg_per_day",
+        lookup_expr="lte",
+        minimum=0,
+        maximum=MAX_DAILY_MG,
         help_text="Maximum elemental magnesium per day, mg.",
     )
     within_upper_limit = django_filters.ChoiceFilter(
-        method="filter_within_upper_limit", choices=Jurisdiction.choices,
+        method="filter_within_upper_limit",
+        choices=Jurisdiction.choices,
         help_text="Only products whose daily amount stays within this adult supplemental "
         "upper limit (eu: 250 mg, us: 350 mg).",
     )
     symptom = SlugListFilter(
-        method="filter_symptom", known=known_slugs(DeficiencySign), kind="symptom",
+        method="filter_symptom",
+        known=known_slugs(DeficiencySign),
+        kind="symptom",
         help_text="Products with a compound linked to an indication of these symptoms "
         "(see /symptoms/; a symptom list is not a diagnosis).",
     )
     risk_group = SlugListFilter(
-        method="filter_risk_group", known=known_slugs(RiskGroup), kind="risk group",
+        method="filter_risk_group",
+        known=known_slugs(RiskGroup),
+        kind="risk group",
         help_text="Products with a compound linked to an indication of these risk groups.",
     )
     vegan = StrictBooleanFilter()
@@ -115,14 +135,14 @@ class ProductFilter(LeanFilterSet):
         return queryset if limit is None else queryset.filter(elemental_mg_per_day__lte=limit)
 
     def filter_symptom(self, queryset, name, slugs):
-        return queryset.filter(with_ingredient(compound__in=linked_through_terms(
-            "deficiency_signs", slugs
-        )))
+        return queryset.filter(
+            with_ingredient(compound__in=linked_through_terms("deficiency_signs", slugs))
+        )
 
     def filter_risk_group(self, queryset, name, slugs):
-        return queryset.filter(with_ingredient(compound__in=linked_through_terms(
-            "risk_groups", slugs
-        )))
+        return queryset.filter(
+            with_ingredient(compound__in=linked_through_terms("risk_groups", slugs))
+        )
 
     def filter_search(self, queryset, name, text):
         # The brand as a subquery, not a join, so each condition can use its own index.

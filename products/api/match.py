@@ -60,10 +60,12 @@ class MatchSerializer(serializers.Serializer):
     reasons = serializers.ListField(child=serializers.CharField())
     warnings = WarningSerializer(many=True)
 
-    @extend_schema_field({
-        "type": "object",
-        "properties": {"slug": {"type": "string"}, "name": {"type": "string"}},
-    })
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {"slug": {"type": "string"}, "name": {"type": "string"}},
+        }
+    )
     def get_brand(self, result):
         brand = result["product"].brand
         return {"slug": brand.slug, "name": brand.name}
@@ -77,11 +79,13 @@ class MatchSerializer(serializers.Serializer):
     def get_score(self, result) -> float:
         return rounded(result["score"], 1)
 
-    @extend_schema_field({
-        "type": "object",
-        "required": list(match_weights.WEIGHTS),
-        "properties": {name: FACTOR_SCHEMA for name in match_weights.WEIGHTS},
-    })
+    @extend_schema_field(
+        {
+            "type": "object",
+            "required": list(match_weights.WEIGHTS),
+            "properties": {name: FACTOR_SCHEMA for name in match_weights.WEIGHTS},
+        }
+    )
     def get_factors(self, result):
         return {
             name: {
@@ -130,11 +134,13 @@ class ProductMatchView(CachedReadMixin, generics.ListAPIView):
         knowledge = match_knowledge()
         limit = knowledge.upper_limits[jurisdiction]
         indications = [knowledge.indications[slug] for slug in slugs]
-        page = self.paginate_queryset(ranked_matches(
-            products,
-            indication_ids=[indication.pk for indication in indications],
-            limit_mg=limit.amount_mg if limit else None,
-        ))
+        page = self.paginate_queryset(
+            ranked_matches(
+                products,
+                indication_ids=[indication.pk for indication in indications],
+                limit_mg=limit.amount_mg if limit else None,
+            )
+        )
         prefetch_page(page, slugs)
         medications = cleaned.get("medication") or []
         match_request = MatchRequest(

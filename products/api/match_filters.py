@@ -13,23 +13,32 @@ class MatchFilter(ProductFilter):
     """The catalogue's filters plus what matching asks; ranking replaces ``ordering``."""
 
     indication = SlugListFilter(
-        method="filter_indication", known=known_slugs(Indication), kind="indication",
+        method="filter_indication",
+        known=known_slugs(Indication),
+        kind="indication",
         required=True,
         help_text="The indications to match (required). Comma-separated or repeated; a "
         "product matches when a compound is linked to any of them (all of them with "
         "indication_match=all), and covering more of them scores higher.",
     )
     medication = SlugListFilter(
-        method="filter_nothing", known=known_slugs(Medication), kind="medication",
+        method="filter_nothing",
+        known=known_slugs(Medication),
+        kind="medication",
         help_text="Medications the person takes: each result warns about spacing, "
         "monitoring or caution with them.",
     )
     jurisdiction = django_filters.ChoiceFilter(
-        method="filter_nothing", choices=Jurisdiction.choices, empty_label=None,
+        method="filter_nothing",
+        choices=Jurisdiction.choices,
+        empty_label=None,
         help_text="Whose supplemental upper limit the headroom and warnings use (default eu).",
     )
     max_daily_elemental_mg = BoundedDecimalFilter(
-        field_name="elemental_mg_per_day", lookup_expr="lte", minimum=0, maximum=MAX_DAILY_MG,
+        field_name="elemental_mg_per_day",
+        lookup_expr="lte",
+        minimum=0,
+        maximum=MAX_DAILY_MG,
         help_text="At most this much elemental magnesium per day, mg.",
     )
     exclude_laxative = StrictBooleanFilter(

@@ -98,8 +98,10 @@ class ProductSerializer(serializers.Serializer):
     def to_representation(self, product):
         """One product instance (its lines prefetched or not) as the catalogue renders it."""
         columns = {column: product_column(product, column) for column in PRODUCT_COLUMNS}
-        lines = [(line.compound_id, line.amount_mg, line.amount_basis)
-                 for line in product.ingredients.all()]
+        lines = [
+            (line.compound_id, line.amount_mg, line.amount_basis)
+            for line in product.ingredients.all()
+        ]
         nutrients = [(line.nutrient_id, line.amount) for line in product.nutrients.all()]
         return product_row(columns, lines, nutrients, reference_data(), current_language())
 

@@ -108,10 +108,14 @@ ETAG = OpenApiParameter(
 )
 
 
-RETRIEVE_SCHEMA = extend_schema(parameters=[ETAG], responses={200: ProductSerializer}, description=(
-    "A published product to anyone; a draft or discontinued one too to a token whose user "
-    "may view products (shop staff, pharmacist editors). The ETag is the product's version."
-))
+RETRIEVE_SCHEMA = extend_schema(
+    parameters=[ETAG],
+    responses={200: ProductSerializer},
+    description=(
+        "A published product to anyone; a draft or discontinued one too to a token whose user "
+        "may view products (shop staff, pharmacist editors). The ETag is the product's version."
+    ),
+)
 
 
 def change_schema(description: str):
@@ -174,8 +178,7 @@ class ProductWriteMixin:
         return self.product_response(product, status.HTTP_201_CREATED, Location=location)
 
     @change_schema(
-        "Replace the product and all its lines. Needs the change-product permission and "
-        "If-Match."
+        "Replace the product and all its lines. Needs the change-product permission and If-Match."
     )
     def update(self, request, *args, **kwargs):
         return self.write(request, partial=False)

@@ -72,9 +72,9 @@ class WriteSerializer(serializers.ModelSerializer):
                 if key in writable:
                     continue
                 if key in self.computed_fields:
-                    refused[key] = [ErrorDetail(
-                        f"{key} is computed and cannot be written.", code="read_only"
-                    )]
+                    refused[key] = [
+                        ErrorDetail(f"{key} is computed and cannot be written.", code="read_only")
+                    ]
                 else:
                     refused[key] = [ErrorDetail(f"Unknown field: {key}.", code="unknown_field")]
         try:

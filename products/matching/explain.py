@@ -69,8 +69,9 @@ def build_match_knowledge() -> MatchKnowledge:
         evidence[link.compound_id].append(link)
     return MatchKnowledge(
         indications={indication.slug: indication for indication in Indication.objects.all()},
-        upper_limits={jurisdiction: adult_upper_limit(jurisdiction)
-                      for jurisdiction in Jurisdiction.values},
+        upper_limits={
+            jurisdiction: adult_upper_limit(jurisdiction) for jurisdiction in Jurisdiction.values
+        },
         evidence=dict(evidence),
         rules=list(rules_with_details()),
     )
@@ -89,8 +90,7 @@ def prefetch_page(products: list[Product], indication_slugs: list[str]) -> None:
     for product in products:
         for line in product.ingredients.all():
             line.compound.asked_evidence = [
-                link for link in evidence.get(line.compound_id, ())
-                if link.indication.slug in asked
+                link for link in evidence.get(line.compound_id, ()) if link.indication.slug in asked
             ]
 
 
@@ -139,7 +139,8 @@ def evidence_reason(link: CompoundIndication) -> str:
         indication=localized(link.indication, "name").lower(),
         grade=link.grade,
         basis=translated(
-            {"en": "carrier-based", "nl": "op basis van de drager"} if carrier_based
+            {"en": "carrier-based", "nl": "op basis van de drager"}
+            if carrier_based
             else {"en": "magnesium-based", "nl": "op basis van magnesium"}
         ),
         sources=", ".join(citations) or translated({"en": "no source cited", "nl": "geen bron"}),
@@ -150,36 +151,44 @@ def dose_reasons(product: Product, request: MatchRequest) -> list[str]:
     per_day = product.elemental_mg_per_day
     low, high = match_weights.DOSE_CURVE[1][0], match_weights.DOSE_CURVE[2][0]
     where = "below" if per_day < low else "above" if per_day > high else "within"
-    reasons = [translated(
-        {
-            "en": "{mg} mg elemental magnesium a day is {where} the effective range of "
-            "{low}-{high} mg",
-            "nl": "{mg} mg elementair magnesium per dag ligt {where} het werkzame bereik van "
-            "{low}-{high} mg",
-        },
-        mg=daily_mg(per_day), low=mg(low), high=mg(high),
-        where=translated({
-            "below": {"en": "below", "nl": "onder"},
-            "within": {"en": "within", "nl": "binnen"},
-            "above": {"en": "above", "nl": "boven"},
-        }[where]),
-    )]
-    if request.limit is not None:
-        above = per_day > request.limit.amount_mg
-        reasons.append(translated(
+    reasons = [
+        translated(
             {
-                "en": "{mg} mg elemental magnesium a day is {where} the {body} supplemental "
-                "upper limit of {limit} mg",
-                "nl": "{mg} mg elementair magnesium per dag ligt {where} de {body}-bovengrens "
-                "voor supplementen van {limit} mg",
+                "en": "{mg} mg elemental magnesium a day is {where} the effective range of "
+                "{low}-{high} mg",
+                "nl": "{mg} mg elementair magnesium per dag ligt {where} het werkzame bereik van "
+                "{low}-{high} mg",
             },
             mg=daily_mg(per_day),
-            body=request.jurisdiction.upper(),
-            limit=mg(request.limit.amount_mg),
+            low=mg(low),
+            high=mg(high),
             where=translated(
-                {"en": "above", "nl": "boven"} if above else {"en": "within", "nl": "binnen"}
+                {
+                    "below": {"en": "below", "nl": "onder"},
+                    "within": {"en": "within", "nl": "binnen"},
+                    "above": {"en": "above", "nl": "boven"},
+                }[where]
             ),
-        ))
+        )
+    ]
+    if request.limit is not None:
+        above = per_day > request.limit.amount_mg
+        reasons.append(
+            translated(
+                {
+                    "en": "{mg} mg elemental magnesium a day is {where} the {body} supplemental "
+                    "upper limit of {limit} mg",
+                    "nl": "{mg} mg elementair magnesium per dag ligt {where} de {body}-bovengrens "
+                    "voor supplementen van {limit} mg",
+                },
+                mg=daily_mg(per_day),
+                body=request.jurisdiction.upper(),
+                limit=mg(request.limit.amount_mg),
+                where=translated(
+                    {"en": "above", "nl": "boven"} if above else {"en": "within", "nl": "binnen"}
+                ),
+            )
+        )
     return reasons
 
 
@@ -187,7 +196,8 @@ def worst_line(product: Product) -> IngredientLine:
     return min(
         product.ingredients.all(),
         key=lambda line: (
-            match_weights.TOLERABILITY[line.compound.laxative_tendency], line.compound.slug
+            match_weights.TOLERABILITY[line.compound.laxative_tendency],
+            line.compound.slug,
         ),
     )
 
@@ -195,8 +205,10 @@ def worst_line(product: Product) -> IngredientLine:
 def tolerability_reason(product: Product) -> str:
     compound = worst_line(product).compound
     return translated(
-        {"en": "Laxative tendency {tendency} ({compound})",
-         "nl": "Laxerende werking {tendency} ({compound})"},
+        {
+            "en": "Laxative tendency {tendency} ({compound})",
+            "nl": "Laxerende werking {tendency} ({compound})",
+        },
         tendency=translated(TENDENCY_TEXT[compound.laxative_tendency]),
         compound=localized(compound, "name"),
     )
@@ -206,8 +218,10 @@ def price_reason(euro_per_100mg: Decimal | None) -> str:
     if euro_per_100mg is None:
         return translated({"en": "No price known", "nl": "Geen prijs bekend"})
     return translated(
-        {"en": "€{price} per 100 mg elemental magnesium",
-         "nl": "€ {price} per 100 mg elementair magnesium"},
+        {
+            "en": "€{price} per 100 mg elemental magnesium",
+            "nl": "€ {price} per 100 mg elementair magnesium",
+        },
         price=decimal_text(euro_per_100mg, 2),
     )
 
@@ -219,44 +233,64 @@ def limit_warnings(product: Product, request: MatchRequest) -> list[dict]:
     warnings = []
     body, limit_mg = request.jurisdiction.upper(), limit.amount_mg
     if product.elemental_mg_per_day > limit_mg:
-        warnings.append({"code": "upper_limit_exceeded", "message": translated(
+        warnings.append(
             {
-                "en": "{mg} mg elemental magnesium a day exceeds the {body} supplemental upper "
-                "limit of {limit} mg.",
-                "nl": "{mg} mg elementair magnesium per dag overschrijdt de {body}-bovengrens "
-                "voor supplementen van {limit} mg.",
-            },
-            mg=daily_mg(product.elemental_mg_per_day), body=body, limit=mg(limit_mg),
-        )})
+                "code": "upper_limit_exceeded",
+                "message": translated(
+                    {
+                        "en": "{mg} mg elemental magnesium a day exceeds the {body} supplemental "
+                        "upper "
+                        "limit of {limit} mg.",
+                        "nl": "{mg} mg elementair magnesium per dag overschrijdt de "
+                        "{body}-bovengrens "
+                        "voor supplementen van {limit} mg.",
+                    },
+                    mg=daily_mg(product.elemental_mg_per_day),
+                    body=body,
+                    limit=mg(limit_mg),
+                ),
+            }
+        )
     if limit.split_dose_advised and product.elemental_mg_per_serving > limit_mg / 2:
-        warnings.append({"code": "split_daily_dose", "message": translated(
+        warnings.append(
             {
-                "en": "Split the daily amount over at least two intakes: one serving gives "
-                "{mg} mg, more than half the {body} upper limit of {limit} mg, and the {body} "
-                "limit advises splitting.",
-                "nl": "Verdeel de dagelijkse hoeveelheid over minstens twee innames: één portie "
-                "geeft {mg} mg, meer dan de helft van de {body}-bovengrens van {limit} mg, en "
-                "bij die grens wordt splitsen geadviseerd.",
-            },
-            mg=mg(product.elemental_mg_per_serving), body=body, limit=mg(limit_mg),
-        )})
+                "code": "split_daily_dose",
+                "message": translated(
+                    {
+                        "en": "Split the daily amount over at least two intakes: one serving gives "
+                        "{mg} mg, more than half the {body} upper limit of {limit} mg, and the "
+                        "{body} "
+                        "limit advises splitting.",
+                        "nl": "Verdeel de dagelijkse hoeveelheid over minstens twee innames: één "
+                        "portie "
+                        "geeft {mg} mg, meer dan de helft van de {body}-bovengrens van {limit} "
+                        "mg, en "
+                        "bij die grens wordt splitsen geadviseerd.",
+                    },
+                    mg=mg(product.elemental_mg_per_serving),
+                    body=body,
+                    limit=mg(limit_mg),
+                ),
+            }
+        )
     return warnings
 
 
 def medication_warnings(product: Product, request: MatchRequest) -> list[dict]:
     compounds = [line.compound for line in product.ingredients.all()]
     applying = {
-        rule.pk: rule for compound in compounds
+        rule.pk: rule
+        for compound in compounds
         for rule in rules_for_compound(compound, request.rules)
     }
     warnings = []
     for rule in sorted(applying.values(), key=lambda r: (r.medication.slug, r.mechanism)):
         spacing = rule_text(rule)
-        code = (
-            "medication_check_label" if rule.check_label else WARNING_FOR_ACTION[rule.action]
-        )
-        text = sentence(spacing) + "." if spacing else (
-            f"{sentence(medication_label(rule.medication))}: {localized(rule, 'advice')}"
+        code = "medication_check_label" if rule.check_label else WARNING_FOR_ACTION[rule.action]
+        text = (
+            sentence(spacing) + "."
+            if spacing
+            else (f"{sentence(medication_label(rule.medication))}: {localized(rule, 'advice')}")
         )
         warnings.append({"code": code, "message": text})
     return warnings
@@ -270,44 +304,66 @@ def laxative_warnings(product: Product) -> list[dict]:
         and product.elemental_mg_per_day <= match_weights.LAXATIVE_WARNING_DAILY_MG
     ):
         return []
-    return [{"code": "laxative_tendency", "message": translated(
+    return [
         {
-            "en": "{compound} has a {tendency} laxative tendency; at {mg} mg magnesium a day "
-            "loose stools are likely.",
-            "nl": "{compound} werkt {tendency} laxerend; bij {mg} mg magnesium per dag is dunne "
-            "ontlasting waarschijnlijk.",
-        },
-        compound=localized(compound, "name"),
-        tendency=translated(TENDENCY_TEXT[tendency]),
-        mg=daily_mg(product.elemental_mg_per_day),
-    )}]
+            "code": "laxative_tendency",
+            "message": translated(
+                {
+                    "en": "{compound} has a {tendency} laxative tendency; at {mg} mg magnesium a "
+                    "day "
+                    "loose stools are likely.",
+                    "nl": "{compound} werkt {tendency} laxerend; bij {mg} mg magnesium per dag is "
+                    "dunne "
+                    "ontlasting waarschijnlijk.",
+                },
+                compound=localized(compound, "name"),
+                tendency=translated(TENDENCY_TEXT[tendency]),
+                mg=daily_mg(product.elemental_mg_per_day),
+            ),
+        }
+    ]
 
 
 def unverified_warnings(product: Product, links) -> list[dict]:
     items = [
         translated(
-            {"en": "evidence {compound} for {indication} ({status})",
-             "nl": "bewijs {compound} bij {indication} ({status})"},
+            {
+                "en": "evidence {compound} for {indication} ({status})",
+                "nl": "bewijs {compound} bij {indication} ({status})",
+            },
             compound=localized(link.compound, "name"),
-            indication=localized(link.indication, "name").lower(), status=link.status,
+            indication=localized(link.indication, "name").lower(),
+            status=link.status,
         )
-        for link in links if link.status in DOUBTFUL
+        for link in links
+        if link.status in DOUBTFUL
     ]
     items += [
         translated(
-            {"en": "laxative tendency of {compound} ({status})",
-             "nl": "laxerende werking van {compound} ({status})"},
-            compound=localized(line.compound, "name"), status=line.compound.laxative_status,
+            {
+                "en": "laxative tendency of {compound} ({status})",
+                "nl": "laxerende werking van {compound} ({status})",
+            },
+            compound=localized(line.compound, "name"),
+            status=line.compound.laxative_status,
         )
-        for line in product.ingredients.all() if line.compound.laxative_status in DOUBTFUL
+        for line in product.ingredients.all()
+        if line.compound.laxative_status in DOUBTFUL
     ]
     if not items:
         return []
-    return [{"code": "unverified_data", "message": translated(
-        {"en": "Not verified in the sources: {items}.",
-         "nl": "Niet geverifieerd in de bronnen: {items}."},
-        items="; ".join(items),
-    )}]
+    return [
+        {
+            "code": "unverified_data",
+            "message": translated(
+                {
+                    "en": "Not verified in the sources: {items}.",
+                    "nl": "Niet geverifieerd in de bronnen: {items}.",
+                },
+                items="; ".join(items),
+            ),
+        }
+    ]
 
 
 def explain(product: Product, request: MatchRequest) -> dict:
@@ -319,25 +375,33 @@ def explain(product: Product, request: MatchRequest) -> dict:
         units_per_serving=product.units_per_serving,
         units_per_package=product.units_per_package,
     )
-    parts = matching.factors(matching.MatchInput(
-        best_strength_per_indication={slug: strength for slug, (strength, _l) in best.items()},
-        asked_count=len(request.indications),
-        mg_per_day=product.elemental_mg_per_day,
-        limit_mg=request.limit.amount_mg if request.limit else None,
-        tendencies=tuple(line.compound.laxative_tendency for line in lines),
-        euro_per_100mg=euro_per_100mg,
-    ))
+    parts = matching.factors(
+        matching.MatchInput(
+            best_strength_per_indication={slug: strength for slug, (strength, _l) in best.items()},
+            asked_count=len(request.indications),
+            mg_per_day=product.elemental_mg_per_day,
+            limit_mg=request.limit.amount_mg if request.limit else None,
+            tendencies=tuple(line.compound.laxative_tendency for line in lines),
+            euro_per_100mg=euro_per_100mg,
+        )
+    )
     links = [best[i.slug][1] for i in request.indications if i.slug in best]
     reasons = [evidence_reason(link) for link in links] + [
         translated(
-            {"en": "No compound in this product is linked to {indication}",
-             "nl": "Geen vorm in dit product is gekoppeld aan {indication}"},
+            {
+                "en": "No compound in this product is linked to {indication}",
+                "nl": "Geen vorm in dit product is gekoppeld aan {indication}",
+            },
             indication=localized(indication, "name").lower(),
         )
-        for indication in request.indications if indication.slug not in best
+        for indication in request.indications
+        if indication.slug not in best
     ]
-    reasons += [*dose_reasons(product, request), tolerability_reason(product),
-                price_reason(euro_per_100mg)]
+    reasons += [
+        *dose_reasons(product, request),
+        tolerability_reason(product),
+        price_reason(euro_per_100mg),
+    ]
     every_link = [link for line in lines for link in line.compound.asked_evidence]
     warnings = [
         *limit_warnings(product, request),

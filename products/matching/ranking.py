@@ -141,9 +141,8 @@ def ranked_matches(
         + number(w.TOLERABILITY_WEIGHT) * Cast("indication_matches__tolerability", SCORE_FIELD)
         + number(w.HEADROOM_WEIGHT) * headroom_sql(limit_mg)
     )
-    weighted = (
-        number(w.EVIDENCE_WEIGHT) * F("evidence_total") / number(len(indication_ids))
-        + F("product_points")
+    weighted = number(w.EVIDENCE_WEIGHT) * F("evidence_total") / number(len(indication_ids)) + F(
+        "product_points"
     )
     return (
         products.filter(indication_matches__indication_id__in=indication_ids)

@@ -18,7 +18,8 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--brands", type=int, default=300)
         parser.add_argument(
-            "--replace", action="store_true",
+            "--replace",
+            action="store_true",
             help="Delete the generated products and brands first; other products stay.",
         )
 
