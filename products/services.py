@@ -36,6 +36,10 @@ PRODUCT_INPUT_FIELDS = (
 )
 
 
+_stored_mg = Product._meta.get_field("elemental_mg_per_day")
+STORED_MG_LIMIT = Decimal(10) ** (_stored_mg.max_digits - _stored_mg.decimal_places)
+
+
 @dataclass(frozen=True)
 class IngredientInput:
     compound: CompoundForm
@@ -145,6 +149,35 @@ def validate_lines(ingredients: list[IngredientInput], nutrients: list[NutrientI
         raise ValidationError(errors)
 
 
+def validate_amounts(*, ingredients: list[IngredientInput], servings_per_day) -> None:
+    """Refuse lines whose elemental amounts would not fit the columns that store them.
+
+    The stored copies hold at most ``STORED_MG_DIGITS`` whole digits; beyond that SQLite keeps
+    a value it cannot read back and PostgreSQL refuses the write, so the writer is told here.
+    """
+    if not ingredients or not isinstance(servings_per_day, Decimal):
+        return
+    per_serving = calculations.elemental_mg_per_serving(
+        calculations.DoseLine(
+            amount_mg=line.amount_mg,
+            amount_basis=line.amount_basis,
+            elemental_fraction=line.compound.elemental_magnesium_fraction,
+        )
+        for line in ingredients
+    )
+    per_day = per_serving * servings_per_day
+    if max(per_serving, per_day) >= STORED_MG_LIMIT:
+        raise ValidationError(
+            {
+                "ingredients": gettext(
+                    "These amounts give %(mg)s mg elemental magnesium a day, more than the "
+                    "catalogue can hold (%(limit)s mg). Check amount_mg and servings_per_day."
+                )
+                % {"mg": f"{per_day:.0f}", "limit": f"{STORED_MG_LIMIT - 1}"}
+            }
+        )
+
+
 @transaction.atomic
 def product_save(
     *,
@@ -161,6 +194,7 @@ def product_save(
     if expected_version is not None and not product._state.adding:
         product_locked(product=product, expected_version=expected_version)
     validate_lines(ingredients, nutrients)
+    validate_amounts(ingredients=ingredients, servings_per_day=product.servings_per_day)
     product.full_clean()
     product.save()
     product.ingredients.all().delete()

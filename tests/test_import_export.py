@@ -376,3 +376,21 @@ def test_admin_export_selected_products_as_xlsx_imports_back(tmp_path, client, d
 
     out, _ = run_import(path, "--dry-run")
     assert "3 products: 0 would be created, 0 would be updated, 3 unchanged" in out
+
+
+def test_import_amounts_too_large_to_store_is_a_problem_and_writes_nothing(tmp_path):
+    # 156,692.635 mg elemental per serving at 777.54 servings a day is 121,833,791 mg a day:
+    # more than the stored daily amount can hold. Found by the round-trip property test.
+    path = write(tmp_path, [row(new_gtin(95), amount="156692.635", servings_per_day="777.54")])
+    before = table_counts()
+
+    error, err = rejected(path)
+
+    assert error.returncode == 1
+    reported = [line for line in err.splitlines() if line.startswith("  row ")]
+    assert len(reported) == 1
+    assert reported[0].startswith("  row 2, column amount_mg:")
+    assert (
+        "121834791 mg elemental magnesium a day, more than the catalogue can hold" in (reported[0])
+    )
+    assert table_counts() == before

@@ -357,6 +357,27 @@ def test_create_without_ingredient_lines_is_refused(staff):
     assert not Product.objects.filter(gtin=new_gtin(5)).exists()
 
 
+def test_create_with_amounts_too_large_to_store_is_refused(staff):
+    body = product_body(new_gtin(6), servings_per_day=999)
+    body["ingredients"][1]["amount_mg"] = 999999
+
+    glycinate = CompoundForm.objects.get(slug="magnesium-bisglycinate")
+    per_day = (999999 + 1000 * glycinate.elemental_magnesium_fraction) * 999
+
+    response = send(staff, "post", body=body)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == [
+        detail(
+            "ingredients",
+            "invalid",
+            f"These amounts give {per_day:.0f} mg elemental magnesium a day, more than the "
+            "catalogue can hold (99999999 mg). Check amount_mg and servings_per_day.",
+        )
+    ]
+    assert not Product.objects.filter(gtin=new_gtin(6)).exists()
+
+
 def test_create_with_a_gtin_in_use_is_refused(staff):
     response = send(staff, "post", body=product_body(PUBLISHED_DEMO))
 

@@ -26,7 +26,13 @@ from formulary.common.history import ChangePath, bulk_history_delete, history_at
 from formulary.models import Nutrient
 from products.matching.index import product_indications_rebuild
 from products.models import Brand, IngredientLine, NutrientLine, Product
-from products.services import IngredientInput, NutrientInput, product_set_amounts, validate_lines
+from products.services import (
+    IngredientInput,
+    NutrientInput,
+    product_set_amounts,
+    validate_amounts,
+    validate_lines,
+)
 from products.spreadsheet.columns import (
     BOOLEAN_COLUMNS,
     BOOLEAN_HINT,
@@ -321,6 +327,13 @@ class ProductImport:
                     if line.compound.slug in seen:
                         self.problem(line.row, "compound", text)
                     seen.add(line.compound.slug)
+            return
+        try:
+            validate_amounts(
+                ingredients=ingredients, servings_per_day=draft.fields.get("servings_per_day")
+            )
+        except ValidationError as error:
+            self.problem(draft.row, "amount_mg", " ".join(error.message_dict["ingredients"]))
 
     def resolve_brands(self) -> None:
         names = {draft.brand_name for draft in self.drafts.values() if draft.brand_name}
