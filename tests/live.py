@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -33,8 +34,10 @@ OWN_VARIABLES = {
 }
 
 
-def free_port() -> int:
+def free_port(taken: set[int] = frozenset()) -> int:
     for port in PORTS:
+        if port in taken:
+            continue
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
@@ -124,8 +127,8 @@ def redis_forget(url: str, prefix: str) -> None:
 class Server:
     """gunicorn with two workers (two processes, each with its own memory) on a free port."""
 
-    def __init__(self, env: dict[str, str], workers: int = 2):
-        self.port = free_port()
+    def __init__(self, env: dict[str, str], workers: int = 2, port: int | None = None):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **env,
@@ -135,18 +138,22 @@ class Server:
         self.process = None
 
     def __enter__(self):
+        # A file, not a pipe: a pipe nobody reads would block the server once full.
+        self.log = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
+            stderr=self.log,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"gunicorn stopped:\n{self.process.stderr.read()[-3000:]}")
+                self.log.seek(0)
+                problem = self.log.read()[-3000:]
+                self.log.close()
+                raise AssertionError(f"gunicorn stopped:\n{problem}")
             try:
                 self.get("/healthz")
                 return self
@@ -161,7 +168,7 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        self.process.stderr.close()
+        self.log.close()
 
     def get(self, path: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
         return request(f"{self.url}{path}", headers=headers)
