@@ -4,13 +4,16 @@ from django.db.models import Exists, OuterRef, Q
 from compounds.enums import Classification
 from compounds.models import Carrier, CompoundForm, CompoundIndication
 from formulary.common.api_fields import BoundedDecimalFilter, LeanFilterSet, SlugListFilter
-from formulary.common.catalogue_version import kept_per_version
+from formulary.common.catalogue_version import depends_on_model, kept_per_version
 from formulary.models import Indication
 
 
 def known_slugs(model):
     """Which of some slugs exist: from a set kept per catalogue version, not a query each time."""
-    all_slugs = kept_per_version(lambda: frozenset(model.objects.values_list("slug", flat=True)))
+    all_slugs = kept_per_version(
+        lambda: frozenset(model.objects.values_list("slug", flat=True)),
+        depends_on=depends_on_model(model._meta.label),
+    )
     return lambda slugs: [slug for slug in slugs if slug in all_slugs()]
 
 

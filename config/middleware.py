@@ -11,6 +11,7 @@ from config.hygiene import (
     URL_CONTROL_CHARACTER,
 )
 from formulary.common.catalogue_version import version_read_once
+from formulary.common.edge_cache import PRIVATE_CACHE_CONTROL
 from formulary.common.history import ChangePath, recording_path
 from formulary.common.localization import LANGUAGES
 
@@ -171,3 +172,18 @@ class CatalogueVersionMiddleware:
     def __call__(self, request):
         with version_read_once():
             return self.get_response(request)
+
+
+class CacheControlMiddleware:
+    """Every API answer that did not say otherwise is ``private, no-store``: authenticated
+    reads, writes and errors must never be kept by a shared cache. Anonymous cached reads say
+    ``public`` themselves (formulary.common.edge_cache)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path_info.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", PRIVATE_CACHE_CONTROL)
+        return response

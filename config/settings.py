@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "config.middleware.QueryLanguageMiddleware",
     "config.middleware.CatalogueVersionMiddleware",
+    "config.middleware.CacheControlMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -218,8 +219,12 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # ---- Cache: Redis when REDIS_URL is set (shared by every app server), else this process's
-# memory, which is right for one process only: versions do not travel between processes.
+# memory. Either way the catalogue version lives in the database, so a write by any process is
+# seen by the next read in every process (formulary.common.catalogue_version).
 REDIS_URL = env.str("REDIS_URL", default="")
+# A cache on the same network answers in a millisecond; one that does not answer within this
+# is treated as down for that call, so a frozen Redis costs a read at most this, per call.
+REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=0.25)
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -229,8 +234,8 @@ if REDIS_URL:
             "OPTIONS": {
                 # A cache outage degrades to uncached reads instead of failing them.
                 "IGNORE_EXCEPTIONS": True,
-                "SOCKET_CONNECT_TIMEOUT": 1,
-                "SOCKET_TIMEOUT": 1,
+                "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT_SECONDS,
+                "SOCKET_TIMEOUT": REDIS_TIMEOUT_SECONDS,
             },
         }
     }
@@ -241,6 +246,15 @@ API_CACHE_SECONDS = env.int("API_CACHE_SECONDS", default=600)
 # Requests with this value in X-Cache-Bypass skip the response cache (the benchmark's
 # uncached runs); unset, no request can.
 API_CACHE_BYPASS_TOKEN = env.str("API_CACHE_BYPASS_TOKEN", default="")
+
+# ---- Edge cache (config/varnish/default.vcl): where to PURGE by xkey when a write commits,
+# comma-separated for several Varnish servers. Unset: no purges, and answers tell the edge to
+# keep nothing (formulary.common.edge_cache).
+VARNISH_PURGE_URL = env.str("VARNISH_PURGE_URL", default="")
+# How long the edge may keep an anonymous read (purged at once on a write), and serve it
+# while it asks again once that has run out.
+EDGE_CACHE_SECONDS = env.int("EDGE_CACHE_SECONDS", default=600)
+EDGE_STALE_SECONDS = env.int("EDGE_STALE_SECONDS", default=30)
 
 # ---- Read replica: reads go there, writes and the admin to the primary (config/routers.py).
 if env.str("DATABASE_REPLICA_URL", default=""):

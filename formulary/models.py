@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from formulary.common.history import audit_history
+from formulary.common.models import CatalogueVersion  # noqa: F401  (registered with this app)
 from formulary.enums import (
     IntakeKind,
     Jurisdiction,

@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.db import transaction
+from django.db import OperationalError, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test import RequestFactory
 
 from config.routers import PrimaryForWritesMiddleware, PrimaryReplicaRouter, primary_pinned
@@ -65,31 +66,34 @@ def test_healthz_answers_without_the_database(client):
 def test_readyz_answers_when_database_and_cache_answer(client):
     response = client.get("/readyz")
 
-    assert (response.status_code, response.json()) == (200, {"status": "ready"})
+    assert (response.status_code, response.json()) == (200, {"status": "ready", "cache": "ok"})
 
 
 @pytest.mark.django_db
-def test_readyz_without_a_working_cache_is_a_503_envelope_with_retry_after(client, settings):
+def test_readyz_without_a_working_cache_stays_ready_and_says_so(client, settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+
+    response = client.get("/readyz")
+
+    assert (response.status_code, response.json()) == (
+        200,
+        {"status": "ready", "cache": "unavailable"},
+    )
+
+
+@pytest.mark.django_db
+def test_readyz_without_a_database_is_a_503_envelope_with_retry_after(client, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(BaseDatabaseWrapper, "cursor", refuse)
 
     response = client.get("/readyz")
 
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "10"
-    assert response.json() == {
-        "error": {
-            "status": 503,
-            "code": "not_ready",
-            "message": "The service is not ready.",
-            "details": [
-                {
-                    "field": None,
-                    "code": "cache_unavailable",
-                    "message": "The cache does not answer.",
-                }
-            ],
-        }
-    }
+    assert response.json()["error"]["code"] == "not_ready"
+    assert {d["code"] for d in response.json()["error"]["details"]} == {"database_unavailable"}
 
 
 def manage(*args, **env):

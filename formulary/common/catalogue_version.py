@@ -1,43 +1,106 @@
-"""The catalogue version: one counter in the cache that every write path bumps.
+"""The catalogue version: counters in the database, raised by every write, per kind of answer.
 
-Read responses are cached under it and their ETag derives from it, so a bump makes every
-cached read stale at once, on every app server that shares the cache. It lives in the
-lowest layer so that products, compounds and the composition layer can all bump it.
+The interface for write paths
+-----------------------------
+    catalogue_version_bump()                          everything may have changed
+    catalogue_version_bump(products=[pk, ...])        these products (or their lines) changed
+    catalogue_version_bump(gtins=["2073...", ...])    the same by GTIN (a deleted row has no pk)
+    catalogue_version_bump(knowledge=True)            the knowledge base (formulary, compounds)
+    catalogue_version_bump(all_products=True)         every product (a brand, a bulk load)
 
-Bumped by: the model signals connected below (saves, deletes and many-to-many changes of
-every formulary, compounds and products model), and explicitly where the ORM bypasses
-signals (``QuerySet.update`` in admin bulk actions, ``bulk_create`` in generators and
-imports): call ``catalogue_version_bump()`` after such a write.
+The keywords combine (``products=[...], knowledge=True``). Call it inside the transaction that
+writes, or right after an autocommitted write; never before the write. The model signals
+connected below call it for every save, delete and many-to-many change of the catalogue apps'
+models, so only writes that send no signals (``QuerySet.update``, ``bulk_create``,
+``bulk_update``, raw SQL) must call it themselves. Pass the entities where they are known: a
+bare call makes every cached answer stale, on every server and in the edge cache.
+
+What an answer depends on
+-------------------------
+Every cached answer names the keys it depends on (``formulary.common.read_cache``):
+
+    CATALOGUE         every answer; raised by the bare bump
+    KNOWLEDGE         every answer (a product shows its compounds' names and evidence)
+    PRODUCTS          collections of products: the list and match (any product write)
+    PRODUCT_DETAILS   every product detail (a bump of many products at once)
+    product-<gtin>    that product's detail
+
+A write raises the keys it affects; an answer goes stale exactly when one of its keys is raised,
+so a product write leaves ``compounds/`` and the other products' details cached, and a
+knowledge-base write leaves nothing that shows knowledge. The same keys are the answers'
+edge-cache tags, purged when the transaction commits (``formulary.common.edge_cache``).
+
+Why it is never stale
+---------------------
+Each key is a row of ``formulary_catalogueversion``. The bump raises the rows in the writing
+transaction, so in every process the new values become visible in the same instant as the data
+they stand for: there is no moment in which committed data hides behind an old answer. A reader
+reads the values first (one query per request, remembered for the request) and the data after,
+so an answer stored under some values holds data at least as new as they are: an old answer is
+never stored under a new version. Values only grow: a bump sets ``max(value + 1, now in µs)``,
+and the epoch row starts from the clock, so a database made afresh or restored from a backup
+does not repeat values a shared cache may still hold answers under.
+
+The price: one indexed primary-key query per cached read, and concurrent writers of products
+queue on the ``products`` row until they commit (SQLite has one writer anyway).
+
+With a read replica (``DATABASE_REPLICA_URL``) the values are read from the database the
+request's data comes from (the router's choice), so the pair stays ordered on the replica too:
+a lagging replica serves answers as old as its data, never old data under a newer version. A
+pooler in front of several replicas must keep one request's statements on one replica.
 """
 
 import functools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TypeVar
 
 from django.apps import apps
-from django.core.cache import cache
-from django.db import connection, transaction
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db import connections, router, transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+from simple_history.models import HistoricalChanges
 
-VERSION_KEY = "catalogue-version"
-CATALOGUE_APPS = ("formulary", "compounds", "products")
+from formulary.common import edge_cache
+from formulary.common.models import CatalogueVersion
+
+CATALOGUE = "catalogue"
+KNOWLEDGE = "knowledge"
+PRODUCTS = "products"
+PRODUCT_DETAILS = "product-details"
+# Above this many products one bump raises PRODUCT_DETAILS instead of a row per product.
+MAX_PRODUCT_KEYS = 200
+
+KNOWLEDGE_APPS = ("formulary", "compounds")
+PRODUCT_APP = "products"
+# Models of the catalogue apps that no answer reads (their writes make nothing stale).
+NOT_READ_BY_ANSWERS = frozenset({"formulary.CatalogueVersion"})
+
+KNOWLEDGE_ANSWER = (CATALOGUE, KNOWLEDGE)
+COLLECTION_ANSWER = (CATALOGUE, KNOWLEDGE, PRODUCTS)
+
 T = TypeVar("T")
-SIGNALS = {"save": post_save, "delete": post_delete, "m2m": m2m_changed}
-# Inside one request the version is read from the cache once (see ``version_read_once``).
+
+# Inside one request each key's value is read once (see ``version_read_once``).
 request_memo: ContextVar[dict | None] = ContextVar("catalogue_version_memo", default=None)
+
+
+def product_key(gtin: str) -> str:
+    return f"product-{gtin}"
+
+
+def detail_answer(gtin: str) -> tuple[str, ...]:
+    return (CATALOGUE, KNOWLEDGE, PRODUCT_DETAILS, product_key(gtin))
 
 
 @contextmanager
 def version_read_once() -> Iterator[None]:
-    """Within this block ``catalogue_version()`` asks the cache once, until a bump.
+    """Within this block each key's value is read from the database once, until a bump.
 
-    The response cache, the reference data and the known slugs each need the version; a
-    request then makes one cache round trip for it instead of one per use. Reading it once, at
-    the first use, keeps the order that makes everything stale-proof: the version is read
-    before any data it stands for.
+    The response cache, the knowledge snapshots and the known slugs all need the values; a
+    request then makes one query for them. Reading them at the first use keeps the order that
+    makes everything stale-proof: the versions are read before any data they stand for.
     """
     token = request_memo.set({})
     try:
@@ -46,98 +109,176 @@ def version_read_once() -> Iterator[None]:
         request_memo.reset(token)
 
 
-def catalogue_version() -> int | None:
-    """The current version; None while the cache cannot be reached (then nothing is kept)."""
+def answer_versions(keys: Sequence[str]) -> tuple[int, ...]:
+    """The current values of ``keys`` (0 for a key never raised), in their order."""
     memo = request_memo.get()
-    if memo is not None and "version" in memo:
-        return memo["version"]
-    version = read_version()
-    if memo is not None:
-        memo["version"] = version
-    return version
+    known = memo if memo is not None else {}
+    missing = [key for key in keys if key not in known]
+    if missing:
+        alias = router.db_for_read(CatalogueVersion)
+        found = dict(
+            CatalogueVersion.objects.using(alias)
+            .filter(key__in=missing)
+            .values_list("key", "value")
+        )
+        for key in missing:
+            known[key] = found.get(key, 0)
+    return tuple(known[key] for key in keys)
 
 
-def catalogue_version_with(key: str) -> tuple[int | None, object]:
-    """The current version and the cache entry ``key``, in one round trip to the cache."""
+def catalogue_version(keys: Sequence[str] = COLLECTION_ANSWER) -> tuple[int, ...]:
+    """The version of an answer that depends on ``keys`` (by default a product list's)."""
+    return answer_versions(keys)
+
+
+def catalogue_version_bump(
+    *,
+    products: Iterable[int] | None = None,
+    gtins: Iterable[str] | None = None,
+    knowledge: bool = False,
+    all_products: bool = False,
+) -> None:
+    """Make the answers that may contain what was written stale: see the module docstring."""
+    keys = bumped_keys(
+        products=products, gtins=gtins, knowledge=knowledge, all_products=all_products
+    )
+    if not keys:
+        return
+    alias = router.db_for_write(CatalogueVersion)
+    raise_versions(keys, using=alias)
     memo = request_memo.get()
-    if memo is not None and "version" in memo:
-        return memo["version"], cache.get(key)
-    found = cache.get_many([VERSION_KEY, key])
-    version = found.get(VERSION_KEY)
-    if version is None:
-        version = read_version()
     if memo is not None:
-        memo["version"] = version
-    return version, found.get(key)
+        for key in keys:
+            memo.pop(key, None)
+    edge_cache.purge_on_commit(keys, using=alias)
 
 
-def read_version() -> int | None:
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        # Start from the clock, not from 1: after the cache was emptied or evicted the new
-        # versions never repeat old ones that other caches or clients may still hold.
-        cache.add(VERSION_KEY, time.time_ns() // 1000, timeout=None)
-        version = cache.get(VERSION_KEY)
-    return version
+def bumped_keys(*, products, gtins, knowledge, all_products) -> list[str]:
+    if products is None and gtins is None and not knowledge and not all_products:
+        return [CATALOGUE]
+    keys = [KNOWLEDGE] if knowledge else []
+    if all_products:
+        return [*keys, PRODUCTS, PRODUCT_DETAILS]
+    if products is None and gtins is None:
+        return keys
+    changed = set(gtins or ())
+    ids = list(products or ())
+    if ids and len(ids) <= MAX_PRODUCT_KEYS:
+        # Looked up by label: the platform sits below the products app and may not import it.
+        product_model = apps.get_model(PRODUCT_APP, "Product")
+        changed.update(product_model.objects.filter(pk__in=ids).values_list("gtin", flat=True))
+    if not ids and not changed:
+        return keys
+    keys.append(PRODUCTS)
+    if len(ids) > MAX_PRODUCT_KEYS or len(changed) > MAX_PRODUCT_KEYS:
+        keys.append(PRODUCT_DETAILS)
+    else:
+        keys.extend(sorted(product_key(gtin) for gtin in changed))
+    return keys
 
 
-def catalogue_version_bump() -> None:
-    """Make every cached read stale now, and again when the current transaction commits.
+def raise_versions(keys: Sequence[str], *, using: str) -> None:
+    """Each key to ``max(value + 1, now in µs)``, created if missing: one upsert per 500 keys.
 
-    The bump at commit closes the window in which a concurrent reader could cache data of
-    before the commit under the new version; the immediate bump makes the write visible to
-    reads inside the same transaction.
+    The rows are locked in one order (the keys sorted) so that two writers cannot deadlock
+    over the rows one bump raises.
     """
-    bump_now()
-    # Once per transaction is enough at commit; the pending list empties on rollback too.
-    if not any(callback is bump_now for _, callback, _ in connection.run_on_commit):
-        transaction.on_commit(bump_now)
+    connection = connections[using]
+    table = connection.ops.quote_name(CatalogueVersion._meta.db_table)
+    key, value = (connection.ops.quote_name(name) for name in ("key", "value"))
+    now = time.time_ns() // 1000
+    ordered = sorted(set(keys))
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start : start + 500]
+            cursor.execute(
+                f"INSERT INTO {table} ({key}, {value}) VALUES "
+                + ", ".join(["(%s, %s)"] * len(chunk))
+                + f" ON CONFLICT ({key}) DO UPDATE SET {value} = CASE"
+                f" WHEN {table}.{value} >= excluded.{value} THEN {table}.{value} + 1"
+                f" ELSE excluded.{value} END",
+                [item for name in chunk for item in (name, now)],
+            )
 
 
-def bump_now() -> None:
-    memo = request_memo.get()
-    if memo is not None:
-        memo.clear()
-    try:
-        cache.incr(VERSION_KEY)
-    except ValueError:
-        read_version()
-        cache.incr(VERSION_KEY)
+def kept_per_version(
+    build: Callable[[], T], *, depends_on: Sequence[str] = KNOWLEDGE_ANSWER
+) -> Callable[[], T]:
+    """``build()`` once per version of ``depends_on`` and process, for small reference data.
+
+    The request path then reads the knowledge base (a few hundred rows) from memory. The
+    version comes from the database, so a write by any process rebuilds it on the next
+    request, and an unreachable cache changes nothing: the snapshot stays.
+    """
+    kept: dict = {}
+
+    @functools.wraps(build)
+    def current() -> T:
+        version = answer_versions(depends_on)
+        entry = kept.get("entry")
+        if entry is None or entry[0] != version:
+            # The version is read before building: a write during the build stays stale-proof.
+            # One assignment, so a thread never sees one version with another's value.
+            entry = kept["entry"] = (version, build())
+        return entry[1]
+
+    return current
 
 
-def bump_on_catalogue_write(sender, **kwargs):
-    catalogue_version_bump()
+def depends_on_model(label: str) -> tuple[str, ...]:
+    """What a snapshot of one model's rows depends on (``app.Model``)."""
+    return COLLECTION_ANSWER if label.startswith(f"{PRODUCT_APP}.") else KNOWLEDGE_ANSWER
+
+
+# ---- Signals: every save, delete and many-to-many change of a catalogue model bumps.
+
+
+def remember_gtin_before_save(sender, instance, **kwargs):
+    """A product whose GTIN changes leaves a cached detail under the old GTIN: note it."""
+    if instance.pk is not None:
+        instance._gtin_before_save = (
+            sender.objects.filter(pk=instance.pk).values_list("gtin", flat=True).first()
+        )
+
+
+def bump_on_catalogue_write(sender, instance=None, action=None, **kwargs):
+    if instance is None or sender._meta.label in NOT_READ_BY_ANSWERS:
+        return
+    if action is not None and not action.startswith("post_"):
+        return  # a many-to-many change sends pre_ and post_: one bump is enough
+    app = sender._meta.app_label
+    if app in KNOWLEDGE_APPS:
+        catalogue_version_bump(knowledge=True)
+    elif sender._meta.label == f"{PRODUCT_APP}.Product":
+        gtins = {instance.gtin, getattr(instance, "_gtin_before_save", None)} - {None}
+        catalogue_version_bump(gtins=sorted(gtins))
+    elif getattr(instance, "product_id", None) is not None:
+        # Ingredient, nutrient and match lines.
+        catalogue_version_bump(products=[instance.product_id])
+    else:
+        # A brand (its name shows in every product of it) or a model added later: every
+        # product answer, until a narrower rule is written here.
+        catalogue_version_bump(all_products=True)
+
+
+SIGNALS = {"save": post_save, "delete": post_delete, "m2m": m2m_changed}
 
 
 def connect_catalogue_signals() -> None:
-    """Connected for every model of the catalogue apps (the through tables included)."""
-    for label in CATALOGUE_APPS:
+    """Connected for every model of the catalogue apps (the through tables included), except
+    the history tables: no answer reads them."""
+    for label in (*KNOWLEDGE_APPS, PRODUCT_APP):
         for model in apps.get_app_config(label).get_models(include_auto_created=True):
+            if issubclass(model, HistoricalChanges):
+                continue
             for name, signal in SIGNALS.items():
                 signal.connect(
                     bump_on_catalogue_write,
                     sender=model,
                     dispatch_uid=f"catalogue-version-{name}-{model._meta.label}",
                 )
-
-
-def kept_per_version(build: Callable[[], T]) -> Callable[[], T]:
-    """``build()`` once per catalogue version and process, for small reference data.
-
-    The request path then reads the knowledge base (a few hundred rows) from memory; a bump
-    rebuilds it on the next request in every process that shares the cache.
-    """
-    kept: dict = {}
-
-    @functools.wraps(build)
-    def current() -> T:
-        version = catalogue_version()
-        if version is None:
-            return build()
-        if kept.get("version") != version:
-            # The version is read before building: a write during the build stays stale-proof.
-            kept["value"] = build()
-            kept["version"] = version
-        return kept["value"]
-
-    return current
+    pre_save.connect(
+        remember_gtin_before_save,
+        sender=apps.get_model(PRODUCT_APP, "Product"),
+        dispatch_uid="catalogue-version-product-gtin",
+    )

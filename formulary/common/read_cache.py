@@ -1,13 +1,15 @@
 """Read endpoints answered from the cache, and revalidated without rendering.
 
-A rendered read is stored under the language and the full URL together with the catalogue
-version it was read under, so any write (which bumps the version) makes every stored read
-stale at once; the version and the stored read come from the cache in one round trip. A client that
-revalidates with the version's ETag gets a 304 before anything is read or rendered.
+A rendered read is stored under the language and the full URL together with the version of
+what it depends on (``formulary.common.catalogue_version``: the keys a view names in
+``read_depends_on``), so a write makes exactly the answers that may contain it stale. The
+version is read from the database first, the stored read from the cache after; a client that
+revalidates with the version's ETag gets a 304 before anything else is read or rendered.
 
 It works inside the DRF view, after authentication, permissions and throttling, so a cached
-answer still counts against a client's rate. Shared by every layer's read endpoints, so it
-lives in the lowest one, next to the version.
+answer still counts against a client's rate. Anonymous answers carry the edge-cache headers
+(``formulary.common.edge_cache``). Shared by every layer's read endpoints, so it lives in the
+lowest one, next to the version.
 """
 
 import hashlib
@@ -17,23 +19,32 @@ from django.core.cache import cache
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.cache import parse_etags
 
-from formulary.common.catalogue_version import catalogue_version, catalogue_version_with
+from formulary.common.catalogue_version import KNOWLEDGE_ANSWER, answer_versions
+from formulary.common.edge_cache import public_cache_headers
 from formulary.common.localization import current_language
 
 BYPASS_HEADER = "X-Cache-Bypass"
 
 
-def catalogue_etag(version: int, language: str) -> str:
-    return f'"catalogue-{version}-{language}"'
+def catalogue_etag(version: tuple[int, ...], language: str) -> str:
+    digest = hashlib.sha256(repr(version).encode()).hexdigest()[:20]
+    return f'"catalogue-{digest}-{language}"'
 
 
 class CachedReadMixin:
     """For read-only viewsets: ``list`` and ``retrieve`` through the response cache.
 
+    ``read_depends_on`` names the version keys an answer depends on (by default the
+    knowledge base's); a view whose answers depend on more overrides ``read_dependencies``.
     ``API_CACHE_SECONDS`` (0: nothing is stored) bounds how long an entry may live;
     a request carrying ``X-Cache-Bypass: <API_CACHE_BYPASS_TOKEN>`` is rendered afresh
     and not stored, so the benchmark can measure the uncached path on a live server.
     """
+
+    read_depends_on: tuple[str, ...] = KNOWLEDGE_ANSWER
+
+    def read_dependencies(self, request, **kwargs) -> tuple[str, ...]:
+        return self.read_depends_on
 
     def list(self, request, *args, **kwargs):
         return self.read_through_cache(request, super().list, *args, **kwargs)
@@ -50,20 +61,16 @@ class CachedReadMixin:
         language = current_language()
         path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
         key = f"read:{language}:{path}"
-        revalidating = "If-None-Match" in request.headers
-        # A revalidation needs the version alone; a read, the version and the stored answer,
-        # both in one round trip.
-        version, stored = (
-            (catalogue_version(), None) if revalidating else catalogue_version_with(key)
-        )
-        if version is None:
-            return read(request, *args, **kwargs)
+        dependencies = self.read_dependencies(request, **kwargs)
+        # The version before anything it stands for: the stored read, or the data.
+        version = answer_versions(dependencies)
         etag = catalogue_etag(version, language)
-        self.read_cache_entry = (key, etag, version)
-        if revalidating:
-            if etag in parse_etags(request.headers["If-None-Match"]):
-                return HttpResponseNotModified(headers={"ETag": etag})
-            stored = cache.get(key)  # an ETag of an earlier version: answer in full
+        self.read_cache_entry = (key, etag, version, dependencies)
+        if "If-None-Match" in request.headers and etag in parse_etags(
+            request.headers["If-None-Match"]
+        ):
+            return HttpResponseNotModified(headers={"ETag": etag})
+        stored = cache.get(key)
         if stored is not None and stored[0] == version:
             _, content, headers = stored
             return HttpResponse(content, headers=headers)
@@ -72,13 +79,14 @@ class CachedReadMixin:
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         entry = getattr(self, "read_cache_entry", None)
-        if entry is None or response.status_code != 200 or not hasattr(response, "render"):
+        if entry is None or response.status_code not in (200, 304):
             return response
-        key, etag, version = entry
+        key, etag, version, dependencies = entry
         # A view's own ETag (a product's version, for If-Match) is left as it is.
         response.headers.setdefault("ETag", etag)
+        public_cache_headers(response, dependencies)
         seconds = settings.API_CACHE_SECONDS
-        if seconds:
+        if seconds and response.status_code == 200 and hasattr(response, "render"):
             response.render()
             # Stored with the version it was read under: a later version finds it stale and
             # renders afresh over it, so old versions leave no entries behind.

@@ -2,6 +2,7 @@ from django.http import Http404
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.response import Response
 
+from formulary.common.catalogue_version import COLLECTION_ANSWER, detail_answer
 from formulary.common.read_cache import CachedReadMixin
 from products.api.filters import ProductFilter
 from products.api.permissions import ProductRolePermission, may_see_unpublished
@@ -47,6 +48,13 @@ class ProductViewSet(
     filterset_class = ProductFilter
     lookup_field = "gtin"
     lookup_value_regex = "[0-9]{8,14}"
+    read_depends_on = COLLECTION_ANSWER
+
+    def read_dependencies(self, request, **kwargs):
+        # A detail shows one product: other products' writes leave it cached.
+        if self.lookup_field in kwargs:
+            return detail_answer(kwargs[self.lookup_field])
+        return self.read_depends_on
 
     def get_permissions(self):
         if self.request.method in permissions.SAFE_METHODS:

@@ -7,6 +7,7 @@ from rest_framework import generics, serializers
 
 from compounds.serializers import rounded
 from formulary.common.api_fields import refuse_parameters_unknown_to
+from formulary.common.catalogue_version import COLLECTION_ANSWER
 from formulary.common.read_cache import CachedReadMixin
 from formulary.enums import Jurisdiction
 from products.api.match_filters import MatchFilter
@@ -104,6 +105,7 @@ class ProductMatchView(CachedReadMixin, generics.ListAPIView):
     Answers come from the response cache like the catalogue's (formulary.common.read_cache)."""
 
     serializer_class = MatchSerializer
+    read_depends_on = COLLECTION_ANSWER
     filterset_class = MatchFilter
     filter_backends = [DjangoFilterBackend]
 
