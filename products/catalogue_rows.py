@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from compounds.models import CompoundForm, CompoundIndication
-from compounds.serializers import rounded
 from formulary.common.catalogue_version import kept_per_version
 from formulary.common.localization import current_language
+from formulary.common.numbers import MG_PLACES, rounded
 from formulary.models import Indication, Nutrient
 from formulary.selectors import adult_nrv_mg, adult_upper_limits_mg
 from products import calculations
@@ -172,9 +172,9 @@ def product_row(product, lines, nutrients, data: ReferenceData, language: str) -
             }
             for nutrient_id, amount in nutrients
         ],
-        "elemental_mg_per_unit": rounded(dose.elemental_mg_per_unit, 1),
-        "elemental_mg_per_serving": rounded(dose.elemental_mg_per_serving, 1),
-        "elemental_mg_per_day": rounded(dose.elemental_mg_per_day, 1),
+        "elemental_mg_per_unit": rounded(dose.elemental_mg_per_unit, MG_PLACES),
+        "elemental_mg_per_serving": rounded(dose.elemental_mg_per_serving, MG_PLACES),
+        "elemental_mg_per_day": rounded(dose.elemental_mg_per_day, MG_PLACES),
         "nrv_percent_per_day": rounded(dose.nrv_percent_per_day, 1),
         "upper_limits": {
             jurisdiction: {
@@ -183,7 +183,9 @@ def product_row(product, lines, nutrients, data: ReferenceData, language: str) -
             }
             for jurisdiction, limit in data.upper_limits_mg.items()
         },
-        "label_elemental_mg_per_serving": rounded(product["label_elemental_mg_per_serving"], 1),
+        "label_elemental_mg_per_serving": rounded(
+            product["label_elemental_mg_per_serving"], MG_PLACES
+        ),
         "label_mismatch": dose.label_mismatch,
         "indications": known_indication_rows(data, tuple(line[0] for line in lines), language),
     }
@@ -201,7 +203,7 @@ def ingredient_row(compound: CompoundFacts, line: calculations.DoseLine, languag
         "amount_mg": rounded(line.amount_mg, 3),
         "amount_basis": line.amount_basis,
         "compound_mg": rounded(amounts.compound_mg, 1),
-        "elemental_mg": rounded(amounts.elemental_mg, 1),
+        "elemental_mg": rounded(amounts.elemental_mg, MG_PLACES),
     }
 
 

@@ -5,8 +5,8 @@ from django_filters.utils import translate_validation
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 
-from compounds.serializers import rounded
 from formulary.common.api_fields import refuse_parameters_unknown_to
+from formulary.common.numbers import MG_PLACES, rounded
 from formulary.common.read_cache import CachedReadMixin
 from formulary.enums import Jurisdiction
 from products.api.match_filters import MatchFilter
@@ -71,7 +71,7 @@ class MatchSerializer(serializers.Serializer):
         return {"slug": brand.slug, "name": brand.name}
 
     def get_elemental_mg_per_day(self, result) -> float:
-        return rounded(result["product"].elemental_mg_per_day, 1)
+        return rounded(result["product"].elemental_mg_per_day, MG_PLACES)
 
     def get_price_eur(self, result) -> float | None:
         return rounded(result["product"].price_eur, 2)

@@ -16,7 +16,8 @@ from compounds.models import CompoundIndication, InteractionRule
 from compounds.selectors import evidence_with_details, rules_for_compound, rules_with_details
 from formulary.citations import short_citation
 from formulary.common.catalogue_version import kept_per_version
-from formulary.common.localization import decimal_text, localized, translated
+from formulary.common.localization import localized, translated
+from formulary.common.numbers import MG_PLACES, decimal_text
 from formulary.enums import Jurisdiction, VerificationStatus
 from formulary.models import Indication, ReferenceIntake
 from formulary.selectors import adult_upper_limit
@@ -105,7 +106,7 @@ def mg(value: Decimal) -> str:
 def daily_mg(value: Decimal) -> str:
     """A daily amount as the product's ``elemental_mg_per_day`` shows it (one decimal), so a
     sentence never calls 199.9 mg "200 mg ... below 200 mg"."""
-    return decimal_text(value, 1)
+    return decimal_text(value, MG_PLACES)
 
 
 def best_links(product: Product) -> dict[str, tuple[Decimal, CompoundIndication]]:
