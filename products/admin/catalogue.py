@@ -8,18 +8,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.forms.models import BaseInlineFormSet
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
-from simple_history.utils import bulk_update_with_history
 
 from compounds.enums import Classification
 from compounds.models import CompoundForm, CompoundIndication
-from formulary.admin import decimal_display, localized_name
-from formulary.common.catalogue_version import catalogue_version_bump
-from formulary.common.history import history_attrs
+from formulary.admin import localized_name
+from formulary.common.numbers import decimal_display, mg_display
 from formulary.models import Indication
 from formulary.selectors import adult_nrv_mg, adult_upper_limits_mg
 from products import calculations
@@ -33,8 +30,9 @@ from products.services import (
     ProductNotDeletable,
     product_check_deletable,
     product_delete,
+    product_lines_saved,
     product_locked,
-    product_refresh_amounts,
+    products_set_status,
 )
 
 # The admin index shows the catalogue dashboard above the app list. The project's AdminSite is
@@ -276,10 +274,6 @@ class DerivedValues:
     label_mg: Decimal | None
 
 
-def mg(value: Decimal) -> str:
-    return f"{decimal_display(value)} mg"
-
-
 @admin.register(Product)
 class ProductAdmin(SpreadsheetAdminMixin, ProductHistoryMixin, SimpleHistoryAdmin):
     list_display = [
@@ -344,8 +338,8 @@ class ProductAdmin(SpreadsheetAdminMixin, ProductHistoryMixin, SimpleHistoryAdmi
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        # The inline lines are saved only now; the stored amounts must follow them.
-        product_refresh_amounts(form.instance)
+        # The inline lines are saved only now; the bookkeeping must follow them.
+        product_lines_saved(product=form.instance)
 
     # ---- deleting: drafts only, the rule of products.services ----------------------------
 
@@ -378,7 +372,7 @@ class ProductAdmin(SpreadsheetAdminMixin, ProductHistoryMixin, SimpleHistoryAdmi
 
     @admin.display(description=_("Mg elemental per day"), ordering="elemental_mg_per_day")
     def mg_per_day(self, product):
-        return mg(product.elemental_mg_per_day)
+        return mg_display(product.elemental_mg_per_day)
 
     @admin.display(description=_("label agrees"), boolean=True)
     def label_agrees(self, product):
@@ -391,25 +385,7 @@ class ProductAdmin(SpreadsheetAdminMixin, ProductHistoryMixin, SimpleHistoryAdmi
 
     def set_status(self, request, queryset, status, changed_message):
         selected = queryset.count()
-        with transaction.atomic():
-            products = list(queryset.exclude(status=status).select_for_update())
-            # bulk_update() skips auto_now and Product.save(), so the time and the version are
-            # set here; the rows are locked, so no save slips in between.
-            now = timezone.now()
-            for product in products:
-                product.status = status
-                product.updated_at = now
-                product.version += 1
-            # Unlike queryset.update(), this writes a history row for each product.
-            bulk_update_with_history(
-                products,
-                Product,
-                ["status", "updated_at", "version"],
-                batch_size=500,
-                custom_historical_attrs=history_attrs(),
-            )
-        catalogue_version_bump()  # bulk_update() sends no signals
-        changed = len(products)
+        changed = products_set_status(products=queryset, status=status)
         text = changed_message(changed) % {"count": changed}
         unchanged = selected - changed
         if unchanged:
@@ -479,17 +455,17 @@ class ProductAdmin(SpreadsheetAdminMixin, ProductHistoryMixin, SimpleHistoryAdmi
     @admin.display(description=_("elemental Mg per unit"))
     def elemental_per_unit(self, product):
         values = self.derived(product)
-        return mg(values.dose.elemental_mg_per_unit) if values else NOT_COMPUTED
+        return mg_display(values.dose.elemental_mg_per_unit) if values else NOT_COMPUTED
 
     @admin.display(description=_("elemental Mg per serving"))
     def elemental_per_serving(self, product):
         values = self.derived(product)
-        return mg(values.dose.elemental_mg_per_serving) if values else NOT_COMPUTED
+        return mg_display(values.dose.elemental_mg_per_serving) if values else NOT_COMPUTED
 
     @admin.display(description=_("elemental Mg per day"))
     def elemental_per_day(self, product):
         values = self.derived(product)
-        return mg(values.dose.elemental_mg_per_day) if values else NOT_COMPUTED
+        return mg_display(values.dose.elemental_mg_per_day) if values else NOT_COMPUTED
 
     @admin.display(description=_("% of the EU NRV per day"))
     def eu_nrv_percent(self, product):
@@ -507,7 +483,7 @@ class ProductAdmin(SpreadsheetAdminMixin, ProductHistoryMixin, SimpleHistoryAdmi
         limit = values.upper_limits_mg.get(jurisdiction)
         if limit is None:
             return _("No adult upper limit loaded.")
-        context = {"day": mg(values.dose.elemental_mg_per_day), "limit": mg(limit)}
+        context = {"day": mg_display(values.dose.elemental_mg_per_day), "limit": mg_display(limit)}
         if values.dose.exceeds_upper_limit[jurisdiction]:
             return format_html(
                 '<strong class="errornote-inline" style="color: var(--error-fg)">{}</strong>',
@@ -531,8 +507,8 @@ class ProductAdmin(SpreadsheetAdminMixin, ProductHistoryMixin, SimpleHistoryAdmi
         if values.dose.label_mismatch is None:
             return _("The label declares no magnesium amount per serving.")
         context = {
-            "declared": mg(values.label_mg),
-            "computed": mg(values.dose.elemental_mg_per_serving),
+            "declared": mg_display(values.label_mg),
+            "computed": mg_display(values.dose.elemental_mg_per_serving),
             "percent": decimal_display(calculations.LABEL_MISMATCH_TOLERANCE * 100, 0),
         }
         if values.dose.label_mismatch:
