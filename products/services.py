@@ -312,28 +312,60 @@ def products_changed_in_bulk(
             continue
         old = model.objects.filter(product__in=replaced)
         bulk_history_delete(list(old), model, user=user)
-        old.delete()
+        # One DELETE without loading the rows or sending signals: delete() would record each
+        # line's "deleted" history row a second time, one INSERT per line.
+        old._raw_delete(old.db)
         bulk_create_with_history(new_lines, model, **options)
     products_refresh(product_ids=[product.pk for product in products], now=now)
 
 
-def validate_lines(ingredients: list[IngredientInput], nutrients: list[NutrientInput]) -> None:
-    errors = {}
-    if not ingredients:
-        errors["ingredients"] = "A product needs at least one magnesium ingredient line."
-    compounds = [line.compound.slug for line in ingredients]
-    repeated = sorted({slug for slug in compounds if compounds.count(slug) > 1})
+def repeated_names(rows: list, name_of: Callable) -> str:
+    """The names of ``rows`` (compounds, nutrients) that occur more than once, sorted."""
+    names = [name_of(row) for row in rows if row is not None]
+    return ", ".join(sorted({name for name in names if names.count(name) > 1}))
+
+
+def slug_of(row) -> str:
+    return row.slug
+
+
+def ingredient_lines_problem(compounds: list, *, name_of: Callable = slug_of) -> str | None:
+    """What is wrong with a product's magnesium lines, given their compounds, or None.
+
+    At least one line; a compound at most once (the unique constraint would refuse a repeat
+    too, but with a message about "duplicate data"). A line whose compound is not chosen yet
+    (None) counts as a line but is not named. ``name_of`` names a compound in the message: the
+    slug for the API and the import, which name compounds by slug; the admin shows names.
+    """
+    if not compounds:
+        return gettext("A product needs at least one magnesium ingredient line.")
+    repeated = repeated_names(compounds, name_of)
     if repeated:
-        errors["ingredients"] = (
-            f"Each compound may appear once per product; repeated: {', '.join(repeated)}. "
+        return gettext(
+            "Each compound may appear once per product; repeated: %(names)s. "
             "Add the amounts up in one line."
-        )
-    names = [line.nutrient.slug for line in nutrients]
-    repeated = sorted({slug for slug in names if names.count(slug) > 1})
+        ) % {"names": repeated}
+    return None
+
+
+def nutrient_lines_problem(nutrients: list, *, name_of: Callable = slug_of) -> str | None:
+    """What is wrong with a product's other nutrient lines, given their nutrients, or None."""
+    repeated = repeated_names(nutrients, name_of)
     if repeated:
-        errors["nutrients"] = (
-            f"Each nutrient may appear once per product; repeated: {', '.join(repeated)}."
-        )
+        return gettext("Each nutrient may appear once per product; repeated: %(names)s.") % {
+            "names": repeated
+        }
+    return None
+
+
+def validate_lines(ingredients: list[IngredientInput], nutrients: list[NutrientInput]) -> None:
+    """The line rules of every door: the API, the loaders and the import (the admin's inlines
+    call the two ``*_lines_problem`` functions, one per inline)."""
+    errors = {
+        "ingredients": ingredient_lines_problem([line.compound for line in ingredients]),
+        "nutrients": nutrient_lines_problem([line.nutrient for line in nutrients]),
+    }
+    errors = {key: message for key, message in errors.items() if message}
     if errors:
         raise ValidationError(errors)
 

@@ -1,4 +1,3 @@
-from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -28,6 +27,8 @@ from products.models import Brand, IngredientLine, NutrientLine, Product
 from products.selectors import product_dose, products_with_lines
 from products.services import (
     ProductNotDeletable,
+    ingredient_lines_problem,
+    nutrient_lines_problem,
     product_check_deletable,
     product_delete,
     product_lines_saved,
@@ -43,16 +44,10 @@ admin.site.index_template = "admin/products/catalogue_index.html"
 NOT_COMPUTED = _("Computed once the product and its ingredient lines are saved.")
 
 
-class UniqueLineFormSet(BaseInlineFormSet):
-    """Refuses a line whose ``line_field`` repeats another's, naming the repeats.
+class LineFormSet(BaseInlineFormSet):
+    """Checks its lines with the one home of the line rules in ``products.services``."""
 
-    The unique constraint would also refuse it, but with a message about "duplicate data";
-    this one tells a shop assistant what to do.
-    """
-
-    line_field = ""
-    repeated_message = ""
-    repeated_code = ""
+    line_field = ""  # "compound" or "nutrient"
 
     def kept_forms(self):
         """Forms that will be saved: not marked for deletion, not an untouched empty row."""
@@ -63,42 +58,34 @@ class UniqueLineFormSet(BaseInlineFormSet):
             and (form.instance.pk is not None or form.has_changed())
         ]
 
-    def clean(self):
-        chosen = [
-            form.cleaned_data.get(self.line_field)
-            for form in self.kept_forms()
-            if hasattr(form, "cleaned_data")
+    def chosen(self) -> list:
+        """Per kept line its compound or nutrient, None where it did not validate."""
+        return [
+            getattr(form, "cleaned_data", {}).get(self.line_field) for form in self.kept_forms()
         ]
-        counts = Counter(value for value in chosen if value is not None)
-        repeated = sorted(localized_name(value) for value, count in counts.items() if count > 1)
-        if repeated:
-            raise ValidationError(
-                self.repeated_message % {"names": ", ".join(repeated)}, code=self.repeated_code
-            )
-        super().clean()
 
-
-class IngredientLineFormSet(UniqueLineFormSet):
-    line_field = "compound"
-    repeated_message = _(
-        "Each compound may appear once per product; repeated: %(names)s. "
-        "Add the amounts up in one line."
-    )
-    repeated_code = "repeated_compound"
+    def problem(self, chosen: list) -> str | None:
+        raise NotImplementedError
 
     def clean(self):
+        problem = self.problem(self.chosen())
+        if problem:
+            raise ValidationError(problem)
         super().clean()
-        if not self.kept_forms():
-            raise ValidationError(
-                _("A product needs at least one magnesium ingredient line."),
-                code="no_ingredient_lines",
-            )
 
 
-class NutrientLineFormSet(UniqueLineFormSet):
+class IngredientLineFormSet(LineFormSet):
+    line_field = "compound"
+
+    def problem(self, chosen):
+        return ingredient_lines_problem(chosen, name_of=localized_name)
+
+
+class NutrientLineFormSet(LineFormSet):
     line_field = "nutrient"
-    repeated_message = _("Each nutrient may appear once per product; repeated: %(names)s.")
-    repeated_code = "repeated_nutrient"
+
+    def problem(self, chosen):
+        return nutrient_lines_problem(chosen, name_of=localized_name)
 
 
 class IngredientLineInline(admin.TabularInline):
