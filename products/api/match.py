@@ -11,8 +11,9 @@ from formulary.common.read_cache import CachedReadMixin
 from formulary.enums import Jurisdiction
 from products.api.match_filters import MatchFilter
 from products.enums import ProductStatus
+from products.knowledge import knowledge
 from products.matching import weights as match_weights
-from products.matching.explain import MatchRequest, explain, match_knowledge, prefetch_page
+from products.matching.explain import MatchRequest, explain, prefetch_page
 from products.matching.ranking import ranked_matches
 from products.models import Product
 
@@ -131,9 +132,9 @@ class ProductMatchView(CachedReadMixin, generics.ListAPIView):
         cleaned = self.filterset.form.cleaned_data
         slugs = cleaned["indication"]
         jurisdiction = cleaned.get("jurisdiction") or Jurisdiction.EU
-        knowledge = match_knowledge()
-        limit = knowledge.upper_limits[jurisdiction]
-        indications = [knowledge.indications[slug] for slug in slugs]
+        kept = knowledge()
+        limit = kept.upper_limits[jurisdiction]
+        indications = [kept.indications[slug] for slug in slugs]
         page = self.paginate_queryset(
             ranked_matches(
                 products,
@@ -147,7 +148,7 @@ class ProductMatchView(CachedReadMixin, generics.ListAPIView):
             indications=indications,
             limit=limit,
             jurisdiction=jurisdiction,
-            rules=knowledge.rules_for(medications),
+            rules=kept.rules_for(medications),
         )
         results = [explain(product, match_request) for product in page]
         return self.get_paginated_response(self.get_serializer(results, many=True).data)
