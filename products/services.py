@@ -45,7 +45,6 @@ from products import calculations
 from products.enums import ProductStatus
 from products.matching.index import product_indications_rebuild
 from products.models import Brand, IngredientLine, NutrientLine, Product
-from products.selectors import dose_lines
 
 # What a writer gives for a product (demo file, API body); everything else is derived.
 PRODUCT_INPUT_FIELDS = (
@@ -123,16 +122,6 @@ def product_locked(*, product: Product, expected_version: int | None = None) -> 
     if expected_version is not None and locked.version != expected_version:
         raise StaleProductVersion(locked.version)
     return locked
-
-
-def product_set_amounts(product: Product, lines) -> None:
-    """Set (not save) the elemental amounts from ``lines``: ingredient lines with compounds.
-
-    For a preview of a product not yet saved; what is stored comes from ``products_refresh``.
-    """
-    per_serving = calculations.elemental_mg_per_serving(dose_lines(lines))
-    product.elemental_mg_per_serving = per_serving
-    product.elemental_mg_per_day = per_serving * product.servings_per_day
 
 
 # Products refreshed per statement: well below every database's limit of bound parameters.
