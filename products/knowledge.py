@@ -5,15 +5,15 @@ interaction rules are a few hundred rows that change rarely. The catalogue's rea
 (products.catalogue_rows), its filters (products.api.filters) and matching
 (products.matching.explain, products.api.match) all read them from this one snapshot, kept by
 ``formulary.common.catalogue_version.kept_per_version``: every write bumps the catalogue
-version, and the next read in every process that shares it builds a new snapshot. Each part is
-loaded on its first use, so a catalogue page does not pay for the rules only matching reads.
+version, and the next read in every process that shares it builds a new snapshot. The whole
+snapshot is built at once (about ten queries, once per version and process), so the queries of
+a request never depend on which products or parameters it happens to be the first to need.
 The compounds API keeps its own rendered profiles (compounds.api), by the same mechanism.
 """
 
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cached_property
 
 from compounds.models import CompoundForm, CompoundIndication, InteractionRule
 from compounds.selectors import evidence_with_details, rules_with_details
@@ -43,20 +43,31 @@ class Knowledge:
     """One catalogue version's knowledge base. Read it, never change it: it is shared."""
 
     def __init__(self):
+        self.evidence = self.load_evidence()
+        self.compounds = self.load_compounds()
+        self.nutrients = self.load_nutrients()
+        self.indications = {indication.slug: indication for indication in Indication.objects.all()}
+        self.indication_ids = {slug: indication.pk for slug, indication in self.indications.items()}
+        self.nrv_mg: Decimal | None = adult_nrv_mg()
+        self.upper_limits_mg: dict[str, Decimal] = adult_upper_limits_mg()
+        # The adult upper-limit rows per jurisdiction, with their split-dose advice.
+        self.upper_limits: dict[str, ReferenceIntake | None] = {
+            jurisdiction: adult_upper_limit(jurisdiction) for jurisdiction in Jurisdiction.values
+        }
+        self.rules: list[InteractionRule] = list(rules_with_details())
         # The catalogue's indication rows per (compound ids, language), filled as they are
         # asked for (products.catalogue_rows.known_indication_rows).
         self.indication_rows: dict = {}
 
-    @cached_property
-    def evidence(self) -> dict[int, list[CompoundIndication]]:
+    @staticmethod
+    def load_evidence() -> dict[int, list[CompoundIndication]]:
         """Evidence links per compound id, with indication, compound, carrier and references."""
         grouped = defaultdict(list)
         for link in evidence_with_details().select_related("compound__carrier"):
             grouped[link.compound_id].append(link)
         return dict(grouped)
 
-    @cached_property
-    def compounds(self) -> dict[int, CompoundFacts]:
+    def load_compounds(self) -> dict[int, CompoundFacts]:
         return {
             compound.pk: CompoundFacts(
                 slug=compound.slug,
@@ -77,8 +88,8 @@ class Knowledge:
             )
         }
 
-    @cached_property
-    def nutrients(self) -> dict[int, dict]:
+    @staticmethod
+    def load_nutrients() -> dict[int, dict]:
         return {
             nutrient.pk: {
                 "slug": nutrient.slug,
@@ -87,33 +98,6 @@ class Knowledge:
             }
             for nutrient in Nutrient.objects.all()
         }
-
-    @cached_property
-    def indications(self) -> dict[str, Indication]:
-        return {indication.slug: indication for indication in Indication.objects.all()}
-
-    @cached_property
-    def indication_ids(self) -> dict[str, int]:
-        return {slug: indication.pk for slug, indication in self.indications.items()}
-
-    @cached_property
-    def nrv_mg(self) -> Decimal | None:
-        return adult_nrv_mg()
-
-    @cached_property
-    def upper_limits_mg(self) -> dict[str, Decimal]:
-        return adult_upper_limits_mg()
-
-    @cached_property
-    def upper_limits(self) -> dict[str, ReferenceIntake | None]:
-        """The adult upper-limit rows per jurisdiction, with their split-dose advice."""
-        return {
-            jurisdiction: adult_upper_limit(jurisdiction) for jurisdiction in Jurisdiction.values
-        }
-
-    @cached_property
-    def rules(self) -> list[InteractionRule]:
-        return list(rules_with_details())
 
     def rules_for(self, medication_slugs) -> list[InteractionRule]:
         return [rule for rule in self.rules if rule.medication.slug in medication_slugs]
