@@ -189,8 +189,9 @@ def products_refresh(
 
     Stores the elemental amounts computed from the saved lines, raises ``version`` and sets
     ``updated_at`` (unless the door saved the rows through ``Product.save()``, which did both:
-    ``raise_version=False``), rebuilds the match rows and bumps the catalogue version. Four
-    statements per batch of ``REFRESH_BATCH`` products, whatever their number.
+    ``raise_version=False``), rebuilds the match rows and bumps the catalogue version. Five
+    statements per batch of ``REFRESH_BATCH`` products (the lines, the products, one UPDATE
+    run for all of them, the match rows' DELETE and INSERT ... SELECT), whatever their number.
     """
     ids = list(product_ids)
     now = now or timezone.now()
