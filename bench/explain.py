@@ -16,7 +16,8 @@ from formulary.selectors import adult_upper_limit  # noqa: E402
 from products.api.filters import ProductFilter  # noqa: E402
 from products.api.match import ProductMatchView  # noqa: E402
 from products.api.match_filters import MatchFilter  # noqa: E402
-from products.catalogue_rows import PRODUCT_COLUMNS, reference_data  # noqa: E402
+from products.catalogue_rows import PRODUCT_COLUMNS  # noqa: E402
+from products.knowledge import knowledge  # noqa: E402
 from products.matching.ranking import ranked_matches  # noqa: E402
 from products.models import IngredientLine  # noqa: E402
 from products.selectors import published_products  # noqa: E402
@@ -32,9 +33,7 @@ def match_query(query: str):
     """The ranking query of products/match/ as ProductMatchView builds it (jurisdiction eu)."""
     filterset = MatchFilter(QueryDict(query), queryset=ProductMatchView().get_queryset())
     assert filterset.is_valid(), filterset.errors
-    ids = [
-        reference_data().indication_ids[slug] for slug in filterset.form.cleaned_data["indication"]
-    ]
+    ids = [knowledge().indication_ids[slug] for slug in filterset.form.cleaned_data["indication"]]
     limit = adult_upper_limit("eu")
     return ranked_matches(filterset.qs, indication_ids=ids, limit_mg=limit.amount_mg)[:21]
 

@@ -19,7 +19,8 @@ from compounds.models import (
     InteractionRule,
     InteractionRuleCitation,
 )
-from formulary.admin import CitationInline, decimal_display, localized_name
+from formulary.admin import CitationInline, localized_name
+from formulary.common.numbers import decimal_display
 
 DERIVED_CHEMISTRY = [
     "hydrate",

@@ -29,7 +29,8 @@ from itertools import combinations, pairwise
 from compounds.enums import FoodRelation, InteractionAction, Mechanism, TimeOfDay
 from compounds.models import CompoundForm, InteractionRule
 from compounds.selectors import rules_for_compound
-from formulary.common.localization import decimal_text, localized, translated
+from formulary.common.localization import localized, translated
+from formulary.common.numbers import decimal_text
 
 WAKE_MINUTE = 7 * 60
 WAKING_DAY_MINUTES = 16 * 60

@@ -29,6 +29,7 @@ from compounds.serializers import (
 from formulary.common.api_fields import BoundedDecimalField, refuse_unknown_and_repeated_parameters
 from formulary.common.catalogue_version import kept_per_version
 from formulary.common.localization import current_language
+from formulary.common.numbers import rounded
 from formulary.common.read_cache import CachedReadMixin
 
 MAX_CALCULATOR_AMOUNT_MG = Decimal("10000000")
@@ -140,10 +141,10 @@ class ElementalCalculatorView(APIView):
             {
                 "formula": parsed.formula,
                 "hydrate": parsed.hydrate,
-                "molar_mass": float(round(parsed.molar_mass_g_mol, 3)),
+                "molar_mass": rounded(parsed.molar_mass_g_mol, 3),
                 "magnesium_atoms": parsed.magnesium_atoms,
-                "elemental_magnesium_percent": float(round(parsed.elemental_magnesium_percent, 2)),
+                "elemental_magnesium_percent": rounded(parsed.elemental_magnesium_percent, 2),
                 "amount_mg": None if amount is None else float(amount),
-                "elemental_mg": None if elemental is None else float(round(elemental, 2)),
+                "elemental_mg": rounded(elemental, 2),
             }
         )

@@ -6,10 +6,7 @@ from rest_framework import serializers
 from compounds.enums import ACTION_FOR_MECHANISM, Mechanism
 from compounds.selectors import rules_for_compound
 from formulary.common.localization import localized
-
-
-def rounded(value, places):
-    return None if value is None else float(round(value, places))
+from formulary.common.numbers import rounded
 
 
 class LocalizedField(serializers.Field):

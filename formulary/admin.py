@@ -1,7 +1,4 @@
-from decimal import ROUND_HALF_UP, Decimal
-
 from django.contrib import admin
-from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -98,12 +95,3 @@ class DeficiencySignAdmin(NotedVocabularyAdmin):
 def localized_name(obj) -> str:
     """The Dutch or English name of a vocabulary row, following the active language."""
     return localized(obj, "name")
-
-
-def decimal_display(value: Decimal, places: int = 1) -> str:
-    """``value`` rounded half up to ``places`` decimals, in the active language's notation.
-
-    number_format alone cuts digits off instead of rounding, so the rounding happens here, once.
-    """
-    exponent = Decimal(1).scaleb(-places)
-    return number_format(value.quantize(exponent, rounding=ROUND_HALF_UP), decimal_pos=places)

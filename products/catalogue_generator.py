@@ -3,9 +3,9 @@
 Deterministic for a seed. Generated products have GTIN-13s in the GS1 restricted-circulation
 range ``29…`` (the demo catalogue uses ``20…``) and their brands have slugs starting with
 ``synthetic-``, so they can be found and replaced without touching any other product.
-Rows are written with ``bulk_create`` in batches; the stored elemental amounts come from
-``products.calculations``, as on every other write path, and each batch's match rows
-(products.ProductIndication) from ``product_indications_rebuild``, one statement a batch.
+Rows are written in batches through ``services.products_create_in_bulk``, the bulk door every
+bulk creation goes through: history rows (path "command"), the stored elemental amounts, the
+match rows and the catalogue version follow as on every other write path.
 """
 
 import random
@@ -22,8 +22,8 @@ from formulary.models import Nutrient
 from products import calculations
 from products.enums import AmountBasis, DosageForm, ProductStatus
 from products.gtin import gs1_check_digit
-from products.matching.index import product_indications_rebuild
 from products.models import Brand, IngredientLine, NutrientLine, Product, ProductIndication
+from products.services import products_create_in_bulk
 
 GTIN_PREFIX = "29"
 BRAND_SLUG_PREFIX = "synthetic-"
@@ -158,25 +158,18 @@ class CatalogueGenerator:
                 else Decimal(self.random.randint(395, 3995)) / 100
             ),
         )
-        dose = calculations.product_dose(
-            lines=[
-                calculations.DoseLine(
-                    amount_mg=amount,
-                    amount_basis=basis,
-                    elemental_fraction=compound.elemental_magnesium_fraction,
-                )
-                for compound, amount, basis in lines
-            ],
-            units_per_serving=product.units_per_serving,
-            servings_per_day=product.servings_per_day,
-            label_elemental_mg_per_serving=None,
-            nrv_mg=None,
-            upper_limits_mg={},
-        )
-        product.elemental_mg_per_serving = dose.elemental_mg_per_serving
-        product.elemental_mg_per_day = dose.elemental_mg_per_day
         if self.random.random() < 0.5:
-            product.label_elemental_mg_per_serving = round(dose.elemental_mg_per_serving)
+            # What a label would declare: the amount its lines give, in whole milligrams.
+            product.label_elemental_mg_per_serving = round(
+                calculations.elemental_mg_per_serving(
+                    calculations.DoseLine(
+                        amount_mg=amount,
+                        amount_basis=basis,
+                        elemental_fraction=compound.elemental_magnesium_fraction,
+                    )
+                    for compound, amount, basis in lines
+                )
+            )
         nutrients = []
         if self.nutrients and self.random.random() < 0.2:
             nutrient = self.random.choice(self.nutrients)
@@ -192,29 +185,23 @@ class CatalogueGenerator:
                 self.product(number, self.random.choice(brands))
                 for number in range(first + 1, min(first + BATCH_SIZE, count) + 1)
             ]
-            with transaction.atomic():
-                Product.objects.bulk_create([product for product, _, _ in batch])
-                IngredientLine.objects.bulk_create(
-                    [
-                        IngredientLine(
-                            product=product, compound=compound, amount_mg=amount, amount_basis=basis
-                        )
-                        for product, lines, _ in batch
-                        for compound, amount, basis in lines
-                    ]
-                )
-                NutrientLine.objects.bulk_create(
-                    [
-                        NutrientLine(product=product, nutrient=nutrient, amount=amount)
-                        for product, _, nutrients in batch
-                        for nutrient, amount in nutrients
-                    ]
-                )
-                product_indications_rebuild(product_ids=[product.pk for product, _, _ in batch])
+            products_create_in_bulk(
+                products=[product for product, _, _ in batch],
+                ingredient_lines=lambda saved, batch=batch: [
+                    IngredientLine(
+                        product=product, compound=compound, amount_mg=amount, amount_basis=basis
+                    )
+                    for product, (_, lines, _) in zip(saved, batch, strict=True)
+                    for compound, amount, basis in lines
+                ],
+                nutrient_lines=lambda saved, batch=batch: [
+                    NutrientLine(product=product, nutrient=nutrient, amount=amount)
+                    for product, (_, _, nutrients) in zip(saved, batch, strict=True)
+                    for nutrient, amount in nutrients
+                ],
+            )
             done = first + len(batch)
             self.report(f"{done:>9} / {count} products  ({time.monotonic() - started:.1f} s)")
-        # bulk_create sends no signals: make every cached read and kept reference stale.
-        catalogue_version_bump()
 
 
 def generated_catalogue_delete() -> int:

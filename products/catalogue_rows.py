@@ -2,22 +2,17 @@
 
 One query for the page of products (with the brand joined), one for their ingredient lines
 and one for their nutrient lines. Compounds, their evidence, nutrients and the reference
-intakes are small and change rarely: they are kept in memory per catalogue version. The
+intakes come from the knowledge snapshot kept per catalogue version (products.knowledge). The
 output is exactly that of ``products.api.serializers.ProductSerializer`` (a test holds them
 equal); the arithmetic is ``products.calculations``, as there.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from decimal import Decimal
 
-from compounds.models import CompoundForm, CompoundIndication
-from compounds.serializers import rounded
-from formulary.common.catalogue_version import kept_per_version
 from formulary.common.localization import current_language
-from formulary.models import Indication, Nutrient
-from formulary.selectors import adult_nrv_mg, adult_upper_limits_mg
+from formulary.common.numbers import MG_PLACES, rounded
 from products import calculations
+from products.knowledge import CompoundFacts, Knowledge, knowledge
 from products.models import IngredientLine, NutrientLine
 
 PRODUCT_COLUMNS = (
@@ -39,73 +34,6 @@ PRODUCT_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class CompoundFacts:
-    slug: str
-    names: dict[str, str]
-    formula: str
-    elemental_magnesium_percent: Decimal
-    # (indication slug, names by language, grade) in the evidence's own ordering.
-    evidence: tuple[tuple[str, dict[str, str], str], ...]
-
-    @property
-    def elemental_fraction(self) -> Decimal:
-        return self.elemental_magnesium_percent / 100
-
-
-@dataclass(frozen=True)
-class ReferenceData:
-    compounds: dict[int, CompoundFacts]
-    nutrients: dict[int, dict]
-    nrv_mg: Decimal | None
-    upper_limits_mg: dict[str, Decimal]
-    indication_ids: dict[str, int]
-    # indication_rows per (compound ids, language): a catalogue combines few compounds.
-    indication_rows: dict = field(default_factory=dict, compare=False)
-
-
-def build_reference_data() -> ReferenceData:
-    evidence = defaultdict(list)
-    for link in CompoundIndication.objects.select_related("indication"):
-        evidence[link.compound_id].append(
-            (
-                link.indication.slug,
-                {"nl": link.indication.name_nl, "en": link.indication.name_en},
-                link.grade,
-            )
-        )
-    compounds = {
-        compound.pk: CompoundFacts(
-            slug=compound.slug,
-            names={"nl": compound.name_nl, "en": compound.name_en},
-            formula=compound.formula,
-            elemental_magnesium_percent=compound.elemental_magnesium_percent,
-            evidence=tuple(evidence[compound.pk]),
-        )
-        for compound in CompoundForm.objects.only(
-            "slug", "name_nl", "name_en", "formula", "elemental_magnesium_percent"
-        )
-    }
-    nutrients = {
-        nutrient.pk: {
-            "slug": nutrient.slug,
-            "names": {"nl": nutrient.name_nl, "en": nutrient.name_en},
-            "unit": nutrient.unit,
-        }
-        for nutrient in Nutrient.objects.all()
-    }
-    return ReferenceData(
-        compounds=compounds,
-        nutrients=nutrients,
-        nrv_mg=adult_nrv_mg(),
-        upper_limits_mg=adult_upper_limits_mg(),
-        indication_ids=dict(Indication.objects.values_list("slug", "id")),
-    )
-
-
-reference_data = kept_per_version(build_reference_data)
-
-
 def product_rows(products) -> list[dict]:
     """``products``: dicts with ``PRODUCT_COLUMNS``. Two queries: the lines of all of them."""
     ids = [product["id"] for product in products]
@@ -122,7 +50,7 @@ def product_rows(products) -> list[dict]:
         .values_list("product_id", "nutrient_id", "amount")
     ):
         nutrients[product_id].append(line)
-    data = reference_data()
+    data = knowledge()
     language = current_language()
     return [
         product_row(product, lines[product["id"]], nutrients[product["id"]], data, language)
@@ -130,7 +58,7 @@ def product_rows(products) -> list[dict]:
     ]
 
 
-def product_row(product, lines, nutrients, data: ReferenceData, language: str) -> dict:
+def product_row(product, lines, nutrients, data: Knowledge, language: str) -> dict:
     compounds = [data.compounds[compound_id] for compound_id, _, _ in lines]
     dose_lines = [
         calculations.DoseLine(
@@ -172,9 +100,9 @@ def product_row(product, lines, nutrients, data: ReferenceData, language: str) -
             }
             for nutrient_id, amount in nutrients
         ],
-        "elemental_mg_per_unit": rounded(dose.elemental_mg_per_unit, 1),
-        "elemental_mg_per_serving": rounded(dose.elemental_mg_per_serving, 1),
-        "elemental_mg_per_day": rounded(dose.elemental_mg_per_day, 1),
+        "elemental_mg_per_unit": rounded(dose.elemental_mg_per_unit, MG_PLACES),
+        "elemental_mg_per_serving": rounded(dose.elemental_mg_per_serving, MG_PLACES),
+        "elemental_mg_per_day": rounded(dose.elemental_mg_per_day, MG_PLACES),
         "nrv_percent_per_day": rounded(dose.nrv_percent_per_day, 1),
         "upper_limits": {
             jurisdiction: {
@@ -183,7 +111,9 @@ def product_row(product, lines, nutrients, data: ReferenceData, language: str) -
             }
             for jurisdiction, limit in data.upper_limits_mg.items()
         },
-        "label_elemental_mg_per_serving": rounded(product["label_elemental_mg_per_serving"], 1),
+        "label_elemental_mg_per_serving": rounded(
+            product["label_elemental_mg_per_serving"], MG_PLACES
+        ),
         "label_mismatch": dose.label_mismatch,
         "indications": known_indication_rows(data, tuple(line[0] for line in lines), language),
     }
@@ -201,11 +131,11 @@ def ingredient_row(compound: CompoundFacts, line: calculations.DoseLine, languag
         "amount_mg": rounded(line.amount_mg, 3),
         "amount_basis": line.amount_basis,
         "compound_mg": rounded(amounts.compound_mg, 1),
-        "elemental_mg": rounded(amounts.elemental_mg, 1),
+        "elemental_mg": rounded(amounts.elemental_mg, MG_PLACES),
     }
 
 
-def known_indication_rows(data: ReferenceData, compound_ids: tuple, language: str) -> list[dict]:
+def known_indication_rows(data: Knowledge, compound_ids: tuple, language: str) -> list[dict]:
     """``indication_rows``, computed once per compound combination and catalogue version.
 
     The rows are shared by every product with those compounds: read them, never change them.

@@ -16,7 +16,7 @@ from products.models import IngredientLine, NutrientLine, Product
 from products.services import (
     IngredientInput,
     NutrientInput,
-    product_refresh_amounts,
+    product_lines_saved,
     product_save,
 )
 
@@ -60,7 +60,7 @@ def product_restore_lines(*, product: Product, version_id: int) -> None:
     """After the product's own fields were restored: restore its lines and amounts too."""
     lines = product_lines_at_version(product, version_id)
     if lines is None:
-        product_refresh_amounts(product)
+        product_lines_saved(product=product)
         return
     ingredients, nutrients = lines
     # The product row itself was just saved (and recorded) by the revert.

@@ -1,4 +1,4 @@
-"""Keeps the stored product amounts and match rows true when compound data changes.
+"""Keeps the stored product amounts, versions and match rows true when compound data changes.
 
 compounds sits below products and may not import it, so products listens instead.
 """
@@ -7,9 +7,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from compounds.models import CompoundForm, CompoundIndication
-from products.matching.index import product_indications_rebuild
-from products.models import IngredientLine
-from products.services import products_refresh_for_compound
+from products.services import products_refresh_for_compound, products_refresh_for_compounds
 
 # What products take from a compound: the elemental % (from the formula) for their stored
 # amounts, the laxative tendency for their match rows, and the names their JSON shows (so
@@ -65,10 +63,9 @@ def remember_evidence_compound(sender, instance, raw=False, **kwargs):
 @receiver(post_save, sender=CompoundIndication, dispatch_uid="match_rows_on_evidence_save")
 @receiver(post_delete, sender=CompoundIndication, dispatch_uid="match_rows_on_evidence_delete")
 def refresh_match_rows_on_evidence_change(sender, instance, raw=False, **kwargs):
-    """A new, regraded or removed evidence link changes the match rows of its products."""
+    """A new, regraded or removed evidence link changes the match rows of its products, and
+    the indications their JSON lists (so their version, the ETag, moves too)."""
     if raw:
         return
     compounds = {instance.compound_id, getattr(instance, "previous_compound_id", None)} - {None}
-    product_indications_rebuild(
-        product_ids=IngredientLine.objects.filter(compound_id__in=compounds).values("product_id")
-    )
+    products_refresh_for_compounds(compounds)

@@ -1,20 +1,50 @@
-"""Writes to products. Every path (admin, API, import, demo data) goes through these."""
+"""Every write of a product or its lines, and the bookkeeping each write ends with.
 
+The doors and the service each one goes through:
+
+| door | service |
+|---|---|
+| API create, replace, change; demo data; history revert | ``product_save`` / ``product_upsert`` |
+| admin change form (the form saves the product, its inlines the lines) | ``product_lines_saved`` |
+| admin bulk publish, unpublish, discontinue | ``products_set_status`` |
+| spreadsheet import, write half | ``products_create_in_bulk``, ``products_changed_in_bulk`` |
+| catalogue generator | ``products_create_in_bulk`` |
+| compound change (``products.receivers``) | ``products_refresh_for_compound`` |
+| evidence link change (``products.receivers``) | ``products_refresh_for_compounds`` |
+| delete (API and admin) | ``product_delete`` |
+
+Each of them ends in ``products_refresh``, the one home of the bookkeeping: the stored elemental
+amounts recomputed from the saved lines (``products.calculations``), ``version`` raised in the
+database and ``updated_at`` set where the door has not saved the row itself, the match rows
+(``products.matching.index``) and the catalogue version bump. It takes any number of products
+in a constant number of queries per batch, so a bulk door costs the same few statements for one
+product or a thousand. History rows are written by the write itself, with the path that
+``formulary.common.history`` holds: a ``save()`` through simple-history's signals, the bulk
+doors through ``bulk_*_with_history``. A compound or evidence change is recorded in the history
+of the compound or the link; the products it refreshes change no recorded field.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, models, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from compounds.models import CompoundForm
+from formulary.common.catalogue_version import catalogue_version_bump
+from formulary.common.history import bulk_history_delete, history_attrs
 from formulary.models import Nutrient
 from products import calculations
 from products.enums import ProductStatus
 from products.matching.index import product_indications_rebuild
 from products.models import Brand, IngredientLine, NutrientLine, Product
-from products.selectors import dose_lines
 
 # What a writer gives for a product (demo file, API body); everything else is derived.
 PRODUCT_INPUT_FIELDS = (
@@ -98,53 +128,238 @@ def product_locked(*, product: Product, expected_version: int | None = None) -> 
     return locked
 
 
-def product_set_amounts(product: Product, lines) -> None:
-    """Set (not save) the elemental amounts from ``lines``: ingredient lines with compounds."""
-    per_serving = calculations.elemental_mg_per_serving(dose_lines(lines))
-    product.elemental_mg_per_serving = per_serving
-    product.elemental_mg_per_day = per_serving * product.servings_per_day
+# Products refreshed per statement: well below every database's limit of bound parameters.
+REFRESH_BATCH = 2000
+AMOUNT_FIELDS = ("elemental_mg_per_serving", "elemental_mg_per_day")
 
 
-def product_refresh_amounts(product: Product) -> None:
-    """Store the elemental amounts and the match rows computed from the product's current lines."""
-    lines = IngredientLine.objects.filter(product=product).select_related("compound")
-    product_set_amounts(product, lines)
-    Product.objects.filter(pk=product.pk).update(
-        elemental_mg_per_serving=product.elemental_mg_per_serving,
-        elemental_mg_per_day=product.elemental_mg_per_day,
+def update_rows(
+    model: type[models.Model], objs: list[models.Model], names: list[str], *, extra: str = ""
+) -> None:
+    """One UPDATE statement run for every object, with the fields' own database conversion.
+
+    bulk_update() builds a CASE expression per field and row, which costs milliseconds per
+    product in Python; executemany() sends one prepared statement with many parameter rows.
+    ``extra`` is SQL added to the SET list, the same for every row (``version = version + 1``).
+    """
+    fields = [model._meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    assignments = ", ".join([*(f"{quote(f.column)} = %s" for f in fields), *filter(None, [extra])])
+    sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"
+    params = [
+        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] + [obj.pk]
+        for obj in objs
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def stored_amounts(product_ids: list[int], *, raise_version: bool, now: datetime) -> None:
+    """Recompute and store the elemental amounts of ``product_ids`` from their saved lines."""
+    lines = defaultdict(list)
+    for product_id, amount_mg, amount_basis, percent in IngredientLine.objects.filter(
+        product_id__in=product_ids
+    ).values_list(
+        "product_id", "amount_mg", "amount_basis", "compound__elemental_magnesium_percent"
+    ):
+        lines[product_id].append(
+            calculations.DoseLine(
+                amount_mg=amount_mg, amount_basis=amount_basis, elemental_fraction=percent / 100
+            )
+        )
+    products = []
+    for pk, servings_per_day in Product.objects.filter(pk__in=product_ids).values_list(
+        "pk", "servings_per_day"
+    ):
+        per_serving = calculations.elemental_mg_per_serving(lines[pk])
+        products.append(
+            Product(
+                pk=pk,
+                elemental_mg_per_serving=per_serving,
+                elemental_mg_per_day=per_serving * servings_per_day,
+                updated_at=now,
+            )
+        )
+    names = [*AMOUNT_FIELDS, "updated_at"] if raise_version else list(AMOUNT_FIELDS)
+    # Raised in the database, not from a copy in memory, as Product.save() does.
+    update_rows(Product, products, names, extra="version = version + 1" if raise_version else "")
+
+
+@transaction.atomic
+def products_refresh(
+    *, product_ids: Iterable[int], raise_version: bool = True, now: datetime | None = None
+) -> int:
+    """The bookkeeping after any write of products or their lines; returns how many.
+
+    Stores the elemental amounts computed from the saved lines, raises ``version`` and sets
+    ``updated_at`` (unless the door saved the rows through ``Product.save()``, which did both:
+    ``raise_version=False``), rebuilds the match rows and bumps the catalogue version. Five
+    statements per batch of ``REFRESH_BATCH`` products (the lines, the products, one UPDATE
+    run for all of them, the match rows' DELETE and INSERT ... SELECT), whatever their number.
+    """
+    ids = list(product_ids)
+    now = now or timezone.now()
+    for start in range(0, len(ids), REFRESH_BATCH):
+        batch = ids[start : start + REFRESH_BATCH]
+        stored_amounts(batch, raise_version=raise_version, now=now)
+        product_indications_rebuild(product_ids=batch)
+    # Bulk statements send no signals: make every cached read and kept reference stale.
+    catalogue_version_bump()
+    return len(ids)
+
+
+def product_lines_saved(*, product: Product) -> None:
+    """After a door saved the product (``save()``) and then its lines itself: the admin form."""
+    products_refresh(product_ids=[product.pk], raise_version=False)
+    product.refresh_from_db(fields=list(AMOUNT_FIELDS))
+
+
+def products_refresh_for_compounds(compound_ids: Iterable[int]) -> int:
+    """After a change of compounds or their evidence: refresh every product containing one.
+
+    Their amounts, names or indications may have changed, so what a client read of them is
+    out of date: their versions are raised. Set-based: no statement per product.
+    """
+    product_ids = (
+        IngredientLine.objects.filter(compound_id__in=list(compound_ids))
+        .order_by("product_id")
+        .values_list("product_id", flat=True)
+        .distinct()
     )
-    product_indications_rebuild(product_ids=[product.pk])
+    return products_refresh(product_ids=product_ids)
 
 
 def products_refresh_for_compound(compound: CompoundForm) -> int:
-    """After a compound's formula changed: recompute every product that contains it."""
-    products = Product.objects.filter(ingredients__compound=compound).distinct()
-    refreshed = []
+    """After a compound's formula, laxative tendency or names changed."""
+    return products_refresh_for_compounds([compound.pk])
+
+
+@transaction.atomic
+def products_set_status(*, products: QuerySet[Product], status: str) -> int:
+    """Give ``products`` the status ``status`` in bulk; returns how many changed.
+
+    The rows are locked, a history row is written for each (the path is the current one) and
+    the bookkeeping follows in bulk. Products that already have the status are left alone.
+    """
+    changing = list(products.exclude(status=status).select_for_update())
+    now = timezone.now()
+    for product in changing:
+        product.status = status
+        product.updated_at = now
+    bulk_update_with_history(
+        changing,
+        Product,
+        ["status", "updated_at"],
+        batch_size=500,
+        custom_historical_attrs=history_attrs(),
+    )
+    products_refresh(product_ids=[product.pk for product in changing], now=now)
+    return len(changing)
+
+
+def history_options(user) -> dict:
+    return {"default_user": user, "custom_historical_attrs": history_attrs(), "batch_size": 1000}
+
+
+@transaction.atomic
+def products_create_in_bulk(
+    *,
+    products: list[Product],
+    ingredient_lines: Callable[[list[Product]], list[IngredientLine]],
+    nutrient_lines: Callable[[list[Product]], list[NutrientLine]],
+    user=None,
+) -> list[Product]:
+    """Create ``products`` and then their lines, with history rows, and do the bookkeeping.
+
+    The line factories are called with the saved products, so the lines can point at them.
+    """
+    options = history_options(user)
+    saved = bulk_create_with_history(products, Product, **options)
+    bulk_create_with_history(ingredient_lines(saved), IngredientLine, **options)
+    bulk_create_with_history(nutrient_lines(saved), NutrientLine, **options)
+    # New rows start at version 1; their amounts are computed from the lines just saved.
+    products_refresh(product_ids=[product.pk for product in saved], raise_version=False)
+    return saved
+
+
+@transaction.atomic
+def products_changed_in_bulk(
+    *,
+    products: list[Product],
+    fields: list[str],
+    line_replacements: list[tuple[type[models.Model], list[Product], list[models.Model]]],
+    user=None,
+) -> None:
+    """Store ``fields`` of the existing ``products``, replace some line sets, then bookkeep.
+
+    ``line_replacements``: (line model, products whose lines of that model are replaced, the
+    new lines). The product rows are recorded before their lines, as every other door does.
+    """
+    options = history_options(user)
+    now = timezone.now()
     for product in products:
-        product_refresh_amounts(product)
-        refreshed.append(product.pk)
-    # Their derived amounts may have changed, so what a client read of them is out of date.
-    Product.objects.filter(pk__in=refreshed).update(version=F("version") + 1)
-    return len(refreshed)
+        product.updated_at = now  # recorded in the history row below
+    update_rows(Product, products, [*fields, "updated_at"])
+    Product.history.bulk_history_create(products, update=True, **options)
+    for model, replaced, new_lines in line_replacements:
+        if not replaced:
+            continue
+        old = model.objects.filter(product__in=replaced)
+        bulk_history_delete(list(old), model, user=user)
+        # One DELETE without loading the rows or sending signals: delete() would record each
+        # line's "deleted" history row a second time, one INSERT per line.
+        old._raw_delete(old.db)
+        bulk_create_with_history(new_lines, model, **options)
+    products_refresh(product_ids=[product.pk for product in products], now=now)
+
+
+def repeated_names(rows: list, name_of: Callable) -> str:
+    """The names of ``rows`` (compounds, nutrients) that occur more than once, sorted."""
+    names = [name_of(row) for row in rows if row is not None]
+    return ", ".join(sorted({name for name in names if names.count(name) > 1}))
+
+
+def slug_of(row) -> str:
+    return row.slug
+
+
+def ingredient_lines_problem(compounds: list, *, name_of: Callable = slug_of) -> str | None:
+    """What is wrong with a product's magnesium lines, given their compounds, or None.
+
+    At least one line; a compound at most once (the unique constraint would refuse a repeat
+    too, but with a message about "duplicate data"). A line whose compound is not chosen yet
+    (None) counts as a line but is not named. ``name_of`` names a compound in the message: the
+    slug for the API and the import, which name compounds by slug; the admin shows names.
+    """
+    if not compounds:
+        return gettext("A product needs at least one magnesium ingredient line.")
+    repeated = repeated_names(compounds, name_of)
+    if repeated:
+        return gettext(
+            "Each compound may appear once per product; repeated: %(names)s. "
+            "Add the amounts up in one line."
+        ) % {"names": repeated}
+    return None
+
+
+def nutrient_lines_problem(nutrients: list, *, name_of: Callable = slug_of) -> str | None:
+    """What is wrong with a product's other nutrient lines, given their nutrients, or None."""
+    repeated = repeated_names(nutrients, name_of)
+    if repeated:
+        return gettext("Each nutrient may appear once per product; repeated: %(names)s.") % {
+            "names": repeated
+        }
+    return None
 
 
 def validate_lines(ingredients: list[IngredientInput], nutrients: list[NutrientInput]) -> None:
-    errors = {}
-    if not ingredients:
-        errors["ingredients"] = "A product needs at least one magnesium ingredient line."
-    compounds = [line.compound.slug for line in ingredients]
-    repeated = sorted({slug for slug in compounds if compounds.count(slug) > 1})
-    if repeated:
-        errors["ingredients"] = (
-            f"Each compound may appear once per product; repeated: {', '.join(repeated)}. "
-            "Add the amounts up in one line."
-        )
-    names = [line.nutrient.slug for line in nutrients]
-    repeated = sorted({slug for slug in names if names.count(slug) > 1})
-    if repeated:
-        errors["nutrients"] = (
-            f"Each nutrient may appear once per product; repeated: {', '.join(repeated)}."
-        )
+    """The line rules of every door: the API, the loaders and the import (the admin's inlines
+    call the two ``*_lines_problem`` functions, one per inline)."""
+    errors = {
+        "ingredients": ingredient_lines_problem([line.compound for line in ingredients]),
+        "nutrients": nutrient_lines_problem([line.nutrient for line in nutrients]),
+    }
+    errors = {key: message for key, message in errors.items() if message}
     if errors:
         raise ValidationError(errors)
 
@@ -223,7 +438,7 @@ def product_save(
             row.save()
     if line_errors:
         raise ValidationError({"ingredients": line_errors})
-    product_refresh_amounts(product)
+    product_lines_saved(product=product)
     return product
 
 

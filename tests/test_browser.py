@@ -17,7 +17,7 @@ from django.utils import translation
 
 from compounds.knowledge_base import load_knowledge_base
 from compounds.models import CompoundForm
-from products.admin.catalogue import mg
+from formulary.common.numbers import mg_display
 from products.demo import load_demo_products
 from products.gtin import gs1_check_digit
 from products.selectors import product_dose, products_with_lines
@@ -153,8 +153,8 @@ def test_shop_assistant_creates_publishes_and_finds_a_product(
     product = products_with_lines().get(gtin=gtin)
     dose = product_dose(product)
     with translation.override("en"):
-        expected_per_day = mg(dose.elemental_mg_per_day)
-        expected_per_unit = mg(dose.elemental_mg_per_unit)
+        expected_per_day = mg_display(dose.elemental_mg_per_day)
+        expected_per_unit = mg_display(dose.elemental_mg_per_unit)
     assert [line.compound.slug for line in product.ingredients.all()] == [
         "magnesium-bisglycinate",
         "magnesium-oxide",

@@ -8,7 +8,6 @@ from django.core.management import CommandError, call_command
 
 from config.pagination import MAX_OFFSET
 from formulary.common.models import CatalogueVersion
-from products.api.serializers import ProductSerializer
 from products.catalogue_generator import BRAND_SLUG_PREFIX, GTIN_PREFIX, generated_products
 from products.enums import ProductStatus
 from products.gtin import validate_gtin
@@ -130,17 +129,6 @@ def test_products_default_order_is_name_then_gtin(client):
         .order_by("name", "gtin")
         .values_list("gtin", flat=True)[:100]
     )
-
-
-def test_product_serializer_renders_instances_as_the_api_does(client):
-    products = list(products_with_lines().filter(status=ProductStatus.PUBLISHED)[:5])
-    api_rows = [client.get(f"{API}/products/{p.gtin}/?lang=en").json() for p in products]
-
-    from django.utils import translation
-
-    with translation.override("en"):
-        assert ProductSerializer(products, many=True, context={}).data == api_rows
-        assert ProductSerializer(products[0]).data == api_rows[0]
 
 
 def generate(**options):

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from compounds.models import CompoundForm
 from formulary.models import Nutrient
@@ -114,7 +115,7 @@ def test_product_save_stores_the_computed_daily_amount_for_filtering():
 
 
 def test_product_save_without_magnesium_lines_is_refused_and_writes_nothing():
-    with pytest.raises(ValidationError) as raised:
+    with translation.override("en"), pytest.raises(ValidationError) as raised:
         make_product("2000000000060", [])
 
     assert raised.value.message_dict == {
@@ -124,7 +125,7 @@ def test_product_save_without_magnesium_lines_is_refused_and_writes_nothing():
 
 
 def test_product_save_repeated_compound_is_refused():
-    with pytest.raises(ValidationError) as raised:
+    with translation.override("en"), pytest.raises(ValidationError) as raised:
         make_product(
             "2000000000077",
             [("magnesium-oxide", "100", "elemental"), ("magnesium-oxide", "50", "compound")],
@@ -134,6 +135,21 @@ def test_product_save_repeated_compound_is_refused():
         "ingredients": [
             "Each compound may appear once per product; repeated: magnesium-oxide. "
             "Add the amounts up in one line."
+        ]
+    }
+
+
+def test_product_save_repeated_compound_is_refused_in_dutch_by_default():
+    with pytest.raises(ValidationError) as raised:
+        make_product(
+            "2000000000077",
+            [("magnesium-oxide", "100", "elemental"), ("magnesium-oxide", "50", "compound")],
+        )
+
+    assert raised.value.message_dict == {
+        "ingredients": [
+            "Elke verbinding mag één keer per product voorkomen; herhaald: magnesium-oxide. "
+            "Tel de hoeveelheden op in één regel."
         ]
     }
 

@@ -19,11 +19,3 @@ def localized(instance, field: str) -> str:
 def translated(texts: dict[str, str], **values) -> str:
     """``texts`` ({"nl": ..., "en": ...}) in the active language, with ``values`` filled in."""
     return texts[current_language()].format(**values)
-
-
-def decimal_text(value, places: int = 1) -> str:
-    """A number as people write it: no trailing zeros, a decimal comma in Dutch."""
-    text = f"{round(value, places):f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text.replace(".", ",") if current_language() == "nl" else text

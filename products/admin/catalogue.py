@@ -1,4 +1,3 @@
-from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -8,18 +7,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.forms.models import BaseInlineFormSet
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
-from simple_history.utils import bulk_update_with_history
 
 from compounds.enums import Classification
 from compounds.models import CompoundForm, CompoundIndication
-from formulary.admin import decimal_display, localized_name
-from formulary.common.catalogue_version import catalogue_version_bump
-from formulary.common.history import history_attrs
+from formulary.admin import localized_name
+from formulary.common.numbers import decimal_display, mg_display
 from formulary.models import Indication
 from formulary.selectors import adult_nrv_mg, adult_upper_limits_mg
 from products import calculations
@@ -31,10 +27,13 @@ from products.models import Brand, IngredientLine, NutrientLine, Product
 from products.selectors import product_dose, products_with_lines
 from products.services import (
     ProductNotDeletable,
+    ingredient_lines_problem,
+    nutrient_lines_problem,
     product_check_deletable,
     product_delete,
+    product_lines_saved,
     product_locked,
-    product_refresh_amounts,
+    products_set_status,
 )
 
 # The admin index shows the catalogue dashboard above the app list. The project's AdminSite is
@@ -45,16 +44,10 @@ admin.site.index_template = "admin/products/catalogue_index.html"
 NOT_COMPUTED = _("Computed once the product and its ingredient lines are saved.")
 
 
-class UniqueLineFormSet(BaseInlineFormSet):
-    """Refuses a line whose ``line_field`` repeats another's, naming the repeats.
+class LineFormSet(BaseInlineFormSet):
+    """Checks its lines with the one home of the line rules in ``products.services``."""
 
-    The unique constraint would also refuse it, but with a message about "duplicate data";
-    this one tells a shop assistant what to do.
-    """
-
-    line_field = ""
-    repeated_message = ""
-    repeated_code = ""
+    line_field = ""  # "compound" or "nutrient"
 
     def kept_forms(self):
         """Forms that will be saved: not marked for deletion, not an untouched empty row."""
@@ -65,42 +58,34 @@ class UniqueLineFormSet(BaseInlineFormSet):
             and (form.instance.pk is not None or form.has_changed())
         ]
 
-    def clean(self):
-        chosen = [
-            form.cleaned_data.get(self.line_field)
-            for form in self.kept_forms()
-            if hasattr(form, "cleaned_data")
+    def chosen(self) -> list:
+        """Per kept line its compound or nutrient, None where it did not validate."""
+        return [
+            getattr(form, "cleaned_data", {}).get(self.line_field) for form in self.kept_forms()
         ]
-        counts = Counter(value for value in chosen if value is not None)
-        repeated = sorted(localized_name(value) for value, count in counts.items() if count > 1)
-        if repeated:
-            raise ValidationError(
-                self.repeated_message % {"names": ", ".join(repeated)}, code=self.repeated_code
-            )
-        super().clean()
 
-
-class IngredientLineFormSet(UniqueLineFormSet):
-    line_field = "compound"
-    repeated_message = _(
-        "Each compound may appear once per product; repeated: %(names)s. "
-        "Add the amounts up in one line."
-    )
-    repeated_code = "repeated_compound"
+    def problem(self, chosen: list) -> str | None:
+        raise NotImplementedError
 
     def clean(self):
+        problem = self.problem(self.chosen())
+        if problem:
+            raise ValidationError(problem)
         super().clean()
-        if not self.kept_forms():
-            raise ValidationError(
-                _("A product needs at least one magnesium ingredient line."),
-                code="no_ingredient_lines",
-            )
 
 
-class NutrientLineFormSet(UniqueLineFormSet):
+class IngredientLineFormSet(LineFormSet):
+    line_field = "compound"
+
+    def problem(self, chosen):
+        return ingredient_lines_problem(chosen, name_of=localized_name)
+
+
+class NutrientLineFormSet(LineFormSet):
     line_field = "nutrient"
-    repeated_message = _("Each nutrient may appear once per product; repeated: %(names)s.")
-    repeated_code = "repeated_nutrient"
+
+    def problem(self, chosen):
+        return nutrient_lines_problem(chosen, name_of=localized_name)
 
 
 class IngredientLineInline(admin.TabularInline):
@@ -276,10 +261,6 @@ class DerivedValues:
     label_mg: Decimal | None
 
 
-def mg(value: Decimal) -> str:
-    return f"{decimal_display(value)} mg"
-
-
 @admin.register(Product)
 class ProductAdmin(SpreadsheetAdminMixin, ProductHistoryMixin, SimpleHistoryAdmin):
     list_display = [
@@ -344,8 +325,8 @@ class ProductAdmin(SpreadsheetAdminMixin, ProductHistoryMixin, SimpleHistoryAdmi
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        # The inline lines are saved only now; the stored amounts must follow them.
-        product_refresh_amounts(form.instance)
+        # The inline lines are saved only now; the bookkeeping must follow them.
+        product_lines_saved(product=form.instance)
 
     # ---- deleting: drafts only, the rule of products.services ----------------------------
 
@@ -378,7 +359,7 @@ class ProductAdmin(SpreadsheetAdminMixin, ProductHistoryMixin, SimpleHistoryAdmi
 
     @admin.display(description=_("Mg elemental per day"), ordering="elemental_mg_per_day")
     def mg_per_day(self, product):
-        return mg(product.elemental_mg_per_day)
+        return mg_display(product.elemental_mg_per_day)
 
     @admin.display(description=_("label agrees"), boolean=True)
     def label_agrees(self, product):
@@ -391,25 +372,7 @@ class ProductAdmin(SpreadsheetAdminMixin, ProductHistoryMixin, SimpleHistoryAdmi
 
     def set_status(self, request, queryset, status, changed_message):
         selected = queryset.count()
-        with transaction.atomic():
-            products = list(queryset.exclude(status=status).select_for_update())
-            # bulk_update() skips auto_now and Product.save(), so the time and the version are
-            # set here; the rows are locked, so no save slips in between.
-            now = timezone.now()
-            for product in products:
-                product.status = status
-                product.updated_at = now
-                product.version += 1
-            # Unlike queryset.update(), this writes a history row for each product.
-            bulk_update_with_history(
-                products,
-                Product,
-                ["status", "updated_at", "version"],
-                batch_size=500,
-                custom_historical_attrs=history_attrs(),
-            )
-        catalogue_version_bump()  # bulk_update() sends no signals
-        changed = len(products)
+        changed = products_set_status(products=queryset, status=status)
         text = changed_message(changed) % {"count": changed}
         unchanged = selected - changed
         if unchanged:
@@ -479,17 +442,17 @@ class ProductAdmin(SpreadsheetAdminMixin, ProductHistoryMixin, SimpleHistoryAdmi
     @admin.display(description=_("elemental Mg per unit"))
     def elemental_per_unit(self, product):
         values = self.derived(product)
-        return mg(values.dose.elemental_mg_per_unit) if values else NOT_COMPUTED
+        return mg_display(values.dose.elemental_mg_per_unit) if values else NOT_COMPUTED
 
     @admin.display(description=_("elemental Mg per serving"))
     def elemental_per_serving(self, product):
         values = self.derived(product)
-        return mg(values.dose.elemental_mg_per_serving) if values else NOT_COMPUTED
+        return mg_display(values.dose.elemental_mg_per_serving) if values else NOT_COMPUTED
 
     @admin.display(description=_("elemental Mg per day"))
     def elemental_per_day(self, product):
         values = self.derived(product)
-        return mg(values.dose.elemental_mg_per_day) if values else NOT_COMPUTED
+        return mg_display(values.dose.elemental_mg_per_day) if values else NOT_COMPUTED
 
     @admin.display(description=_("% of the EU NRV per day"))
     def eu_nrv_percent(self, product):
@@ -507,7 +470,7 @@ class ProductAdmin(SpreadsheetAdminMixin, ProductHistoryMixin, SimpleHistoryAdmi
         limit = values.upper_limits_mg.get(jurisdiction)
         if limit is None:
             return _("No adult upper limit loaded.")
-        context = {"day": mg(values.dose.elemental_mg_per_day), "limit": mg(limit)}
+        context = {"day": mg_display(values.dose.elemental_mg_per_day), "limit": mg_display(limit)}
         if values.dose.exceeds_upper_limit[jurisdiction]:
             return format_html(
                 '<strong class="errornote-inline" style="color: var(--error-fg)">{}</strong>',
@@ -531,8 +494,8 @@ class ProductAdmin(SpreadsheetAdminMixin, ProductHistoryMixin, SimpleHistoryAdmi
         if values.dose.label_mismatch is None:
             return _("The label declares no magnesium amount per serving.")
         context = {
-            "declared": mg(values.label_mg),
-            "computed": mg(values.dose.elemental_mg_per_serving),
+            "declared": mg_display(values.label_mg),
+            "computed": mg_display(values.dose.elemental_mg_per_serving),
             "percent": decimal_display(calculations.LABEL_MISMATCH_TOLERANCE * 100, 0),
         }
         if values.dose.label_mismatch:

@@ -18,7 +18,8 @@ from compounds.models import (
     CompoundIndication,
     InteractionRule,
 )
-from formulary.admin import decimal_display, localized_name
+from formulary.admin import localized_name
+from formulary.common.numbers import decimal_display
 from formulary.enums import VerificationStatus
 from formulary.models import Indication, Reference
 from formulary.selectors import adult_upper_limits_mg

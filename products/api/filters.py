@@ -12,8 +12,8 @@ from formulary.common.api_fields import (
 )
 from formulary.enums import Jurisdiction
 from formulary.models import DeficiencySign, Indication, RiskGroup
-from products.catalogue_rows import reference_data
 from products.enums import DosageForm
+from products.knowledge import knowledge
 from products.models import Brand, Product
 from products.selectors import with_indication, with_ingredient
 
@@ -114,7 +114,7 @@ class ProductFilter(LeanFilterSet):
         return queryset
 
     def filter_indication(self, queryset, name, slugs):
-        ids = [reference_data().indication_ids[slug] for slug in slugs]
+        ids = [knowledge().indication_ids[slug] for slug in slugs]
         if self.form.cleaned_data.get("indication_match") == "all":
             for indication_id in ids:
                 queryset = queryset.filter(with_indication([indication_id]))
@@ -131,7 +131,7 @@ class ProductFilter(LeanFilterSet):
         return queryset.filter(with_ingredient(compound__carrier__slug__in=slugs))
 
     def filter_within_upper_limit(self, queryset, name, jurisdiction):
-        limit = reference_data().upper_limits_mg.get(jurisdiction)
+        limit = knowledge().upper_limits_mg.get(jurisdiction)
         return queryset if limit is None else queryset.filter(elemental_mg_per_day__lte=limit)
 
     def filter_symptom(self, queryset, name, slugs):

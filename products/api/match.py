@@ -5,15 +5,16 @@ from django_filters.utils import translate_validation
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 
-from compounds.serializers import rounded
 from formulary.common.api_fields import refuse_parameters_unknown_to
 from formulary.common.catalogue_version import COLLECTION_ANSWER
+from formulary.common.numbers import MG_PLACES, rounded
 from formulary.common.read_cache import CachedReadMixin
 from formulary.enums import Jurisdiction
 from products.api.match_filters import MatchFilter
 from products.enums import ProductStatus
+from products.knowledge import knowledge
 from products.matching import weights as match_weights
-from products.matching.explain import MatchRequest, explain, match_knowledge, prefetch_page
+from products.matching.explain import MatchRequest, explain, prefetch_page
 from products.matching.ranking import ranked_matches
 from products.models import Product
 
@@ -72,7 +73,7 @@ class MatchSerializer(serializers.Serializer):
         return {"slug": brand.slug, "name": brand.name}
 
     def get_elemental_mg_per_day(self, result) -> float:
-        return rounded(result["product"].elemental_mg_per_day, 1)
+        return rounded(result["product"].elemental_mg_per_day, MG_PLACES)
 
     def get_price_eur(self, result) -> float | None:
         return rounded(result["product"].price_eur, 2)
@@ -133,9 +134,9 @@ class ProductMatchView(CachedReadMixin, generics.ListAPIView):
         cleaned = self.filterset.form.cleaned_data
         slugs = cleaned["indication"]
         jurisdiction = cleaned.get("jurisdiction") or Jurisdiction.EU
-        knowledge = match_knowledge()
-        limit = knowledge.upper_limits[jurisdiction]
-        indications = [knowledge.indications[slug] for slug in slugs]
+        kept = knowledge()
+        limit = kept.upper_limits[jurisdiction]
+        indications = [kept.indications[slug] for slug in slugs]
         page = self.paginate_queryset(
             ranked_matches(
                 products,
@@ -149,7 +150,7 @@ class ProductMatchView(CachedReadMixin, generics.ListAPIView):
             indications=indications,
             limit=limit,
             jurisdiction=jurisdiction,
-            rules=knowledge.rules_for(medications),
+            rules=kept.rules_for(medications),
         )
         results = [explain(product, match_request) for product in page]
         return self.get_paginated_response(self.get_serializer(results, many=True).data)

@@ -6,7 +6,8 @@ from rest_framework import serializers
 
 from compounds.serializers import CompoundBriefSerializer
 from formulary.common.localization import current_language
-from products.catalogue_rows import PRODUCT_COLUMNS, product_row, reference_data
+from products.catalogue_rows import PRODUCT_COLUMNS, product_row
+from products.knowledge import knowledge
 
 
 class IngredientSerializer(serializers.Serializer):
@@ -103,7 +104,7 @@ class ProductSerializer(serializers.Serializer):
             for line in product.ingredients.all()
         ]
         nutrients = [(line.nutrient_id, line.amount) for line in product.nutrients.all()]
-        return product_row(columns, lines, nutrients, reference_data(), current_language())
+        return product_row(columns, lines, nutrients, knowledge(), current_language())
 
 
 def product_column(product, column: str):

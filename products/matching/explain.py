@@ -4,7 +4,6 @@ The database ranked the products (products/matching/ranking.py); this module rec
 one's factors with products/matching/score.py so a result explains its own score.
 """
 
-from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -13,13 +12,13 @@ from django.db.models import Prefetch, prefetch_related_objects
 from compounds.advice import medication_label, rule_text
 from compounds.enums import EvidenceBasis, InteractionAction, LaxativeTendency
 from compounds.models import CompoundIndication, InteractionRule
-from compounds.selectors import evidence_with_details, rules_for_compound, rules_with_details
+from compounds.selectors import rules_for_compound
 from formulary.citations import short_citation
-from formulary.common.catalogue_version import kept_per_version
-from formulary.common.localization import decimal_text, localized, translated
-from formulary.enums import Jurisdiction, VerificationStatus
+from formulary.common.localization import localized, translated
+from formulary.common.numbers import MG_PLACES, decimal_text
+from formulary.enums import VerificationStatus
 from formulary.models import Indication, ReferenceIntake
-from formulary.selectors import adult_upper_limit
+from products.knowledge import knowledge
 from products.matching import score as matching
 from products.matching import weights as match_weights
 from products.models import IngredientLine, Product
@@ -48,44 +47,12 @@ class MatchRequest:
     rules: list[InteractionRule]
 
 
-@dataclass(frozen=True)
-class MatchKnowledge:
-    """The knowledge base as matching reads it: a few hundred rows, kept per catalogue version
-    so that a match request reads only its ranking and the page's lines."""
-
-    indications: dict[str, Indication]
-    upper_limits: dict[str, ReferenceIntake | None]
-    # Evidence links (indication, compound with carrier, references) per compound id.
-    evidence: dict[int, list[CompoundIndication]]
-    rules: list[InteractionRule]
-
-    def rules_for(self, medication_slugs) -> list[InteractionRule]:
-        return [rule for rule in self.rules if rule.medication.slug in medication_slugs]
-
-
-def build_match_knowledge() -> MatchKnowledge:
-    evidence = defaultdict(list)
-    for link in evidence_with_details().select_related("compound__carrier"):
-        evidence[link.compound_id].append(link)
-    return MatchKnowledge(
-        indications={indication.slug: indication for indication in Indication.objects.all()},
-        upper_limits={
-            jurisdiction: adult_upper_limit(jurisdiction) for jurisdiction in Jurisdiction.values
-        },
-        evidence=dict(evidence),
-        rules=list(rules_with_details()),
-    )
-
-
-match_knowledge = kept_per_version(build_match_knowledge)
-
-
 def prefetch_page(products: list[Product], indication_slugs: list[str]) -> None:
     """The page's lines with their compounds (one query) and, from the kept knowledge, each
     compound's evidence for the asked indications as ``asked_evidence``."""
     lines = IngredientLine.objects.select_related("compound__carrier")
     prefetch_related_objects(products, Prefetch("ingredients", lines))
-    evidence = match_knowledge().evidence
+    evidence = knowledge().evidence
     asked = set(indication_slugs)
     for product in products:
         for line in product.ingredients.all():
@@ -105,7 +72,7 @@ def mg(value: Decimal) -> str:
 def daily_mg(value: Decimal) -> str:
     """A daily amount as the product's ``elemental_mg_per_day`` shows it (one decimal), so a
     sentence never calls 199.9 mg "200 mg ... below 200 mg"."""
-    return decimal_text(value, 1)
+    return decimal_text(value, MG_PLACES)
 
 
 def best_links(product: Product) -> dict[str, tuple[Decimal, CompoundIndication]]:

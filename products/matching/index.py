@@ -7,6 +7,7 @@ products, so a bulk load of a million products costs two statements, not a loop.
 from django.db import connections, router, transaction
 from django.db.models import Max, Min, OuterRef, QuerySet, Subquery
 
+from formulary.common.catalogue_version import catalogue_version_bump
 from products.matching.ranking import dose_sql, link_strength_sql, price_sql, tolerability_sql
 from products.models import IngredientLine, ProductIndication
 
@@ -40,15 +41,17 @@ def rows_select(lines: QuerySet[IngredientLine]) -> QuerySet:
 def product_indications_rebuild(*, product_ids=None) -> None:
     """Rebuild the match rows of ``product_ids`` (ids or a values queryset), or of all products.
 
-    Call after bulk-creating products and lines (e.g. generated catalogues); the product
-    services call it for every single product write.
+    products.services.products_refresh calls it after every write of products or lines;
+    ``manage.py refresh_matching`` after a migration.
     """
     lines = IngredientLine.objects.all()
     stale = ProductIndication.objects.all()
     if product_ids is not None:
         lines = lines.filter(product_id__in=product_ids)
         stale = stale.filter(product_id__in=product_ids)
-    stale.delete()
+    # One DELETE: the rows are derived and keep no history, and delete() would load each row
+    # to send its signals (a catalogue version bump per row).
+    stale._raw_delete(stale.db)
     database = router.db_for_write(ProductIndication)
     select, params = rows_select(lines).query.get_compiler(using=database).as_sql()
     table = ProductIndication._meta.db_table
@@ -58,3 +61,5 @@ def product_indications_rebuild(*, product_ids=None) -> None:
     )
     with connections[database].cursor() as cursor:
         cursor.execute(f"INSERT INTO {table} ({columns}) {select}", params)
+    # Neither statement sends signals: the matches cached under the old version are stale.
+    catalogue_version_bump()

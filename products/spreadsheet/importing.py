@@ -2,9 +2,9 @@
 
 Rows sharing a GTIN form one product (upsert by GTIN; the file's lines replace the product's).
 Each cell is checked by its model field (the same validators as the admin and the API), the
-repeated-compound rule by ``services.validate_lines`` and the stored elemental amounts come from
-``services.product_set_amounts``. One problem anywhere rejects the whole file; the write itself
-is one transaction, in bulk, with audit history recorded as the "import" path.
+line rules by ``services.validate_lines``. One problem anywhere rejects the whole file; the write
+itself is one transaction through the bulk services (``products_create_in_bulk``,
+``products_changed_in_bulk``), with audit history recorded as the "import" path.
 """
 
 from collections.abc import Callable
@@ -13,24 +13,21 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.db import connection, models, transaction
-from django.db.models import F
-from django.utils import timezone
+from django.db import models, transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from compounds.models import CompoundForm
-from formulary.common.catalogue_version import catalogue_version_bump
-from formulary.common.history import ChangePath, bulk_history_delete, history_attrs, recording_path
+from formulary.common.history import ChangePath, history_attrs, recording_path
 from formulary.models import Nutrient
-from products.matching.index import product_indications_rebuild
 from products.models import Brand, IngredientLine, NutrientLine, Product
 from products.services import (
     IngredientInput,
     NutrientInput,
-    product_set_amounts,
     validate_amounts,
+    products_changed_in_bulk,
+    products_create_in_bulk,
     validate_lines,
 )
 from products.spreadsheet.columns import (
@@ -49,7 +46,6 @@ PROGRESS_EVERY_ROWS = 10_000
 FIELD_COLUMNS = tuple(c for c in PRODUCT_COLUMNS if c not in ("gtin", "brand", "nutrients"))
 # Cells whose parsed value is worth remembering: few distinct values, many rows.
 UNCACHED = frozenset({"gtin", "name"})
-AMOUNT_FIELDS = ("elemental_mg_per_serving", "elemental_mg_per_day")
 
 
 @dataclass(frozen=True)
@@ -433,12 +429,12 @@ class ProductImport:
         if not self.report.ok:
             raise ValueError("A file with problems is never written.")
         with recording_path(ChangePath.IMPORT):
-            history = {"default_user": user, "custom_historical_attrs": history_attrs()}
             new_brands = [b for b in self.brands.values() if b.pk is None]
-            bulk_create_with_history(new_brands, Brand, **history)
-            self.write_new(history)
-            self.write_changed(history, user)
-        catalogue_version_bump()  # bulk writes send no signals
+            bulk_create_with_history(
+                new_brands, Brand, default_user=user, custom_historical_attrs=history_attrs()
+            )
+            self.write_new(user)
+            self.write_changed(user)
         self.report.written = True
         return self.report
 
@@ -446,8 +442,6 @@ class ProductImport:
         product.brand = self.brands[draft.brand_name]
         for name, value in draft.fields.items():
             setattr(product, name, value)
-        # LineDraft has the attributes the dose arithmetic reads from an ingredient line.
-        product_set_amounts(product, draft.lines)
         return product
 
     @staticmethod
@@ -469,97 +463,58 @@ class ProductImport:
             for nutrient, amount in draft.nutrients or []
         ]
 
-    def write_new(self, history: dict) -> None:
+    def write_new(self, user) -> None:
         total = len(self.new_drafts)
         for start in range(0, total, BATCH):
             drafts = self.new_drafts[start : start + BATCH]
-            products = [self.product_from(d, Product(gtin=d.gtin)) for d in drafts]
-            bulk_create_with_history(products, Product, batch_size=BATCH, **history)
-            self.write_lines(drafts, products, history)
-            product_indications_rebuild(product_ids=[product.pk for product in products])
+            products_create_in_bulk(
+                products=[self.product_from(d, Product(gtin=d.gtin)) for d in drafts],
+                ingredient_lines=lambda saved, drafts=drafts: [
+                    line
+                    for d, p in zip(drafts, saved, strict=True)
+                    for line in self.ingredient_lines(d, p)
+                ],
+                nutrient_lines=lambda saved, drafts=drafts: [
+                    line
+                    for d, p in zip(drafts, saved, strict=True)
+                    for line in self.nutrient_lines(d, p)
+                ],
+                user=user,
+            )
             self.progress(
                 _("%(done)d of %(total)d new products written")
                 % {"done": start + len(drafts), "total": total}
             )
 
-    def write_lines(self, drafts, products, history, *, nutrients=True) -> None:
-        ingredient_lines = [
-            line
-            for d, p in zip(drafts, products, strict=True)
-            for line in self.ingredient_lines(d, p)
-        ]
-        bulk_create_with_history(ingredient_lines, IngredientLine, batch_size=BATCH, **history)
-        if nutrients:
-            nutrient_lines = [
-                line
-                for d, p in zip(drafts, products, strict=True)
-                for line in self.nutrient_lines(d, p)
-            ]
-            bulk_create_with_history(nutrient_lines, NutrientLine, batch_size=BATCH, **history)
-
-    def write_changed(self, history: dict, user) -> None:
+    def write_changed(self, user) -> None:
         total = len(self.changed)
         for start in range(0, total, BATCH):
             batch = self.changed[start : start + BATCH]
             in_bulk = Product.objects.in_bulk([change.pk for change in batch])
-            products = [self.product_from(change.draft, in_bulk[change.pk]) for change in batch]
-            now = timezone.now()
-            for product in products:
-                product.updated_at = now  # bulk_update() skips auto_now
-            fields = {name for change in batch for name in change.draft.fields}
-            update_rows(Product, products, ["brand", *sorted(fields), "updated_at", *AMOUNT_FIELDS])
-            Product.history.bulk_history_create(products, update=True, batch_size=BATCH, **history)
-            ids = [product.pk for product in products]
-            # What a client read of these products is out of date: raise their versions.
-            Product.objects.filter(pk__in=ids).update(version=F("version") + 1)
-            pairs = list(zip(batch, products, strict=True))
-            self.replace_lines(
-                IngredientLine,
-                [(c.draft, p) for c, p in pairs if c.lines_changed],
-                self.ingredient_lines,
-                history,
-                user,
+            pairs = [(c, self.product_from(c.draft, in_bulk[c.pk])) for c in batch]
+            changed_lines = [(c.draft, p) for c, p in pairs if c.lines_changed]
+            changed_nutrients = [(c.draft, p) for c, p in pairs if c.nutrients_changed]
+            products_changed_in_bulk(
+                products=[product for _change, product in pairs],
+                fields=["brand", *sorted({name for c in batch for name in c.draft.fields})],
+                line_replacements=[
+                    (
+                        IngredientLine,
+                        [p for _d, p in changed_lines],
+                        [line for d, p in changed_lines for line in self.ingredient_lines(d, p)],
+                    ),
+                    (
+                        NutrientLine,
+                        [p for _d, p in changed_nutrients],
+                        [line for d, p in changed_nutrients for line in self.nutrient_lines(d, p)],
+                    ),
+                ],
+                user=user,
             )
-            self.replace_lines(
-                NutrientLine,
-                [(c.draft, p) for c, p in pairs if c.nutrients_changed],
-                self.nutrient_lines,
-                history,
-                user,
-            )
-            product_indications_rebuild(product_ids=ids)
             self.progress(
                 _("%(done)d of %(total)d changed products written")
                 % {"done": start + len(batch), "total": total}
             )
-
-    @staticmethod
-    def replace_lines(model, pairs, make_lines, history: dict, user) -> None:
-        if not pairs:
-            return
-        old = model.objects.filter(product__in=[product for _draft, product in pairs])
-        bulk_history_delete(list(old), model, user=user)
-        old.delete()
-        new_lines = [line for draft, product in pairs for line in make_lines(draft, product)]
-        bulk_create_with_history(new_lines, model, batch_size=BATCH, **history)
-
-
-def update_rows(model: type[models.Model], objs: list[models.Model], names: list[str]) -> None:
-    """One UPDATE statement run for every object, with the fields' own database conversion.
-
-    bulk_update() builds a CASE expression per field and row, which costs milliseconds per
-    product in Python; executemany() sends one prepared statement with many parameter rows.
-    """
-    fields = [model._meta.get_field(name) for name in names]
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-    sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"
-    params = [
-        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] + [obj.pk]
-        for obj in objs
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
 
 
 def import_products(

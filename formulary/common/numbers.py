@@ -1,0 +1,50 @@
+"""Numbers as the formulary shows them: rounded half up, once, at output.
+
+Every figure a person or a client sees goes through ``half_up``: the API's JSON numbers
+(``rounded``), the sentences of match reasons and advice (``decimal_text``) and the admin's
+columns (``decimal_display``). Python's ``round()`` rounds half to even (56.25 -> 56.2) and
+``number_format`` cuts digits off; people and labels round half up (56.25 -> 56.3), so neither
+is used for output anywhere else. Stored and computed values keep their full precision.
+"""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils.formats import number_format
+
+from formulary.common.localization import current_language
+
+# Elemental magnesium (per unit, serving and day) is shown to a tenth of a milligram
+# everywhere: in the API's amounts, in the admin and in the reasons of a match.
+MG_PLACES = 1
+
+
+def half_up(value, places: int) -> Decimal:
+    """``value`` (Decimal, int or float) rounded half up to ``places`` decimals.
+
+    A float goes through its shortest text (``repr``), so 0.125 is rounded as written.
+    """
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    return number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def rounded(value, places: int) -> float | None:
+    """A JSON number: ``value`` rounded half up, or None."""
+    return None if value is None else float(half_up(value, places))
+
+
+def decimal_text(value, places: int = 1) -> str:
+    """A number as people write it in a sentence: no trailing zeros, a decimal comma in Dutch."""
+    text = f"{half_up(value, places):f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace(".", ",") if current_language() == "nl" else text
+
+
+def decimal_display(value, places: int = 1) -> str:
+    """A number in a table column: always ``places`` decimals, in the language's notation."""
+    return number_format(half_up(value, places), decimal_pos=places)
+
+
+def mg_display(value, places: int = MG_PLACES) -> str:
+    """An amount of magnesium in a table column, e.g. "56,3 mg"."""
+    return f"{decimal_display(value, places)} mg"

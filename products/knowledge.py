@@ -1,0 +1,106 @@
+"""The knowledge base as the catalogue's readers hold it: one snapshot per catalogue version.
+
+Compounds and their evidence links, nutrients, indications, the reference intakes and the
+interaction rules are a few hundred rows that change rarely. The catalogue's read path
+(products.catalogue_rows), its filters (products.api.filters) and matching
+(products.matching.explain, products.api.match) all read them from this one snapshot, kept by
+``formulary.common.catalogue_version.kept_per_version``: every write bumps the catalogue
+version, and the next read in every process that shares it builds a new snapshot. The whole
+snapshot is built at once (about ten queries, once per version and process), so the queries of
+a request never depend on which products or parameters it happens to be the first to need.
+The compounds API keeps its own rendered profiles (compounds.api), by the same mechanism.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from compounds.models import CompoundForm, CompoundIndication, InteractionRule
+from compounds.selectors import evidence_with_details, rules_with_details
+from formulary.common.catalogue_version import kept_per_version
+from formulary.enums import Jurisdiction
+from formulary.models import Indication, Nutrient, ReferenceIntake
+from formulary.selectors import adult_nrv_mg, adult_upper_limit, adult_upper_limits_mg
+
+
+@dataclass(frozen=True)
+class CompoundFacts:
+    """What a catalogue row shows of a compound."""
+
+    slug: str
+    names: dict[str, str]
+    formula: str
+    elemental_magnesium_percent: Decimal
+    # (indication slug, names by language, grade) in the evidence's own ordering.
+    evidence: tuple[tuple[str, dict[str, str], str], ...]
+
+    @property
+    def elemental_fraction(self) -> Decimal:
+        return self.elemental_magnesium_percent / 100
+
+
+class Knowledge:
+    """One catalogue version's knowledge base. Read it, never change it: it is shared."""
+
+    def __init__(self):
+        self.evidence = self.load_evidence()
+        self.compounds = self.load_compounds()
+        self.nutrients = self.load_nutrients()
+        self.indications = {indication.slug: indication for indication in Indication.objects.all()}
+        self.indication_ids = {slug: indication.pk for slug, indication in self.indications.items()}
+        self.nrv_mg: Decimal | None = adult_nrv_mg()
+        self.upper_limits_mg: dict[str, Decimal] = adult_upper_limits_mg()
+        # The adult upper-limit rows per jurisdiction, with their split-dose advice.
+        self.upper_limits: dict[str, ReferenceIntake | None] = {
+            jurisdiction: adult_upper_limit(jurisdiction) for jurisdiction in Jurisdiction.values
+        }
+        self.rules: list[InteractionRule] = list(rules_with_details())
+        # The catalogue's indication rows per (compound ids, language), filled as they are
+        # asked for (products.catalogue_rows.known_indication_rows).
+        self.indication_rows: dict = {}
+
+    @staticmethod
+    def load_evidence() -> dict[int, list[CompoundIndication]]:
+        """Evidence links per compound id, with indication, compound, carrier and references."""
+        grouped = defaultdict(list)
+        for link in evidence_with_details().select_related("compound__carrier"):
+            grouped[link.compound_id].append(link)
+        return dict(grouped)
+
+    def load_compounds(self) -> dict[int, CompoundFacts]:
+        return {
+            compound.pk: CompoundFacts(
+                slug=compound.slug,
+                names={"nl": compound.name_nl, "en": compound.name_en},
+                formula=compound.formula,
+                elemental_magnesium_percent=compound.elemental_magnesium_percent,
+                evidence=tuple(
+                    (
+                        link.indication.slug,
+                        {"nl": link.indication.name_nl, "en": link.indication.name_en},
+                        link.grade,
+                    )
+                    for link in self.evidence.get(compound.pk, ())
+                ),
+            )
+            for compound in CompoundForm.objects.only(
+                "slug", "name_nl", "name_en", "formula", "elemental_magnesium_percent"
+            )
+        }
+
+    @staticmethod
+    def load_nutrients() -> dict[int, dict]:
+        return {
+            nutrient.pk: {
+                "slug": nutrient.slug,
+                "names": {"nl": nutrient.name_nl, "en": nutrient.name_en},
+                "unit": nutrient.unit,
+            }
+            for nutrient in Nutrient.objects.all()
+        }
+
+    def rules_for(self, medication_slugs) -> list[InteractionRule]:
+        return [rule for rule in self.rules if rule.medication.slug in medication_slugs]
+
+
+knowledge = kept_per_version(Knowledge)
