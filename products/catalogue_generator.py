@@ -222,5 +222,5 @@ def generated_catalogue_delete() -> int:
         cursor.execute(f"DELETE FROM {tables[Product]} WHERE brand_id IN ({brands})", pattern)
         deleted = cursor.rowcount
         cursor.execute(f"DELETE FROM {tables[Brand]} WHERE slug LIKE %s", pattern)
-        catalogue_version_bump()
+        catalogue_version_bump(all_products=True)
     return deleted

@@ -203,8 +203,8 @@ def products_refresh(
         batch = ids[start : start + REFRESH_BATCH]
         stored_amounts(batch, raise_version=raise_version, now=now)
         product_indications_rebuild(product_ids=batch)
-    # Bulk statements send no signals: make every cached read and kept reference stale.
-    catalogue_version_bump()
+    # Bulk statements send no signals: the answers that may show these products are stale.
+    catalogue_version_bump(products=ids)
     return len(ids)
 
 

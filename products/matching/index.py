@@ -41,8 +41,8 @@ def rows_select(lines: QuerySet[IngredientLine]) -> QuerySet:
 def product_indications_rebuild(*, product_ids=None) -> None:
     """Rebuild the match rows of ``product_ids`` (ids or a values queryset), or of all products.
 
-    products.services.products_refresh calls it after every write of products or lines;
-    ``manage.py refresh_matching`` after a migration.
+    products.services.products_refresh calls it after every write of products or lines, and
+    bumps their catalogue versions; ``manage.py refresh_matching`` after a migration.
     """
     lines = IngredientLine.objects.all()
     stale = ProductIndication.objects.all()
@@ -61,5 +61,8 @@ def product_indications_rebuild(*, product_ids=None) -> None:
     )
     with connections[database].cursor() as cursor:
         cursor.execute(f"INSERT INTO {table} ({columns}) {select}", params)
-    # Neither statement sends signals: the matches cached under the old version are stale.
-    catalogue_version_bump()
+    # Neither statement sends signals. A rebuild of some products is part of a write whose
+    # bookkeeping (products.services.products_refresh) bumps those products; a rebuild of all
+    # makes every product answer stale here.
+    if product_ids is None:
+        catalogue_version_bump(all_products=True)
