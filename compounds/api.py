@@ -12,12 +12,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from compounds import chemistry
-from compounds.filters import CompoundFilter
+from compounds.filters import CompoundFilter, MedicationFilter
+from compounds.medications import medication_index
 from compounds.models import CompoundForm
 from compounds.selectors import (
     compound_profiles,
     indications_with_evidence,
-    medications_with_rules,
     rules_with_details,
 )
 from compounds.serializers import (
@@ -30,6 +30,7 @@ from formulary.common.api_fields import BoundedDecimalField, refuse_unknown_and_
 from formulary.common.catalogue_version import kept_per_version
 from formulary.common.localization import current_language
 from formulary.common.read_cache import CachedReadMixin
+from formulary.models import Medication
 
 MAX_CALCULATOR_AMOUNT_MG = Decimal("10000000")
 
@@ -49,10 +50,32 @@ class IndicationViewSet(CachedReadMixin, ReadOnlySlugViewSet):
 
 
 class MedicationViewSet(CachedReadMixin, ReadOnlySlugViewSet):
-    """Medications and their interaction rules, with directional spacing hours."""
+    """Drug classes, substances and combination products with the interaction rules in force
+    for each, directional spacing hours and the window every source states. ``search`` finds
+    any of them by slug, Dutch or English name or NL/BE brand name, forgiving case and accents.
+    """
 
-    queryset = medications_with_rules()
+    queryset = Medication.objects.all()
     serializer_class = MedicationSerializer
+    filterset_class = MedicationFilter
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "medication_index": medication_index()}
+
+    def list(self, request, *args, **kwargs):
+        # The rows come from the index kept per version: a page costs one query for its slugs.
+        index = medication_index()
+        slugs = self.paginate_queryset(
+            self.filter_queryset(self.get_queryset()).values_list("slug", flat=True)
+        )
+        rows = [index.by_slug[slug] for slug in slugs]
+        return self.get_paginated_response(self.get_serializer(rows, many=True).data)
+
+    def retrieve(self, request, *args, **kwargs):
+        medication = medication_index().by_slug.get(kwargs[self.lookup_field])
+        if medication is None:
+            raise Http404
+        return Response(self.get_serializer(medication).data)
 
 
 # The knowledge base is small and changes rarely: its profiles, with everything they cite,
@@ -140,10 +163,15 @@ class ElementalCalculatorView(APIView):
             {
                 "formula": parsed.formula,
                 "hydrate": parsed.hydrate,
-                "molar_mass": float(round(parsed.molar_mass_g_mol, 3)),
+                "water_of_hydration": float(parsed.water_of_hydration),
+                "molar_mass": float(chemistry.half_up(parsed.molar_mass_g_mol, 3)),
                 "magnesium_atoms": parsed.magnesium_atoms,
-                "elemental_magnesium_percent": float(round(parsed.elemental_magnesium_percent, 2)),
+                "elemental_magnesium_percent": float(
+                    chemistry.half_up(parsed.elemental_magnesium_percent, 2)
+                ),
                 "amount_mg": None if amount is None else float(amount),
-                "elemental_mg": None if elemental is None else float(round(elemental, 2)),
+                "elemental_mg": None
+                if elemental is None
+                else float(chemistry.half_up(elemental, 2)),
             }
         )

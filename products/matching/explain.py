@@ -10,10 +10,11 @@ from decimal import Decimal
 
 from django.db.models import Prefetch, prefetch_related_objects
 
-from compounds.advice import medication_label, rule_text
+from compounds.advice import rule_subject, rule_text
 from compounds.enums import EvidenceBasis, InteractionAction, LaxativeTendency
+from compounds.medications import medication_index
 from compounds.models import CompoundIndication, InteractionRule
-from compounds.selectors import evidence_with_details, rules_for_compound, rules_with_details
+from compounds.selectors import evidence_with_details, rules_for_compound
 from formulary.citations import short_citation
 from formulary.common.catalogue_version import kept_per_version
 from formulary.common.localization import decimal_text, localized, translated
@@ -45,7 +46,8 @@ class MatchRequest:
     indications: list[Indication]
     limit: ReferenceIntake | None
     jurisdiction: str
-    rules: list[InteractionRule]
+    rules: list[tuple[str, InteractionRule]]
+    """(how the rule's sentence names the medication, the rule) for the asked medications."""
 
 
 @dataclass(frozen=True)
@@ -57,10 +59,23 @@ class MatchKnowledge:
     upper_limits: dict[str, ReferenceIntake | None]
     # Evidence links (indication, compound with carrier, references) per compound id.
     evidence: dict[int, list[CompoundIndication]]
-    rules: list[InteractionRule]
 
-    def rules_for(self, medication_slugs) -> list[InteractionRule]:
-        return [rule for rule in self.rules if rule.medication.slug in medication_slugs]
+    def rules_for(self, medication_terms) -> list[tuple[str, InteractionRule]]:
+        """The rules in force for the asked medications (slugs, names or brands), each with
+        the name its sentence uses: a substance inherits its class's rule under its own name,
+        a class brings its members' overrides (moxifloxacin's window)."""
+        index = medication_index()
+        found, seen = [], set()
+        for term in medication_terms:
+            medication = index.resolve(term)
+            if medication.pk in seen:
+                continue
+            seen.add(medication.pk)
+            found += [
+                (rule_subject(rule, medication, index), rule)
+                for rule in index.rules_for(medication)
+            ]
+        return found
 
 
 def build_match_knowledge() -> MatchKnowledge:
@@ -73,7 +88,6 @@ def build_match_knowledge() -> MatchKnowledge:
             jurisdiction: adult_upper_limit(jurisdiction) for jurisdiction in Jurisdiction.values
         },
         evidence=dict(evidence),
-        rules=list(rules_with_details()),
     )
 
 
@@ -258,14 +272,12 @@ def limit_warnings(product: Product, request: MatchRequest) -> list[dict]:
                 "message": translated(
                     {
                         "en": "Split the daily amount over at least two intakes: one serving gives "
-                        "{mg} mg, more than half the {body} upper limit of {limit} mg, and the "
-                        "{body} "
-                        "limit advises splitting.",
+                        "{mg} mg, more than half the {body} upper limit of {limit} mg. The advice "
+                        "to split comes from the German BfR, not from the limit itself.",
                         "nl": "Verdeel de dagelijkse hoeveelheid over minstens twee innames: één "
-                        "portie "
-                        "geeft {mg} mg, meer dan de helft van de {body}-bovengrens van {limit} "
-                        "mg, en "
-                        "bij die grens wordt splitsen geadviseerd.",
+                        "portie geeft {mg} mg, meer dan de helft van de {body}-bovengrens van "
+                        "{limit} mg. Het advies om te splitsen komt van het Duitse BfR, niet van "
+                        "de bovengrens zelf.",
                     },
                     mg=mg(product.elemental_mg_per_serving),
                     body=body,
@@ -279,18 +291,20 @@ def limit_warnings(product: Product, request: MatchRequest) -> list[dict]:
 def medication_warnings(product: Product, request: MatchRequest) -> list[dict]:
     compounds = [line.compound for line in product.ingredients.all()]
     applying = {
-        rule.pk: rule
+        rule.pk
         for compound in compounds
-        for rule in rules_for_compound(compound, request.rules)
+        for rule in rules_for_compound(compound, [rule for _subject, rule in request.rules])
     }
     warnings = []
-    for rule in sorted(applying.values(), key=lambda r: (r.medication.slug, r.mechanism)):
-        spacing = rule_text(rule)
+    for subject, rule in request.rules:
+        if rule.pk not in applying:
+            continue
+        spacing = rule_text(rule, subject)
         code = "medication_check_label" if rule.check_label else WARNING_FOR_ACTION[rule.action]
         text = (
             sentence(spacing) + "."
             if spacing
-            else (f"{sentence(medication_label(rule.medication))}: {localized(rule, 'advice')}")
+            else f"{sentence(subject)}: {localized(rule, 'advice')}"
         )
         warnings.append({"code": code, "message": text})
     return warnings
