@@ -410,11 +410,12 @@ def alone_text(label: str, minutes: int) -> str:
 
 def rule_subject(rule: InteractionRule, asked, index: MedicationIndex) -> str:
     """Whom a rule's sentence names: the asked medication when it inherits the rule from its
-    class, else the rule's own row (a class with the members that keep its rule)."""
+    class, else the rule's own row (a class's spacing rule with the members that keep it)."""
     own = index.by_slug[rule.medication.slug]
     if own.pk != asked.pk and own.pk in {row.pk for row in index.lineage(asked)}:
         return medication_label(asked)
-    if own.kind == MedicationKind.CLASS:
+    if own.kind == MedicationKind.CLASS and rule.action == InteractionAction.SPACING:
+        # Which members the window holds for: one with its own label window is not among them.
         return medication_label(own, index.members_following(own, rule))
     return medication_label(own)
 

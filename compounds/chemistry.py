@@ -166,7 +166,7 @@ class ParsedFormula:
 
 
 def elemental_magnesium_fraction(magnesium_atoms: int, molar_mass: Decimal) -> Decimal:
-    """Mass of magnesium per mass of compound (0..1): n(Mg) × 24.305 / M."""
+    """Mass of magnesium per mass of compound (0..1): n(Mg) * 24.305 / M."""
     return magnesium_atoms * ATOMIC_WEIGHTS_G_MOL[MAGNESIUM] / molar_mass
 
 
@@ -219,6 +219,8 @@ def parse_formula(text: str, *, require_magnesium: bool = True) -> ParsedFormula
             _check_size(atoms[symbol], position=start)
     water = atoms.pop(WATER_KEY, 0)
     formula = CANONICAL_DOT.join(part for _start, part in parts)
+    if require_magnesium and not atoms[MAGNESIUM]:
+        raise FormulaError("no_magnesium", f"The formula {formula!r} contains no magnesium (Mg).")
     counts = {symbol: _plain(count) for symbol, count in atoms.items()}
     return ParsedFormula(
         formula=formula,
@@ -300,20 +302,31 @@ class _Parser:
         return multiplier, atoms
 
     def _multiplier(self) -> int | Decimal | None:
-        whole = self._number()
-        if whole is None or self.pos >= len(self.text) or self.text[self.pos] != ".":
-            return whole
-        self.pos += 1
         start = self.pos
         while self.pos < len(self.text) and self.text[self.pos] in ASCII_DIGITS:
             self.pos += 1
-        if self.pos - start > MAX_FRACTION_DIGITS:
+        if self.pos == start or self.pos >= len(self.text) or self.text[self.pos] != ".":
             self.pos = start
+            return self._number()
+        whole = self.text[start : self.pos]
+        if len(whole) > MAX_COUNT_DIGITS:
+            self.pos = start
+            self._fail("count_too_large", f"the count {whole} has more than 3 digits")
+        self.pos += 1
+        fraction_start = self.pos
+        while self.pos < len(self.text) and self.text[self.pos] in ASCII_DIGITS:
+            self.pos += 1
+        if self.pos - fraction_start > MAX_FRACTION_DIGITS:
+            self.pos = fraction_start
             self._fail(
                 "count_too_precise",
                 f"a multiplier has at most {MAX_FRACTION_DIGITS} decimals",
             )
-        return Decimal(f"{whole}.{self.text[start : self.pos]}")
+        value = Decimal(f"{whole}.{self.text[fraction_start : self.pos]}")
+        if not value:
+            self.pos = start
+            self._fail("zero_count", "a count of 0 is not allowed")
+        return value
 
     def _groups(self, closing: str | None) -> Counter[str]:
         atoms: Counter[str] = Counter()

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from compounds.advice import SLOTS, Window, plan_schedule
-from compounds.medications import build_medication_index
 from compounds.enums import Mechanism, Severity
+from compounds.medications import build_medication_index
 from compounds.models import InteractionRule
 from formulary.models import Medication
 from products.enums import ProductStatus

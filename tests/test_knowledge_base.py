@@ -118,7 +118,9 @@ def test_every_rule_keeps_the_strictest_window_its_sources_state_in_both_directi
             assert set(stated_before) | set(stated_after) <= {None}, str(rule)
             continue
         # Every spacing rule rests on at least one source that states a window ...
-        assert any(b is not None or a is not None for b, a in zip(stated_before, stated_after))
+        assert any(
+            b is not None or a is not None for b, a in zip(stated_before, stated_after, strict=True)
+        )
         # ... and its hours are the strictest of them: no looser (a source would be ignored)
         # and no stricter (the hours would have no source), before and after magnesium.
         assert (rule.drug_before_mg_hours, rule.drug_after_mg_hours) == (
