@@ -49,21 +49,14 @@ class IndicationViewSet(CachedReadMixin, ReadOnlySlugViewSet):
     serializer_class = IndicationSerializer
 
 
-class MedicationViewSet(CachedReadMixin, ReadOnlySlugViewSet):
-    """Drug classes, substances and combination products with the interaction rules in force
-    for each, directional spacing hours and the window every source states. ``search`` finds
-    any of them by slug, Dutch or English name or NL/BE brand name, forgiving case and accents.
-    """
-
-    queryset = Medication.objects.all()
-    serializer_class = MedicationSerializer
-    filterset_class = MedicationFilter
+class KeptMedicationsMixin:
+    """Rows rendered from the index kept per catalogue version: a page costs one query for its
+    slugs, a detail none."""
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "medication_index": medication_index()}
 
     def list(self, request, *args, **kwargs):
-        # The rows come from the index kept per version: a page costs one query for its slugs.
         index = medication_index()
         slugs = self.paginate_queryset(
             self.filter_queryset(self.get_queryset()).values_list("slug", flat=True)
@@ -76,6 +69,17 @@ class MedicationViewSet(CachedReadMixin, ReadOnlySlugViewSet):
         if medication is None:
             raise Http404
         return Response(self.get_serializer(medication).data)
+
+
+class MedicationViewSet(CachedReadMixin, KeptMedicationsMixin, ReadOnlySlugViewSet):
+    """Drug classes, substances and combination products with the interaction rules in force
+    for each, directional spacing hours and the window every source states. ``search`` finds
+    any of them by slug, Dutch or English name or NL/BE brand name, forgiving case and accents.
+    """
+
+    queryset = Medication.objects.all()
+    serializer_class = MedicationSerializer
+    filterset_class = MedicationFilter
 
 
 # The knowledge base is small and changes rarely: its profiles, with everything they cite,

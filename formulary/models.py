@@ -181,15 +181,6 @@ class Medication(models.Model):
                     code="invalid_parent",
                 )
 
-    def lineage(self) -> list["Medication"]:
-        """This row and the rows above it, nearest first (at most three: product, substance,
-        class); ``parent`` is expected to be select_related or cached."""
-        chain, row = [], self
-        while row is not None and row not in chain:
-            chain.append(row)
-            row = row.parent
-        return chain
-
 
 class ReferenceIntake(models.Model):
     """A reference intake or upper limit for one population band: data, not constants."""

@@ -583,3 +583,19 @@ def test_advice_query_count_does_not_grow_with_the_medications(client, django_as
         get_json(client, f"compound={COMPOUND}&medication=levothyroxine")
     with django_assert_num_queries(1):
         get_json(client, f"compound={COMPOUND}&medication={','.join(SECTION_3)}")
+
+
+def test_advice_after_a_rule_is_saved_shows_the_new_window(client):
+    before = get_json(client, f"compound={COMPOUND}&medication=moxifloxacin&lang=en")
+    rule = InteractionRule.objects.get(medication__slug="moxifloxacin")
+    rule.drug_after_mg_hours = Decimal(9)
+    rule.save()
+
+    after = get_json(client, f"compound={COMPOUND}&medication=moxifloxacin&lang=en")
+
+    assert before["medications"][0]["advice"] == [
+        "take moxifloxacin at least 4 h before or 8 h after magnesium"
+    ]
+    assert after["medications"][0]["advice"] == [
+        "take moxifloxacin at least 4 h before or 9 h after magnesium"
+    ]

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import translation
 
@@ -344,3 +345,36 @@ def test_a_bad_row_in_the_data_files_loads_nothing(tmp_path, monkeypatch):
         "grade: Value 'E' is not a valid choice."
     )
     assert Reference.objects.get(key="NOAH2021").citation == "edited before the load"
+
+
+@pytest.mark.parametrize(
+    ("kind", "parent", "field"),
+    [
+        ("substance", "ciprofloxacin", "parent"),
+        ("class", "fluoroquinolones", "parent"),
+        ("combination", "fluoroquinolones", "parent"),
+    ],
+)
+def test_medication_parent_must_fit_its_kind(kind, parent, field):
+    medication = Medication(
+        slug="new-medicine",
+        kind=kind,
+        parent=Medication.objects.get(slug=parent),
+        name_nl="Nieuw",
+        name_en="New",
+    )
+
+    with pytest.raises(ValidationError) as raised:
+        medication.full_clean()
+
+    assert field in raised.value.error_dict
+
+
+def test_medication_brand_names_are_a_list_of_names():
+    medication = Medication(slug="new-medicine", kind="substance", name_nl="N", name_en="N")
+    medication.brand_names = "Ciproxin"
+
+    with pytest.raises(ValidationError) as raised:
+        medication.full_clean()
+
+    assert "brand_names" in raised.value.error_dict
