@@ -12,12 +12,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from compounds import chemistry
-from compounds.filters import CompoundFilter
+from compounds.filters import CompoundFilter, MedicationFilter
+from compounds.medications import medication_index
 from compounds.models import CompoundForm
 from compounds.selectors import (
     compound_profiles,
     indications_with_evidence,
-    medications_with_rules,
     rules_with_details,
 )
 from compounds.serializers import (
@@ -31,6 +31,7 @@ from formulary.common.catalogue_version import kept_per_version
 from formulary.common.localization import current_language
 from formulary.common.numbers import rounded
 from formulary.common.read_cache import CachedReadMixin
+from formulary.models import Medication
 
 MAX_CALCULATOR_AMOUNT_MG = Decimal("10000000")
 
@@ -49,11 +50,37 @@ class IndicationViewSet(CachedReadMixin, ReadOnlySlugViewSet):
     serializer_class = IndicationSerializer
 
 
-class MedicationViewSet(CachedReadMixin, ReadOnlySlugViewSet):
-    """Medications and their interaction rules, with directional spacing hours."""
+class KeptMedicationsMixin:
+    """Rows rendered from the index kept per catalogue version: a page costs one query for its
+    slugs, a detail none."""
 
-    queryset = medications_with_rules()
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "medication_index": medication_index()}
+
+    def list(self, request, *args, **kwargs):
+        index = medication_index()
+        slugs = self.paginate_queryset(
+            self.filter_queryset(self.get_queryset()).values_list("slug", flat=True)
+        )
+        rows = [index.by_slug[slug] for slug in slugs]
+        return self.get_paginated_response(self.get_serializer(rows, many=True).data)
+
+    def retrieve(self, request, *args, **kwargs):
+        medication = medication_index().by_slug.get(kwargs[self.lookup_field])
+        if medication is None:
+            raise Http404
+        return Response(self.get_serializer(medication).data)
+
+
+class MedicationViewSet(CachedReadMixin, KeptMedicationsMixin, ReadOnlySlugViewSet):
+    """Drug classes, substances and combination products with the interaction rules in force
+    for each, directional spacing hours and the window every source states. ``search`` finds
+    any of them by slug, Dutch or English name or NL/BE brand name, forgiving case and accents.
+    """
+
+    queryset = Medication.objects.all()
     serializer_class = MedicationSerializer
+    filterset_class = MedicationFilter
 
 
 # The knowledge base is small and changes rarely: its profiles, with everything they cite,
@@ -141,6 +168,7 @@ class ElementalCalculatorView(APIView):
             {
                 "formula": parsed.formula,
                 "hydrate": parsed.hydrate,
+                "water_of_hydration": float(parsed.water_of_hydration),
                 "molar_mass": rounded(parsed.molar_mass_g_mol, 3),
                 "magnesium_atoms": parsed.magnesium_atoms,
                 "elemental_magnesium_percent": rounded(parsed.elemental_magnesium_percent, 2),

@@ -3,10 +3,16 @@
 Pure functions on ``Decimal``; no ORM, no settings. This module is the one home of the
 molar-mass and elemental-magnesium arithmetic: models, the API and the calculator all call it.
 
-A formula is one or more parts joined by a hydrate dot (``·``, ``.``, ``•`` or ``*``). Each part
-may start with a multiplier and holds elements with counts, nested in ``( )`` or ``[ ]``::
+A formula is one or more parts joined by a hydrate dot (``·``, ``.``, ``•``, ``∙``, ``⋅`` or
+``*``, with or without spaces around it). Each part may start with a multiplier and holds
+elements with counts, nested in ``( )`` or ``[ ]``; subscript digits (``MgCl₂``) read as digits::
 
     MgO    Mg(OH)2    MgCl2·6H2O    Mg3(C6H5O7)2·9H2O    4MgCO3·Mg(OH)2·5H2O
+
+Water of hydration is every part that is water, wherever it stands (``6H2O·MgCl2``), and every
+bracketed water in a complex (``[Mg(H2O)6]Cl2`` is a hexahydrate). Only water may have a
+fractional multiplier, as in the Ph. Eur. ``MgCl2·4.5H2O``; a ``.`` right after a part's leading
+digits is that multiplier's decimal point, any other ``.`` is a hydrate dot.
 """
 
 from __future__ import annotations
@@ -89,7 +95,17 @@ ATOMIC_WEIGHTS_G_MOL: dict[str, Decimal] = {
 }
 
 MAGNESIUM = "Mg"
-HYDRATE_DOTS = "·.•*"
+HYDRATE_DOTS = "·.•*∙⋅"
+CANONICAL_DOT = "·"
+SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+# A water multiplier may have up to two decimals (hemi-, sesqui-, 4.5-hydrates).
+MAX_FRACTION_DIGITS = 2
+# More atoms of one element than this is a typing error (or an attempt to make the arithmetic
+# explode through nested counts), not a salt: refused as a parse error.
+MAX_ATOMS_PER_ELEMENT = 10_000
+WATER = {"H": 2, "O": 1}
+# Kept in the atom counter beside the elements so brackets multiply it too; removed at the end.
+WATER_KEY = "H2O"
 OPENING = {"(": ")", "[": "]"}
 MAX_FORMULA_LENGTH = 200
 # Not str.isdigit(): that also accepts '²' and other digits int() cannot read.
@@ -98,6 +114,8 @@ ASCII_DIGITS = frozenset("0123456789")
 MAX_COUNT_DIGITS = 3
 
 HYDRATE_NAMES = {
+    Decimal("0.5"): "hemihydrate",
+    Decimal("1.5"): "sesquihydrate",
     0: "anhydrous",
     1: "monohydrate",
     2: "dihydrate",
@@ -125,8 +143,8 @@ class FormulaError(ValueError):
 @dataclass(frozen=True)
 class ParsedFormula:
     formula: str
-    atom_counts: dict[str, int]
-    water_of_hydration: int
+    atom_counts: dict[str, int | Decimal]
+    water_of_hydration: int | Decimal
     molar_mass_g_mol: Decimal
 
     @property
@@ -136,7 +154,7 @@ class ParsedFormula:
     @property
     def elemental_magnesium_fraction(self) -> Decimal:
         """Mass of magnesium per mass of compound (0..1)."""
-        return self.magnesium_atoms * ATOMIC_WEIGHTS_G_MOL[MAGNESIUM] / self.molar_mass_g_mol
+        return elemental_magnesium_fraction(self.magnesium_atoms, self.molar_mass_g_mol)
 
     @property
     def elemental_magnesium_percent(self) -> Decimal:
@@ -147,11 +165,19 @@ class ParsedFormula:
         return hydrate_name(self.water_of_hydration)
 
 
-def hydrate_name(water_molecules: int) -> str:
-    return HYDRATE_NAMES.get(water_molecules, f"{water_molecules}-hydrate")
+def elemental_magnesium_fraction(magnesium_atoms: int, molar_mass: Decimal) -> Decimal:
+    """Mass of magnesium per mass of compound (0..1): n(Mg) * 24.305 / M."""
+    return magnesium_atoms * ATOMIC_WEIGHTS_G_MOL[MAGNESIUM] / molar_mass
 
 
-def molar_mass_g_mol(atom_counts: dict[str, int]) -> Decimal:
+def hydrate_name(water_molecules: int | Decimal) -> str:
+    if water_molecules in HYDRATE_NAMES:
+        return HYDRATE_NAMES[water_molecules]
+    number = Decimal(water_molecules).normalize()
+    return f"{number:f}-hydrate"
+
+
+def molar_mass_g_mol(atom_counts: dict[str, int | Decimal]) -> Decimal:
     return sum(
         (ATOMIC_WEIGHTS_G_MOL[symbol] * count for symbol, count in atom_counts.items()),
         Decimal(0),
@@ -169,23 +195,47 @@ def parse_formula(text: str, *, require_magnesium: bool = True) -> ParsedFormula
             f"The formula is {len(formula)} characters long; at most {MAX_FORMULA_LENGTH} "
             "are allowed.",
         )
+    formula = formula.translate(SUBSCRIPT_DIGITS)
+    parts = _split_parts(formula)
     atoms: Counter[str] = Counter()
-    water = 0
-    for index, (start, part) in enumerate(_split_parts(formula)):
+    for start, part in parts:
         multiplier, part_atoms = _Parser(part, offset=start).parse_part()
-        if index > 0 and part_atoms == {"H": 2, "O": 1}:
-            water += multiplier
+        if len(parts) > 1 and part_atoms == WATER:
+            part_atoms[WATER_KEY] = 1
+        elif multiplier != int(multiplier):
+            raise FormulaError(
+                "fractional_count",
+                f"Position {start + 1}: only water of hydration may have a fractional "
+                "multiplier, as in MgCl2·4.5H2O.",
+            )
         for symbol, count in part_atoms.items():
             atoms[symbol] += multiplier * count
+            _check_size(atoms[symbol], position=start)
+    water = atoms.pop(WATER_KEY, 0)
+    formula = CANONICAL_DOT.join(part for _start, part in parts)
     if require_magnesium and not atoms[MAGNESIUM]:
         raise FormulaError("no_magnesium", f"The formula {formula!r} contains no magnesium (Mg).")
-    counts = dict(atoms)
+    counts = {symbol: _plain(count) for symbol, count in atoms.items()}
     return ParsedFormula(
         formula=formula,
         atom_counts=counts,
-        water_of_hydration=water,
+        water_of_hydration=_plain(water),
         molar_mass_g_mol=molar_mass_g_mol(counts),
     )
+
+
+def _plain(count: int | Decimal) -> int | Decimal:
+    """A whole count as an int (``6``, not ``Decimal("6.0")``); a fractional one as Decimal."""
+    return int(count) if count == int(count) else Decimal(count).normalize()
+
+
+def _check_size(count, *, position: int) -> None:
+    if count > MAX_ATOMS_PER_ELEMENT:
+        raise FormulaError(
+            "count_too_large",
+            f"Position {position + 1}: more than {MAX_ATOMS_PER_ELEMENT:,} atoms of one element; "
+            "check the counts and multipliers.",
+        )
 
 
 def elemental_magnesium_mg(compound_mg: Decimal, elemental_fraction: Decimal) -> Decimal:
@@ -199,18 +249,35 @@ def compound_mg_for_elemental(elemental_mg: Decimal, elemental_fraction: Decimal
 
 
 def _split_parts(formula: str) -> list[tuple[int, str]]:
+    """(offset, text) of each part; spaces around a dot belong to no part."""
     parts, start = [], 0
+    end = len(formula)
     for position, char in enumerate(formula + HYDRATE_DOTS[0]):
+        if char == "." and _is_decimal_point(formula, start, position):
+            continue
         if char in HYDRATE_DOTS:
-            if position == start:
+            raw = formula[start:position]
+            text = raw.strip()
+            if not text:
                 raise FormulaError(
                     "empty_part",
-                    f"Empty part at position {position + 1}: a hydrate dot must stand between "
-                    "two parts, as in MgCl2·6H2O.",
+                    f"Empty part at position {min(position, end) + 1}: a hydrate dot must stand "
+                    "between two parts, as in MgCl2·6H2O.",
                 )
-            parts.append((start, formula[start:position]))
+            parts.append((start + len(raw) - len(raw.lstrip()), text))
             start = position + 1
     return parts
+
+
+def _is_decimal_point(formula: str, start: int, position: int) -> bool:
+    """A '.' between a part's leading digits and another digit: 4.5 in MgCl2·4.5H2O."""
+    leading = formula[start:position].strip()
+    return (
+        bool(leading)
+        and all(char in ASCII_DIGITS for char in leading)
+        and position + 1 < len(formula)
+        and formula[position + 1] in ASCII_DIGITS
+    )
 
 
 class _Parser:
@@ -221,12 +288,39 @@ class _Parser:
         self.offset = offset
         self.pos = 0
 
-    def parse_part(self) -> tuple[int, Counter[str]]:
-        multiplier = self._number() or 1
+    def parse_part(self) -> tuple[int | Decimal, Counter[str]]:
+        multiplier = self._multiplier() or 1
         atoms = self._groups(closing=None)
         if not atoms:
             self._fail("missing_element", "a multiplier must be followed by elements")
         return multiplier, atoms
+
+    def _multiplier(self) -> int | Decimal | None:
+        start = self.pos
+        while self.pos < len(self.text) and self.text[self.pos] in ASCII_DIGITS:
+            self.pos += 1
+        if self.pos == start or self.pos >= len(self.text) or self.text[self.pos] != ".":
+            self.pos = start
+            return self._number()
+        whole = self.text[start : self.pos]
+        if len(whole) > MAX_COUNT_DIGITS:
+            self.pos = start
+            self._fail("count_too_large", f"the count {whole} has more than 3 digits")
+        self.pos += 1
+        fraction_start = self.pos
+        while self.pos < len(self.text) and self.text[self.pos] in ASCII_DIGITS:
+            self.pos += 1
+        if self.pos - fraction_start > MAX_FRACTION_DIGITS:
+            self.pos = fraction_start
+            self._fail(
+                "count_too_precise",
+                f"a multiplier has at most {MAX_FRACTION_DIGITS} decimals",
+            )
+        value = Decimal(f"{whole}.{self.text[fraction_start : self.pos]}")
+        if not value:
+            self.pos = start
+            self._fail("zero_count", "a count of 0 is not allowed")
+        return value
 
     def _groups(self, closing: str | None) -> Counter[str]:
         atoms: Counter[str] = Counter()
@@ -244,10 +338,19 @@ class _Parser:
                 if not inner:
                     self.pos = opened_at
                     self._fail("empty_group", f"'{char}{OPENING[char]}' holds no elements")
+                if inner == WATER:
+                    # Coordinated water, as in [Mg(H2O)6]Cl2: water of hydration all the same.
+                    inner[WATER_KEY] = 1
                 self.pos += 1
                 count = self._number() or 1
                 for symbol, inner_count in inner.items():
                     atoms[symbol] += inner_count * count
+                    if atoms[symbol] > MAX_ATOMS_PER_ELEMENT:
+                        self.pos = opened_at
+                        self._fail(
+                            "count_too_large",
+                            f"more than {MAX_ATOMS_PER_ELEMENT:,} atoms of one element",
+                        )
             elif char in ")]":
                 self._fail("unbalanced", f"'{char}' closes nothing")
             elif char.isupper():

@@ -5,7 +5,9 @@ from compounds.enums import Classification
 from compounds.models import Carrier, CompoundForm, CompoundIndication
 from formulary.common.api_fields import BoundedDecimalFilter, LeanFilterSet, SlugListFilter
 from formulary.common.catalogue_version import depends_on_model, kept_per_version
-from formulary.models import Indication
+from formulary.common.search import SEPARATOR, fold
+from formulary.enums import MedicationKind
+from formulary.models import Indication, Medication
 
 
 def known_slugs(model):
@@ -86,3 +88,25 @@ class CompoundFilter(LeanFilterSet):
             | Q(name_en__icontains=text)
             | Q(formula__icontains=text)
         )
+
+
+class MedicationFilter(LeanFilterSet):
+    search = django_filters.CharFilter(
+        method="filter_search",
+        max_length=100,
+        help_text="Part of the slug, Dutch or English name or an NL/BE brand name; case and "
+        "accents do not matter (omeprazol, Oméprazole, LOSEC).",
+    )
+    kind = SlugListFilter(
+        known=known_choices(MedicationKind),
+        kind="kind",
+        help_text="class, substance, combination; several: comma-separated or repeated.",
+    )
+
+    class Meta:
+        model = Medication
+        fields = []
+
+    def filter_search(self, queryset, name, text):
+        # The stored key is folded the same way (formulary.common.search), on every database.
+        return queryset.filter(search_text__contains=fold(text).replace(SEPARATOR, ""))

@@ -15,6 +15,7 @@ from compounds.models import (
     CompoundForm,
     CompoundIndication,
     InteractionRule,
+    InteractionRuleCitation,
 )
 from formulary.common.loading import (
     FIXTURES_DIR,
@@ -73,6 +74,33 @@ RULE_FIELDS = (
     "references",
 )
 EFFECT_FIELDS = ("text_nl", "text_en", "indications", "status", "references")
+RULE_CITATION_FIELDS = ("key", "before", "after", "stated")
+
+
+def cite_rule(rule: InteractionRule, rows: list, references: dict, *, where: str) -> None:
+    """A rule's sources, each with the window it states (``before``/``after`` hours)."""
+    kept = []
+    for j, row in enumerate(rows):
+        citation_where = f"{where}: references[{j}]"
+        fields = pick(
+            row if isinstance(row, dict) else {"key": row},
+            RULE_CITATION_FIELDS,
+            where=citation_where,
+        )
+        (reference,) = resolve(references, [fields["key"]], kind="reference", where=citation_where)
+        kept.append(
+            upsert(
+                InteractionRuleCitation,
+                lookup={"rule": rule, "reference": reference},
+                values={
+                    "stated_drug_before_mg_hours": fields.get("before"),
+                    "stated_drug_after_mg_hours": fields.get("after"),
+                    "stated": fields.get("stated"),
+                },
+                where=citation_where,
+            ).pk
+        )
+    InteractionRuleCitation.objects.filter(rule=rule).exclude(pk__in=kept).delete()
 
 
 def unwrap(text: str) -> str:
@@ -192,7 +220,7 @@ def load_knowledge_base(report=print) -> None:
     for i, row in enumerate(data.get("interaction_rules") or []):
         where = f"{name}: interaction_rules[{i}] ({row.get('medication')})"
         values = pick(row, RULE_FIELDS, where=where)
-        cited = resolve(references, values.pop("references", []), kind="reference", where=where)
+        cited = values.pop("references", None) or []
         restricted = resolve(compounds, values.pop("compounds", []), kind="compound", where=where)
         lookup = {
             "medication": resolve(
@@ -201,6 +229,6 @@ def load_knowledge_base(report=print) -> None:
             "mechanism": values.pop("mechanism"),
         }
         rule = upsert(InteractionRule, lookup=lookup, values=values, where=where)
-        rule.references.set(cited)
+        cite_rule(rule, cited, references, where=where)
         rule.compounds.set(restricted)
     report(f"  interaction rules: {len(data.get('interaction_rules') or [])}")

@@ -106,7 +106,8 @@ class CompoundForm(models.Model):
 
     # Derived from the formula on every save; never typed in.
     hydrate = models.CharField(max_length=30, editable=False)
-    water_of_hydration = models.PositiveSmallIntegerField(editable=False)
+    # Decimal: the Ph. Eur. knows fractional hydrates such as MgCl2·4.5H2O.
+    water_of_hydration = models.DecimalField(max_digits=6, decimal_places=2, editable=False)
     molar_mass_g_mol = models.DecimalField(max_digits=10, decimal_places=4, editable=False)
     magnesium_atoms = models.PositiveSmallIntegerField(editable=False)
     elemental_magnesium_percent = models.DecimalField(
@@ -376,8 +377,29 @@ class EvidenceCitation(Citation):
         ]
 
 
+def stated_hours_field(direction: str):
+    return models.DecimalField(
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(MAX_SPACING_HOURS)],
+        help_text=f"The medication at least this many hours {direction} magnesium, as this "
+        "source states it; empty: the source gives no window in that order.",
+    )
+
+
 class InteractionRuleCitation(Citation):
+    """A source of a rule, with the window that source states kept beside it.
+
+    The rule's own hours are the most conservative of its sources' windows (a test holds them
+    equal), so a source that differs from another is kept, not averaged away.
+    """
+
     rule = models.ForeignKey(InteractionRule, on_delete=models.CASCADE)
+    stated_drug_before_mg_hours = stated_hours_field("before")
+    stated_drug_after_mg_hours = stated_hours_field("after")
+    stated = models.TextField(blank=True, help_text="What the source says, in its own terms.")
 
     history = audit_history()
 

@@ -7,13 +7,20 @@ from compounds.models import (
     CompoundForm,
     CompoundIndication,
     InteractionRule,
+    InteractionRuleCitation,
 )
-from formulary.models import Indication, Medication
+from formulary.models import Indication
 
 
 def rules_with_details() -> QuerySet[InteractionRule]:
+    """Rules with their medication, compounds, references and each source's stated window."""
     return InteractionRule.objects.select_related("medication").prefetch_related(
-        "references", "compounds"
+        "references",
+        "compounds",
+        Prefetch(
+            "interactionrulecitation_set",
+            InteractionRuleCitation.objects.select_related("reference").order_by("reference__key"),
+        ),
     )
 
 
@@ -45,7 +52,3 @@ def rules_for_compound(compound: CompoundForm, rules) -> list[InteractionRule]:
 
 def indications_with_evidence() -> QuerySet[Indication]:
     return Indication.objects.prefetch_related(Prefetch("evidence", evidence_with_details()))
-
-
-def medications_with_rules() -> QuerySet[Medication]:
-    return Medication.objects.prefetch_related(Prefetch("interaction_rules", rules_with_details()))

@@ -3,6 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from compounds.chemistry import elemental_magnesium_fraction
 from compounds.enums import ACTION_FOR_MECHANISM, Mechanism
 from compounds.selectors import rules_for_compound
 from formulary.common.localization import localized
@@ -48,7 +49,9 @@ class CompoundBriefSerializer(serializers.Serializer):
     elemental_magnesium_percent = serializers.SerializerMethodField()
 
     def get_elemental_magnesium_percent(self, compound) -> float:
-        return rounded(compound.elemental_magnesium_percent, 2)
+        # From the exact molar mass, not the stored 4-decimal percentage: rounded only once.
+        fraction = elemental_magnesium_fraction(compound.magnesium_atoms, compound.molar_mass_g_mol)
+        return rounded(fraction * 100, 2)
 
 
 class EvidenceSerializer(serializers.Serializer):
@@ -76,6 +79,22 @@ class IndicationSerializer(serializers.Serializer):
     compounds = IndicationEvidenceSerializer(many=True, source="evidence.all")
 
 
+class RuleSourceSerializer(serializers.Serializer):
+    """One source of a rule with the window it states; the rule keeps the strictest."""
+
+    key = serializers.CharField(source="reference.key")
+    status = serializers.CharField(source="reference.status")
+    drug_before_mg_hours = serializers.SerializerMethodField()
+    drug_after_mg_hours = serializers.SerializerMethodField()
+    stated = serializers.CharField(allow_blank=True)
+
+    def get_drug_before_mg_hours(self, citation) -> float | None:
+        return rounded(citation.stated_drug_before_mg_hours, 1)
+
+    def get_drug_after_mg_hours(self, citation) -> float | None:
+        return rounded(citation.stated_drug_after_mg_hours, 1)
+
+
 class RuleSerializer(serializers.Serializer):
     medication = serializers.SlugField(source="medication.slug")
     mechanism = serializers.CharField()
@@ -95,6 +114,12 @@ class RuleSerializer(serializers.Serializer):
     advice = LocalizedField("advice")
     status = serializers.CharField()
     references = ReferenceSerializer(many=True, source="references.all")
+    sources = RuleSourceSerializer(
+        many=True,
+        source="interactionrulecitation_set.all",
+        help_text="Each reference with the window it states; the rule's hours are the most "
+        "conservative of them.",
+    )
 
     def get_action(self, rule) -> str:
         return ACTION_FOR_MECHANISM[Mechanism(rule.mechanism)].value
@@ -109,11 +134,47 @@ class RuleSerializer(serializers.Serializer):
         return [compound.slug for compound in rule.compounds.all()]
 
 
-class MedicationSerializer(serializers.Serializer):
+class MedicationBriefSerializer(serializers.Serializer):
     slug = serializers.SlugField()
+    kind = serializers.CharField()
     name = LocalizedField("name")
-    examples = serializers.CharField(allow_blank=True)
-    rules = RuleSerializer(many=True, source="interaction_rules.all")
+
+
+class MedicationSerializer(MedicationBriefSerializer):
+    """A class, substance or combination product with the rules in force for it."""
+
+    parent = MedicationBriefSerializer(
+        allow_null=True, help_text="The class of a substance; the substance of a product."
+    )
+    atc_code = serializers.CharField(allow_blank=True)
+    brand_names = serializers.ListField(child=serializers.CharField())
+    members = serializers.SerializerMethodField()
+    taken_alone_minutes = serializers.SerializerMethodField(
+        help_text="Taken first thing in the day, and nothing else for this many minutes."
+    )
+    rules = serializers.SerializerMethodField(
+        help_text="The rules in force: its own, inherited from its class (or substance), and "
+        "for a class its members' overrides."
+    )
+
+    def index(self):
+        return self.context["medication_index"]
+
+    @extend_schema_field(MedicationBriefSerializer(many=True))
+    def get_members(self, medication):
+        return MedicationBriefSerializer(
+            self.index().children.get(medication.pk, []), many=True
+        ).data
+
+    def get_taken_alone_minutes(self, medication) -> int | None:
+        alone = self.index().taken_alone(medication)
+        return None if alone is None else alone[0]
+
+    @extend_schema_field(RuleSerializer(many=True))
+    def get_rules(self, medication):
+        return RuleSerializer(
+            self.index().rules_for(medication), many=True, context=self.context
+        ).data
 
 
 class CarrierEffectSerializer(serializers.Serializer):
@@ -137,7 +198,9 @@ class FactSerializer(serializers.Serializer):
 
 class CompoundSerializer(CompoundBriefSerializer):
     hydrate = serializers.CharField()
-    water_of_hydration = serializers.IntegerField()
+    water_of_hydration = serializers.SerializerMethodField(
+        help_text="Molecules of water per formula unit; fractional for e.g. MgCl2·4.5H2O."
+    )
     hydrate_note = serializers.CharField(allow_blank=True)
     formula_note = serializers.CharField(allow_blank=True)
     molar_mass_g_mol = serializers.SerializerMethodField()
@@ -157,6 +220,9 @@ class CompoundSerializer(CompoundBriefSerializer):
     medication_rules = serializers.SerializerMethodField()
     references = ReferenceSerializer(many=True, source="references.all")
     sources_note = serializers.CharField(allow_blank=True)
+
+    def get_water_of_hydration(self, compound) -> float:
+        return rounded(compound.water_of_hydration, 2)
 
     def get_molar_mass_g_mol(self, compound) -> float:
         return rounded(compound.molar_mass_g_mol, 2)
@@ -241,8 +307,9 @@ class CompoundSerializer(CompoundBriefSerializer):
 
 
 class ElementalCalculationSerializer(serializers.Serializer):
-    formula = serializers.CharField()
+    formula = serializers.CharField(help_text="As read: digits, one hydrate dot (·), no spaces.")
     hydrate = serializers.CharField()
+    water_of_hydration = serializers.FloatField()
     molar_mass = serializers.FloatField(help_text="g/mol")
     magnesium_atoms = serializers.IntegerField()
     elemental_magnesium_percent = serializers.FloatField()

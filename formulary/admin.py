@@ -3,11 +3,13 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from formulary.common.localization import localized
+from formulary.common.search import fold
 from formulary.models import (
     DeficiencySign,
     DeficiencySignCitation,
     Indication,
     Medication,
+    MedicationCitation,
     Nutrient,
     Reference,
     ReferenceIntake,
@@ -42,6 +44,10 @@ class DeficiencySignCitationInline(CitationInline):
     model = DeficiencySignCitation
 
 
+class MedicationCitationInline(CitationInline):
+    model = MedicationCitation
+
+
 @admin.register(Reference)
 class ReferenceAdmin(SimpleHistoryAdmin):
     list_display = ["key", "status", "doi", "pmid", "about_carrier"]
@@ -49,10 +55,27 @@ class ReferenceAdmin(SimpleHistoryAdmin):
     search_fields = ["key", "citation", "doi", "pmid"]
 
 
-@admin.register(Indication, Medication, Nutrient)
+@admin.register(Indication, Nutrient)
 class VocabularyAdmin(SimpleHistoryAdmin):
     list_display = ["slug", "name_nl", "name_en"]
     search_fields = ["slug", "name_nl", "name_en"]
+
+
+@admin.register(Medication)
+class MedicationAdmin(SimpleHistoryAdmin):
+    list_display = ["slug", "kind", "parent", "name_nl", "name_en", "atc_code"]
+    list_filter = ["kind"]
+    list_select_related = ["parent"]
+    search_fields = ["slug", "name_nl", "name_en", "atc_code"]
+    autocomplete_fields = ["parent"]
+    inlines = [MedicationCitationInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        # As the API's search: names and brand names, forgiving case and accents.
+        found, distinct = super().get_search_results(request, queryset, search_term)
+        if search_term:
+            found |= queryset.filter(search_text__contains=fold(search_term))
+        return found, distinct
 
 
 @admin.register(ReferenceIntake)

@@ -53,6 +53,14 @@ class SignKind(models.TextChoices):
     ASSOCIATION = "association", _("associated condition, not a symptom")
 
 
+class MedicationKind(models.TextChoices):
+    """What a medication row names: rules attach to a class and are overridden further down."""
+
+    CLASS = "class", _("drug class")
+    SUBSTANCE = "substance", _("substance (INN)")
+    COMBINATION = "combination", _("combination product")
+
+
 def choices_check(field: str, choices: type[models.TextChoices], name: str):
     """A database CHECK that keeps ``field`` within ``choices``; choices alone do not."""
     return models.CheckConstraint(condition=models.Q(**{f"{field}__in": choices.values}), name=name)

@@ -1,10 +1,18 @@
 """Loads the vocabulary part of the knowledge base from fixtures/formulary.yaml."""
 
-from formulary.common.loading import FIXTURES_DIR, pick, read_yaml, resolve, upsert
+from formulary.common.loading import (
+    FIXTURES_DIR,
+    LoadError,
+    pick,
+    read_yaml,
+    resolve,
+    upsert,
+)
 from formulary.models import (
     DeficiencySign,
     Indication,
     Medication,
+    MedicationCitation,
     Nutrient,
     Reference,
     ReferenceIntake,
@@ -30,6 +38,58 @@ INTAKE_FIELDS = (
     "references",
 )
 NOTED_FIELDS = ("status", "note_nl", "note_en", "indications", "references")
+MEDICATION_FIELDS = (
+    "slug",
+    "kind",
+    "parent",
+    "name_nl",
+    "name_en",
+    "atc_code",
+    "brand_names",
+    "taken_alone_minutes",
+    "references",
+)
+MEDICATION_CITATION_FIELDS = ("key", "alone_minutes", "stated")
+
+
+def load_medications(rows: list, references: dict, *, name: str) -> dict:
+    """Classes, substances and combination products, parents first; each with its sources."""
+    medications = {}
+    for i, row in enumerate(rows):
+        where = f"{name}: medications[{i}] ({row.get('slug')})"
+        values = pick(row, MEDICATION_FIELDS, where=where)
+        cited = values.pop("references", None) or []
+        parent = values.pop("parent", None)
+        if parent is not None and parent not in medications:
+            raise LoadError(f"{where}: the parent {parent} is not listed above this row.")
+        values["parent"] = medications.get(parent)
+        values.setdefault("brand_names", [])
+        values.setdefault("taken_alone_minutes", None)
+        medication = upsert(
+            Medication, lookup={"slug": values.pop("slug")}, values=values, where=where
+        )
+        # Citations carry what each source states: the file is the whole truth for its row.
+        kept = []
+        for j, citation in enumerate(cited):
+            citation_where = f"{where}: references[{j}]"
+            fields = pick(citation, MEDICATION_CITATION_FIELDS, where=citation_where)
+            (reference,) = resolve(
+                references, [fields["key"]], kind="reference", where=citation_where
+            )
+            kept.append(
+                upsert(
+                    MedicationCitation,
+                    lookup={"medication": medication, "reference": reference},
+                    values={
+                        "stated_alone_minutes": fields.get("alone_minutes"),
+                        "stated": fields.get("stated"),
+                    },
+                    where=citation_where,
+                ).pk
+            )
+        MedicationCitation.objects.filter(medication=medication).exclude(pk__in=kept).delete()
+        medications[medication.slug] = medication
+    return medications
 
 
 def load_formulary(report=print) -> dict[str, dict]:
@@ -59,7 +119,8 @@ def load_formulary(report=print) -> dict[str, dict]:
 
     indications = load_named("indications", Indication, ("description_nl", "description_en"))
     nutrients = load_named("nutrients", Nutrient, ("unit",))
-    medications = load_named("medications", Medication, ("examples",))
+    medications = load_medications(data.get("medications") or [], references, name=name)
+    report(f"  medications: {len(medications)}")
 
     intakes = 0
     for i, row in enumerate(data.get("reference_intakes") or []):

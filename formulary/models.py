@@ -1,15 +1,18 @@
 """The vocabulary every other layer speaks: references, indications, medications, intakes."""
 
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
 from formulary.common.history import audit_history
 from formulary.common.models import CatalogueVersion  # noqa: F401  (registered with this app)
+from formulary.common.search import search_key
 from formulary.enums import (
     IntakeKind,
     Jurisdiction,
     LifeStage,
+    MedicationKind,
     NutrientUnit,
     Sex,
     SignKind,
@@ -91,21 +94,93 @@ class Nutrient(models.Model):
         return self.name_en
 
 
+atc_validator = RegexValidator(
+    r"^[A-V][0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?$",
+    "An ATC code looks like J01MA02 (or a shorter level such as J01MA).",
+)
+
+
 class Medication(models.Model):
-    """A drug or drug class whose use interacts with magnesium."""
+    """A drug class, a substance (INN) or a combination product that interacts with magnesium.
+
+    ``parent`` is the class a substance belongs to, or the substance whose rules a combination
+    product inherits; a rule on a row replaces the same mechanism's rule further up, so an
+    override is only stored where a label differs from its class.
+    """
 
     slug = models.SlugField(max_length=60, unique=True)
+    kind = models.CharField(max_length=12, choices=MedicationKind.choices)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="members"
+    )
     name_nl = models.CharField(max_length=100)
     name_en = models.CharField(max_length=100)
-    examples = models.CharField(max_length=300, blank=True)
+    atc_code = models.CharField("ATC code", max_length=7, blank=True, validators=[atc_validator])
+    brand_names = models.JSONField(
+        default=list, blank=True, help_text="Brand names sold in the Netherlands and Belgium."
+    )
+    # Some labels ask for the medicine alone, first thing on an empty stomach, with nothing else
+    # (food, drink or medicine) for this long afterwards: oral bisphosphonates.
+    taken_alone_minutes = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(24 * 60)],
+        help_text="Taken first thing in the day, and nothing else for this many minutes.",
+    )
+    # Derived on every save from the slug, names and brand names: lower case, accents removed,
+    # so that search works alike on SQLite and PostgreSQL without unaccent.
+    search_text = models.TextField(editable=False, default="")
+    references = models.ManyToManyField(
+        Reference, through="MedicationCitation", related_name="+", blank=True
+    )
 
     history = audit_history()
 
     class Meta:
         ordering = ["slug"]
+        constraints = [
+            choices_check("kind", MedicationKind, "medication_kind_valid"),
+            models.CheckConstraint(
+                condition=~Q(kind=MedicationKind.CLASS) | Q(parent__isnull=True),
+                name="medication_class_has_no_parent",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=MedicationKind.COMBINATION) | Q(parent__isnull=False),
+                name="medication_combination_has_parent",
+            ),
+        ]
 
     def __str__(self):
         return self.name_en
+
+    def save(self, *args, **kwargs):
+        self.search_text = search_key(self.slug, self.name_nl, self.name_en, *self.brand_names)
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        if not isinstance(self.brand_names, list) or not all(
+            isinstance(name, str) and name.strip() for name in self.brand_names
+        ):
+            raise ValidationError(
+                {"brand_names": "A list of brand names, each a non-empty text."},
+                code="invalid_brand_names",
+            )
+        if self.parent_id is not None:
+            if self.parent_id == self.pk:
+                raise ValidationError({"parent": "A medication cannot be its own parent."})
+            expected = (
+                MedicationKind.CLASS
+                if self.kind == MedicationKind.SUBSTANCE
+                else MedicationKind.SUBSTANCE
+            )
+            if self.kind == MedicationKind.CLASS or self.parent.kind != expected:
+                raise ValidationError(
+                    {
+                        "parent": "A substance belongs to a class; a combination product to the "
+                        "substance whose rules it inherits."
+                    },
+                    code="invalid_parent",
+                )
 
 
 class ReferenceIntake(models.Model):
@@ -249,5 +324,26 @@ class DeficiencySignCitation(Citation):
         constraints = [
             models.UniqueConstraint(
                 fields=["deficiency_sign", "reference"], name="sign_citation_unique"
+            )
+        ]
+
+
+class MedicationCitation(Citation):
+    """A source for a medication row, with what it states about taking the medicine alone."""
+
+    medication = models.ForeignKey(Medication, on_delete=models.CASCADE)
+    stated_alone_minutes = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Minutes with nothing else after the medicine, as this source states them.",
+    )
+    stated = models.TextField(blank=True, help_text="What the source says, in its own terms.")
+
+    history = audit_history()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["medication", "reference"], name="medication_citation_unique"
             )
         ]

@@ -1,7 +1,8 @@
 """The knowledge base as the catalogue's readers hold it: one snapshot per catalogue version.
 
 Compounds and their evidence links, nutrients, indications, the reference intakes and the
-interaction rules are a few hundred rows that change rarely. The catalogue's read path
+interaction rules (through ``compounds.medications.medication_index``) are a few hundred rows
+that change rarely. The catalogue's read path
 (products.catalogue_rows), its filters (products.api.filters) and matching
 (products.matching.explain, products.api.match) all read them from this one snapshot, kept by
 ``formulary.common.catalogue_version.kept_per_version``: every write bumps the catalogue
@@ -15,8 +16,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
+from compounds.advice import rule_subject
+from compounds.medications import medication_index
 from compounds.models import CompoundForm, CompoundIndication, InteractionRule
-from compounds.selectors import evidence_with_details, rules_with_details
+from compounds.selectors import evidence_with_details
 from formulary.common.catalogue_version import kept_per_version
 from formulary.enums import Jurisdiction
 from formulary.models import Indication, Nutrient, ReferenceIntake
@@ -54,7 +57,6 @@ class Knowledge:
         self.upper_limits: dict[str, ReferenceIntake | None] = {
             jurisdiction: adult_upper_limit(jurisdiction) for jurisdiction in Jurisdiction.values
         }
-        self.rules: list[InteractionRule] = list(rules_with_details())
         # The catalogue's indication rows per (compound ids, language), filled as they are
         # asked for (products.catalogue_rows.known_indication_rows).
         self.indication_rows: dict = {}
@@ -99,8 +101,23 @@ class Knowledge:
             for nutrient in Nutrient.objects.all()
         }
 
-    def rules_for(self, medication_slugs) -> list[InteractionRule]:
-        return [rule for rule in self.rules if rule.medication.slug in medication_slugs]
+    @staticmethod
+    def rules_for(medication_terms) -> list[tuple[str, InteractionRule]]:
+        """The rules in force for the asked medications (slugs, names or brands), each with
+        the name its sentence uses: a substance inherits its class's rule under its own name,
+        a class brings its members' overrides (moxifloxacin's window)."""
+        index = medication_index()
+        found, seen = [], set()
+        for term in medication_terms:
+            medication = index.resolve(term)
+            if medication.pk in seen:
+                continue
+            seen.add(medication.pk)
+            found += [
+                (rule_subject(rule, medication, index), rule)
+                for rule in index.rules_for(medication)
+            ]
+        return found
 
 
 knowledge = kept_per_version(Knowledge)

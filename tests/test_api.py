@@ -1,11 +1,13 @@
 """The public read API: endpoints, filters, errors, language, caching headers, query counts."""
 
 from decimal import Decimal
+from urllib.parse import quote
 
 import pytest
 from django.core.management import call_command
 
 from compounds.models import CompoundForm, CompoundIndication
+from formulary.models import Medication
 from products.enums import ProductStatus
 from products.models import Product
 from products.selectors import product_dose, products_with_lines
@@ -310,6 +312,67 @@ def test_medication_rule_spacing_has_a_direction(client):
     )
 
 
+@pytest.mark.parametrize(
+    ("search", "slugs"),
+    [
+        ("omeprazol", ["esomeprazole", "omeprazole"]),
+        ("OMÉPRAZOLE", ["esomeprazole", "omeprazole"]),
+        ("furosemide", ["furosemide"]),
+        ("Ciproxin", ["ciprofloxacin"]),
+        ("juluca", ["juluca"]),
+        ("fluorochinolonen", ["fluoroquinolones"]),
+        ("Bisfosfonaten", ["bisphosphonates"]),
+        ("losec", ["omeprazole"]),
+        ("no such drug", []),
+    ],
+)
+def test_medications_search_finds_any_name_in_either_language_forgiving_case_and_accents(
+    client, search, slugs
+):
+    body = get_json(client, f"{API}/medications/?search={quote(search)}")
+
+    assert [m["slug"] for m in body["results"]] == slugs
+
+
+def test_medication_substance_shows_its_class_brands_and_the_rule_it_inherits(client):
+    body = get_json(client, f"{API}/medications/ciprofloxacin/?lang=en")
+
+    assert (body["kind"], body["parent"], body["atc_code"], body["brand_names"]) == (
+        "substance",
+        {"slug": "fluoroquinolones", "kind": "class", "name": "Fluoroquinolones"},
+        "J01MA02",
+        ["Ciproxin"],
+    )
+    [rule] = body["rules"]
+    assert (rule["medication"], rule["drug_before_mg_hours"], rule["drug_after_mg_hours"]) == (
+        "fluoroquinolones",
+        2.0,
+        6.0,
+    )
+
+
+def test_medication_class_lists_its_members_and_their_overrides(client):
+    body = get_json(client, f"{API}/medications/fluoroquinolones/")
+
+    assert [m["slug"] for m in body["members"]] == [
+        "ciprofloxacin",
+        "levofloxacin",
+        "moxifloxacin",
+        "ofloxacin",
+    ]
+    assert [(r["medication"], r["drug_before_mg_hours"]) for r in body["rules"]] == [
+        ("fluoroquinolones", 2.0),
+        ("moxifloxacin", 4.0),
+    ]
+
+
+def test_medications_list_reads_one_query_per_page(client, django_assert_num_queries):
+    get_json(client, f"{API}/medications/")  # builds the index kept per version
+    with django_assert_num_queries(1):
+        body = get_json(client, f"{API}/medications/?page_size=100")
+    assert len(body["results"]) == Medication.objects.count() == 47
+
+
 def test_language_follows_lang_then_accept_language_with_dutch_default(client):
     url = f"{API}/indications/sleep/"
     assert get_json(client, url)["name"] == "Slaapkwaliteit"
@@ -319,12 +382,49 @@ def test_language_follows_lang_then_accept_language_with_dutch_default(client):
     )
 
 
+@pytest.mark.parametrize(
+    ("formula", "read_as", "hydrate", "water", "percent"),
+    [
+        ("MgCl2·4.5H2O", "MgCl2·4.5H2O", "4.5-hydrate", 4.5, 13.79),
+        ("[Mg(H2O)6]Cl2", "[Mg(H2O)6]Cl2", "hexahydrate", 6.0, 11.96),
+        ("6H2O·MgCl2", "6H2O·MgCl2", "hexahydrate", 6.0, 11.96),
+        ("MgCl₂·6H₂O", "MgCl2·6H2O", "hexahydrate", 6.0, 11.96),
+        ("MgCl2 ∙ 6H2O", "MgCl2·6H2O", "hexahydrate", 6.0, 11.96),
+        ("MgCl2⋅6H2O", "MgCl2·6H2O", "hexahydrate", 6.0, 11.96),
+        ("MgC3H7O6P", "MgC3H7O6P", "anhydrous", 0.0, 12.51),
+    ],
+)
+def test_calculator_reads_hydrates_however_they_are_written(
+    client, formula, read_as, hydrate, water, percent
+):
+    body = get_json(client, f"{API}/calculate/elemental/?formula={quote(formula)}")
+
+    assert (body["formula"], body["hydrate"], body["water_of_hydration"]) == (
+        read_as,
+        hydrate,
+        water,
+    )
+    assert body["elemental_magnesium_percent"] == percent
+
+
+def test_calculator_rounds_half_up_once(client):
+    body = get_json(client, f"{API}/calculate/elemental/?formula=MgCl2")
+
+    # 95.205 g/mol: half-up gives 95.21 (banker's rounding would give 95.20).
+    assert body["molar_mass"] == 95.205
+    compound = get_json(client, f"{API}/compounds/magnesium-chloride-anhydrous/")
+    assert compound["molar_mass_g_mol"] == 95.21
+    glycerophosphate = get_json(client, f"{API}/compounds/magnesium-glycerophosphate/")
+    assert glycerophosphate["elemental_magnesium_percent"] == 12.51
+
+
 def test_calculator_works_for_formulas_outside_the_knowledge_base(client):
     body = get_json(client, f"{API}/calculate/elemental/?formula=MgHPO4·3H2O&amount_mg=500")
 
     assert body == {
         "formula": "MgHPO4·3H2O",
         "hydrate": "trihydrate",
+        "water_of_hydration": 3.0,
         "molar_mass": 174.328,
         "magnesium_atoms": 1,
         "elemental_magnesium_percent": 13.94,

@@ -46,9 +46,36 @@ def test_parse_formula_nested_brackets_multiply_through():
     assert parse_formula("Mg[Fe(CN)6]2").atom_counts == {"Mg": 1, "Fe": 2, "C": 12, "N": 12}
 
 
-@pytest.mark.parametrize("dot", ["·", ".", "*", "•"])
-def test_parse_formula_accepts_each_hydrate_dot(dot):
-    assert parse_formula(f"MgSO4{dot}7H2O").water_of_hydration == 7
+@pytest.mark.parametrize("dot", ["·", ".", "*", "•", "∙", "⋅", " · ", " ."])
+def test_parse_formula_accepts_each_hydrate_dot_with_or_without_spaces(dot):
+    parsed = parse_formula(f"MgSO4{dot}7H2O")
+
+    assert (parsed.formula, parsed.water_of_hydration) == ("MgSO4·7H2O", 7)
+
+
+def test_parse_formula_fractional_hydrate_is_the_ph_eur_4_5_hydrate():
+    parsed = parse_formula("MgCl2·4.5H2O")
+
+    assert (parsed.water_of_hydration, parsed.hydrate) == (Decimal("4.5"), "4.5-hydrate")
+    assert parsed.atom_counts == {"Mg": 1, "Cl": 2, "H": 9, "O": Decimal("4.5")}
+    assert (
+        parsed.molar_mass_g_mol
+        == parse_formula("MgCl2").molar_mass_g_mol
+        + Decimal("4.5") * parse_formula("H2O", require_magnesium=False).molar_mass_g_mol
+    )
+    # A '.' after a salt is the hydrate dot, after a part's leading digits a decimal point.
+    assert parse_formula("MgCl2.4.5H2O").formula == "MgCl2·4.5H2O"
+    assert parse_formula("MgSO4·0.5H2O").hydrate == "hemihydrate"
+
+
+@pytest.mark.parametrize(
+    "formula", ["MgCl2·6H2O", "6H2O·MgCl2", "[Mg(H2O)6]Cl2", "MgCl₂·6H₂O", "Mg(Cl)2 ∙ 6H2O"]
+)
+def test_parse_formula_water_is_water_wherever_it_is_written(formula):
+    parsed = parse_formula(formula)
+
+    assert (parsed.water_of_hydration, parsed.hydrate) == (6, "hexahydrate")
+    assert parsed.molar_mass_g_mol == parse_formula("MgCl2·6H2O").molar_mass_g_mol
 
 
 def test_parse_formula_molar_mass_is_the_sum_of_standard_atomic_weights():

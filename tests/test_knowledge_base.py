@@ -6,11 +6,16 @@ from decimal import Decimal
 
 import pytest
 from django.apps import apps
+from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils import translation
 
 from compounds import knowledge_base
+from compounds.medications import build_medication_index, medication_search_terms
 from compounds.models import CompoundForm, CompoundIndication, InteractionRule
 from formulary.common.loading import FIXTURES_DIR, LoadError
+from formulary.common.search import fold
+from formulary.enums import MedicationKind
 from formulary.models import (
     DeficiencySign,
     Indication,
@@ -63,29 +68,131 @@ def test_every_compound_of_the_csv_is_loaded():
     assert set(CompoundForm.objects.values_list("slug", flat=True)) == slugs
 
 
-def test_indications_and_medications_are_the_vocabulary_slugs():
+def test_indications_and_medications_keep_the_vocabulary_slugs():
     assert set(Indication.objects.values_list("slug", flat=True)) == vocabulary_slugs("Indications")
-    assert set(Medication.objects.values_list("slug", flat=True)) == vocabulary_slugs(
-        "Medications (drugs and drug classes)"
+    # The classes of the vocabulary stay public slugs; substances and products come beside them.
+    assert vocabulary_slugs("Medications (drugs and drug classes)") <= set(
+        Medication.objects.values_list("slug", flat=True)
     )
 
 
-def test_every_medication_has_a_rule():
-    assert not Medication.objects.filter(interaction_rules__isnull=True).exists()
+def test_every_medication_has_a_rule_in_force():
+    index = build_medication_index()
+
+    assert [slug for slug, m in index.by_slug.items() if not index.rules_for(m)] == []
 
 
-def test_spacing_is_stored_with_its_direction():
-    def hours(slug):
-        rule = InteractionRule.objects.get(
-            medication__slug=slug, mechanism__in=["chelation", "absorption"]
+def test_every_substance_and_product_sits_under_its_class_or_substance():
+    for medication in Medication.objects.select_related("parent"):
+        if medication.kind == MedicationKind.COMBINATION:
+            assert medication.parent.kind == MedicationKind.SUBSTANCE, medication.slug
+        if medication.parent and medication.kind == MedicationKind.SUBSTANCE:
+            assert medication.parent.kind == MedicationKind.CLASS, medication.slug
+
+
+def test_every_rule_and_evidence_link_has_a_reference():
+    rules = InteractionRule.objects.prefetch_related("references")
+    links = CompoundIndication.objects.prefetch_related("references")
+
+    assert [str(rule) for rule in rules if not rule.references.all()] == []
+    assert [str(link) for link in links if not link.references.all()] == []
+
+
+def strictest(values):
+    """The most conservative of the windows the sources state in one direction."""
+    stated = [value for value in values if value is not None]
+    return max(stated) if stated else None
+
+
+def test_every_rule_keeps_the_strictest_window_its_sources_state_in_both_directions():
+    rules = InteractionRule.objects.select_related("medication").prefetch_related(
+        "interactionrulecitation_set__reference"
+    )
+    checked = 0
+    for rule in rules:
+        citations = list(rule.interactionrulecitation_set.all())
+        stated_before = [c.stated_drug_before_mg_hours for c in citations]
+        stated_after = [c.stated_drug_after_mg_hours for c in citations]
+        if rule.action != "spacing" or rule.check_label:
+            # A rule without hours may not cite a source as if it gave a window.
+            assert (rule.drug_before_mg_hours, rule.drug_after_mg_hours) == (None, None), str(rule)
+            assert set(stated_before) | set(stated_after) <= {None}, str(rule)
+            continue
+        # Every spacing rule rests on at least one source that states a window ...
+        assert any(
+            b is not None or a is not None for b, a in zip(stated_before, stated_after, strict=True)
         )
-        return rule.drug_before_mg_hours, rule.drug_after_mg_hours
+        # ... and its hours are the strictest of them: no looser (a source would be ignored)
+        # and no stricter (the hours would have no source), before and after magnesium.
+        assert (rule.drug_before_mg_hours, rule.drug_after_mg_hours) == (
+            strictest(stated_before),
+            strictest(stated_after),
+        ), str(rule)
+        checked += 1
+    assert checked >= 9
 
-    assert hours("fluoroquinolones") == (Decimal("2"), Decimal("6"))
-    assert hours("tetracyclines") == (Decimal("2"), Decimal("6"))
-    assert hours("levothyroxine") == (Decimal("4"), Decimal("4"))
-    assert hours("dolutegravir") == (Decimal("2"), Decimal("6"))
-    assert hours("gabapentin") == (None, Decimal("2"))
+
+HOUR_FIGURE = re.compile(r"\d+(?:[.,]\d+)?\s*(?:-\s*\d+\s*)?(?:h|uur|hours?)\b")
+
+
+def test_spacing_rule_texts_state_no_hours_of_their_own():
+    # The window sentence is written from the structured hours; a figure in the advice text
+    # could drift from them, as moxifloxacin's "4 h before or 8 h after" once did.
+    for rule in InteractionRule.objects.filter(mechanism__in=["chelation", "absorption"]):
+        assert HOUR_FIGURE.findall(rule.advice_en) == [], str(rule)
+        assert HOUR_FIGURE.findall(rule.advice_nl) == [], str(rule)
+
+
+def test_taken_alone_minutes_are_the_longest_their_sources_state():
+    medications = Medication.objects.prefetch_related("medicationcitation_set")
+    alone = {m.slug: m for m in medications if m.taken_alone_minutes is not None}
+
+    assert {slug: m.taken_alone_minutes for slug, m in alone.items()} == {
+        "bisphosphonates": 30,
+        "ibandronate": 60,
+    }
+    for medication in alone.values():
+        stated = [c.stated_alone_minutes for c in medication.medicationcitation_set.all()]
+        assert medication.taken_alone_minutes == strictest(stated), medication.slug
+
+
+# magnesium-reference.md section 3, with the labels that give a substance its own window.
+LABEL_WINDOWS = {
+    "tetracyclines": (Decimal(3), Decimal(6)),
+    "fluoroquinolones": (Decimal(2), Decimal(6)),
+    "moxifloxacin": (Decimal(4), Decimal(8)),
+    "bisphosphonates": (Decimal(4), Decimal(4)),
+    "levothyroxine": (Decimal(4), Decimal(4)),
+    "gabapentin": (None, Decimal(2)),
+    "dolutegravir": (Decimal(2), Decimal(6)),
+    "juluca": (Decimal(4), Decimal(6)),
+    "penicillamine": (Decimal(4), Decimal(4)),
+}
+
+
+def test_spacing_is_stored_with_its_direction_as_the_labels_give_it():
+    stored = {
+        rule.medication.slug: (rule.drug_before_mg_hours, rule.drug_after_mg_hours)
+        for rule in InteractionRule.objects.filter(
+            mechanism__in=["chelation", "absorption"], check_label=False
+        ).select_related("medication")
+    }
+
+    assert stored == LABEL_WINDOWS
+
+
+def test_every_name_and_brand_finds_one_medication():
+    seen = {}
+    for medication in Medication.objects.all():
+        for term in medication_search_terms(medication):
+            assert seen.setdefault(fold(term), medication.slug) == medication.slug, term
+
+
+def test_medication_search_key_folds_case_and_accents():
+    omeprazole = Medication.objects.get(slug="omeprazole")
+
+    assert fold("OMÉPRAZOL") in omeprazole.search_text
+    assert "|losec|" in omeprazole.search_text
 
 
 def test_unverified_integrase_inhibitors_send_the_pharmacist_to_the_label():
@@ -130,6 +237,53 @@ def test_seed_recommendations_are_graded_as_practice_recommendations():
         compound__slug="magnesium-taurate", indication__slug="heart-vessels"
     )
     assert (link.grade, link.basis) == ("D", "carrier")
+
+
+def test_the_seeds_organic_molecule_slide_has_one_evidence_basis():
+    # "Toepassing organisch molecuul": citrate, energy; glycerophosphate, nervous system;
+    # pidolate, bones. The webinar's own recommendation: unverified, citing the webinar.
+    links = CompoundIndication.objects.filter(
+        Q(indication__slug="energy", compound__carrier__slug__contains="citrate")
+        | Q(compound__slug="magnesium-glycerophosphate", indication__slug="nervous-system")
+        | Q(compound__slug="magnesium-pidolate", indication__slug="bones-joints")
+    ).prefetch_related("references")
+
+    assert {(link.grade, link.basis, link.status) for link in links} == {
+        ("D", "carrier", "unverified")
+    }
+    assert len(links) == 6
+    assert all("SEED-SOE-WEBINAR" in {r.key for r in link.references.all()} for link in links)
+
+
+def test_orotate_for_the_heart_is_graded_as_one_small_trial_in_severe_heart_failure():
+    grades = set(
+        CompoundIndication.objects.filter(
+            compound__slug__startswith="magnesium-orotate", indication__slug="heart-vessels"
+        ).values_list("grade", flat=True)
+    )
+    assert grades == {"C"}
+
+
+def test_pidolate_is_the_monohydrate_that_licensed_labels_imply():
+    pidolate = CompoundForm.objects.get(slug="magnesium-pidolate")
+    # MAG 2: 1500 mg pidolate = 122 mg magnesium.
+    assert (pidolate.hydrate, round(1500 * pidolate.elemental_magnesium_fraction)) == (
+        "monohydrate",
+        122,
+    )
+    assert "MAG2-SMPC" in set(pidolate.references.values_list("key", flat=True))
+
+
+def test_the_two_incomplete_references_have_title_and_doi():
+    assert Reference.objects.get(key="NUTR2018-BP").doi == "10.3390/nu10050581"
+    assert Reference.objects.get(key="EFSA2024-MGT").doi == "10.2903/j.efsa.2024.8656"
+    assert "Changes of blood pressure" in Reference.objects.get(key="NUTR2018-BP").citation
+
+
+def test_the_split_dose_advice_is_attributed_to_the_bfr():
+    eu = ReferenceIntake.objects.get(jurisdiction="eu", kind="upper_limit", age_from_months=48)
+    assert "BfR" in eu.note_en and "not part of the SCF/EFSA limit" in eu.note_en
+    assert "BfR2017" in set(eu.references.values_list("key", flat=True))
 
 
 def test_upper_limits_are_data_with_their_age_bands():
@@ -191,3 +345,36 @@ def test_a_bad_row_in_the_data_files_loads_nothing(tmp_path, monkeypatch):
         "grade: Value 'E' is not a valid choice."
     )
     assert Reference.objects.get(key="NOAH2021").citation == "edited before the load"
+
+
+@pytest.mark.parametrize(
+    ("kind", "parent", "field"),
+    [
+        ("substance", "ciprofloxacin", "parent"),
+        ("class", "fluoroquinolones", "parent"),
+        ("combination", "fluoroquinolones", "parent"),
+    ],
+)
+def test_medication_parent_must_fit_its_kind(kind, parent, field):
+    medication = Medication(
+        slug="new-medicine",
+        kind=kind,
+        parent=Medication.objects.get(slug=parent),
+        name_nl="Nieuw",
+        name_en="New",
+    )
+
+    with pytest.raises(ValidationError) as raised:
+        medication.full_clean()
+
+    assert field in raised.value.error_dict
+
+
+def test_medication_brand_names_are_a_list_of_names():
+    medication = Medication(slug="new-medicine", kind="substance", name_nl="N", name_en="N")
+    medication.brand_names = "Ciproxin"
+
+    with pytest.raises(ValidationError) as raised:
+        medication.full_clean()
+
+    assert "brand_names" in raised.value.error_dict

@@ -282,8 +282,41 @@ def test_match_medications_give_spacing_monitoring_and_label_warnings(client):
         "Check the product label of other integrase inhibitors"
     )
     assert by_code["medication_monitoring"].startswith("Proton-pump inhibitors: Long-term PPI use")
-    assert by_code["medication_caution"].startswith("Potassium-sparing diuretics (amiloride")
-    assert by_code["medication_information"].startswith("Calcium-channel blockers (nifedipine)")
+    assert by_code["medication_caution"].startswith("Potassium-sparing diuretics: ")
+    assert by_code["medication_information"].startswith("Calcium-channel blockers: ")
+
+
+@pytest.mark.parametrize(
+    ("medication", "messages"),
+    [
+        ("moxifloxacin", ["Take moxifloxacin at least 4 h before or 8 h after magnesium."]),
+        ("Avelox", ["Take moxifloxacin at least 4 h before or 8 h after magnesium."]),
+        (
+            "juluca",
+            ["Take Juluca (dolutegravir/rilpivirine) at least 4 h before or 6 h after magnesium."],
+        ),
+        ("Ciproxin", ["Take ciprofloxacin at least 2 h before or 6 h after magnesium."]),
+        (
+            "fluoroquinolones",
+            [
+                "Take fluoroquinolones (ciprofloxacin, levofloxacin, ofloxacin) at least 2 h "
+                "before or 6 h after magnesium.",
+                "Take moxifloxacin at least 4 h before or 8 h after magnesium.",
+            ],
+        ),
+        (
+            "alendronate",
+            ["Take alendronic acid (alendronate) at least 4 h before or 4 h after magnesium."],
+        ),
+    ],
+)
+def test_match_medication_warnings_give_the_label_windows(client, medication, messages):
+    form = make_compound("test-form", links=[("sleep", "B", "magnesium")])
+    make_product(1, [(form, 1)])
+
+    row = results(client, f"indication=sleep&lang=en&medication={medication}")[0]
+
+    assert [w["message"] for w in row["warnings"] if w["code"] == "medication_spacing"] == messages
 
 
 def test_match_unverified_data_is_named_in_a_warning(client):

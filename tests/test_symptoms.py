@@ -75,6 +75,22 @@ def test_products_symptom_filter_goes_through_the_linked_indications(client, slu
     assert gtins(client, f"symptom={slug}") == linked_gtins(list(indications))
 
 
+def test_products_symptom_filter_ignores_a_condition_merely_associated_with_low_magnesium(
+    client,
+):
+    # Cardiovascular disease links to heart-vessels as an association, not as a sign: asked
+    # as a symptom it selects nothing, while arrhythmia (a sign, also heart-vessels) does.
+    association = DeficiencySign.objects.get(slug="cardiovascular-disease")
+    assert association.kind == "association"
+    assert list(association.indications.values_list("slug", flat=True)) == ["heart-vessels"]
+
+    assert gtins(client, "symptom=cardiovascular-disease") == set()
+    assert gtins(client, "symptom=arrhythmia") == linked_gtins(["heart-vessels"])
+    assert gtins(client, "symptom=arrhythmia,cardiovascular-disease") == linked_gtins(
+        ["heart-vessels"]
+    )
+
+
 @pytest.mark.parametrize("slug", ["athletes", "chronic-stress", "elderly"])
 def test_products_risk_group_filter_goes_through_the_linked_indications(client, slug):
     indications = RiskGroup.objects.get(slug=slug).indications.values_list("slug", flat=True)

@@ -10,15 +10,64 @@ from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from compounds.advice import intake_plan
-from compounds.filters import known_slugs
+from compounds.advice import DosingError, intake_plan, parse_medication
+from compounds.medications import medication_index
 from compounds.models import CompoundForm
-from compounds.selectors import medications_with_rules
-from compounds.serializers import LocalizedField, RuleSerializer
+from compounds.serializers import LocalizedField, ReferenceSerializer, RuleSerializer
 from formulary.common.api_fields import SlugListField, refuse_unknown_and_repeated_parameters
-from formulary.models import Medication
 from products.enums import ProductStatus
 from products.models import IngredientLine, Product
+
+
+class MedicationDosingField(SlugListField):
+    """Medications by slug, name (Dutch or English) or brand, each optionally with its dosing:
+    ``ciprofloxacin:2x`` (1x-3x a day) or ``levothyroxine:07:00/19:00`` (clock times)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(known=None, kind="medication", **kwargs)
+
+    def validate(self, value):
+        forms.Field.validate(self, value)
+
+    def clean(self, value):
+        texts = self.to_python(value)
+        self.validate(texts)
+        index = medication_index()
+        resolved, unknown, problems = [], [], []
+        for text in texts:
+            try:
+                name, dosing = parse_medication(text)
+            except DosingError as error:
+                problems.append(forms.ValidationError(error.message, code=error.code))
+                continue
+            medication = index.resolve(name)
+            if medication is None:
+                unknown.append(name)
+            else:
+                resolved.append((medication, dosing))
+        if unknown:
+            # User text goes in params: Django %-formats the message itself.
+            problems.insert(
+                0,
+                forms.ValidationError(
+                    "Unknown medication: %(values)s.",
+                    code="unknown_slug",
+                    params={"values": ", ".join(unknown)},
+                ),
+            )
+        slugs = [medication.slug for medication, _dosing in resolved]
+        repeated = sorted({slug for slug in slugs if slugs.count(slug) > 1})
+        if repeated:
+            problems.append(
+                forms.ValidationError(
+                    "Each medication once: %(values)s given more than once.",
+                    code="repeated_medication",
+                    params={"values": ", ".join(repeated)},
+                )
+            )
+        if problems:
+            raise forms.ValidationError(problems)
+        return resolved
 
 
 class AdviceForm(forms.Form):
@@ -26,7 +75,7 @@ class AdviceForm(forms.Form):
     product = forms.RegexField(
         r"^[0-9]{8,14}$", required=False, error_messages={"invalid": "A GTIN has 8-14 digits."}
     )
-    medication = SlugListField(known=known_slugs(Medication), kind="medication", required=False)
+    medication = MedicationDosingField(required=False)
 
     def clean(self):
         cleaned = super().clean()
@@ -71,16 +120,35 @@ class IntakeSerializer(serializers.Serializer):
     compounds = IntakeCompoundSerializer(many=True)
 
 
+class MedicationCitationSerializer(serializers.Serializer):
+    reference = ReferenceSerializer()
+    stated_alone_minutes = serializers.IntegerField(allow_null=True)
+    stated = serializers.CharField(allow_blank=True)
+
+
+class TakenAloneSerializer(serializers.Serializer):
+    minutes = serializers.IntegerField(help_text="Nothing else for this long after it.")
+    stated_by = serializers.SlugField(help_text="The medication row whose label states it.")
+    references = MedicationCitationSerializer(many=True)
+
+
 class MedicationAdviceSerializer(serializers.Serializer):
     slug = serializers.SlugField()
     name = serializers.CharField()
+    kind = serializers.CharField(help_text="class, substance or combination.")
     actions = serializers.ListField(
         child=serializers.CharField(),
         help_text="spacing, check_label (no verified window), general_spacing (no specific "
-        "rule), monitoring, caution, information.",
+        "rule), taken_alone (first thing, nothing else for a while), monitoring, caution, "
+        "information.",
     )
     advice = serializers.ListField(child=serializers.CharField())
-    rules = RuleSerializer(many=True, help_text="Each rule with its hours and sources.")
+    rules = RuleSerializer(
+        many=True,
+        help_text="Each rule in force with its hours and sources: a class's own rule, the "
+        "override of a substance or product, or, for a class, its members' overrides.",
+    )
+    taken_alone = TakenAloneSerializer(allow_null=True)
 
 
 class MonitoringSerializer(serializers.Serializer):
@@ -94,6 +162,25 @@ class ScheduleTimeSerializer(serializers.Serializer):
     time = serializers.CharField()
     take = serializers.CharField(help_text="magnesium or a medication slug.")
     name = serializers.CharField()
+    dose = serializers.IntegerField(help_text="Which of the day's doses of it (1, 2, ...).")
+
+
+class MedicationAssumptionSerializer(serializers.Serializer):
+    medication = serializers.SlugField()
+    doses_per_day = serializers.IntegerField()
+    interval_hours = serializers.IntegerField(allow_null=True)
+    times = serializers.ListField(child=serializers.CharField(), allow_null=True)
+    stated = serializers.BooleanField(help_text="false: once a day was assumed.")
+
+
+class AssumptionsSerializer(serializers.Serializer):
+    day_start = serializers.CharField()
+    day_end = serializers.CharField()
+    grid_minutes = serializers.IntegerField()
+    magnesium_intakes_per_day = serializers.IntegerField()
+    magnesium_min_gap_hours = serializers.IntegerField()
+    medications = MedicationAssumptionSerializer(many=True)
+    text = serializers.ListField(child=serializers.CharField())
 
 
 class ScheduleSerializer(serializers.Serializer):
@@ -103,6 +190,11 @@ class ScheduleSerializer(serializers.Serializer):
     magnesium_intakes_per_day = serializers.IntegerField()
     times = ScheduleTimeSerializer(many=True, help_text="Empty when not feasible.")
     conflicting = serializers.ListField(child=serializers.SlugField())
+    collisions = serializers.ListField(
+        child=serializers.ListField(child=serializers.SlugField()),
+        help_text="Groups of intakes that cannot all be placed (magnesium with one or two "
+        "medications); empty when feasible.",
+    )
     message = serializers.CharField()
 
 
@@ -117,6 +209,7 @@ class AdviceSerializer(serializers.Serializer):
     intake = IntakeSerializer()
     medications = MedicationAdviceSerializer(many=True)
     monitoring = MonitoringSerializer(many=True)
+    assumptions = AssumptionsSerializer()
     schedule = ScheduleSerializer()
 
 
@@ -139,7 +232,10 @@ class AdviceView(APIView):
                 "medication",
                 {"type": "array", "items": {"type": "string"}},
                 explode=True,
-                description="Medication slugs, comma-separated or repeated.",
+                description="Medications by slug, name (Dutch or English) or brand, "
+                "comma-separated or repeated; each may say how often it is taken: "
+                "ciprofloxacin:2x (1x, 2x or 3x a day) or levothyroxine:07:00/19:00 "
+                "(clock times in the waking day). Without it, once a day is assumed.",
             ),
         ],
         responses=AdviceSerializer,
@@ -177,11 +273,10 @@ class AdviceView(APIView):
             subject = {"compound": None, "product": product.gtin, "name": product.name}
             compounds = [line.compound for line in product.ingredients.all()]
             intakes = math.ceil(product.servings_per_day)
-        medications = (
-            list(medications_with_rules().filter(slug__in=data["medication"]))
-            if data["medication"]
-            else []
+        plan = intake_plan(
+            compounds=compounds,
+            intakes_per_day=intakes,
+            medications=data["medication"],
+            index=medication_index(),
         )
-        medications.sort(key=lambda m: data["medication"].index(m.slug))
-        plan = intake_plan(compounds=compounds, intakes_per_day=intakes, medications=medications)
         return Response(AdviceSerializer({"subject": subject, **plan}).data)

@@ -10,7 +10,7 @@ from formulary.common.api_fields import (
     SlugListFilter,
     StrictBooleanFilter,
 )
-from formulary.enums import Jurisdiction
+from formulary.enums import Jurisdiction, SignKind
 from formulary.models import DeficiencySign, Indication, RiskGroup
 from products.enums import DosageForm
 from products.knowledge import knowledge
@@ -20,12 +20,13 @@ from products.selectors import with_indication, with_ingredient
 MAX_DAILY_MG = 100_000
 
 
-def linked_through_terms(relation: str, slugs):
+def linked_through_terms(relation: str, slugs, **term_filter):
     """Compounds with evidence for an indication that the symptoms or risk groups link to."""
+    terms = {f"indication__{relation}__{field}": value for field, value in term_filter.items()}
     return CompoundForm.objects.filter(
         Exists(
             CompoundIndication.objects.filter(
-                compound=OuterRef("pk"), **{f"indication__{relation}__slug__in": slugs}
+                compound=OuterRef("pk"), **{f"indication__{relation}__slug__in": slugs}, **terms
             )
         )
     )
@@ -136,7 +137,11 @@ class ProductFilter(LeanFilterSet):
 
     def filter_symptom(self, queryset, name, slugs):
         return queryset.filter(
-            with_ingredient(compound__in=linked_through_terms("deficiency_signs", slugs))
+            # Only signs: a condition merely associated with low magnesium (cardiovascular
+            # disease) is not a symptom and must not select products as if it were one.
+            with_ingredient(
+                compound__in=linked_through_terms("deficiency_signs", slugs, kind=SignKind.SIGN)
+            )
         )
 
     def filter_risk_group(self, queryset, name, slugs):

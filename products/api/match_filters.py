@@ -1,9 +1,10 @@
 import django_filters
 
 from compounds.filters import known_slugs
+from compounds.medications import known_medications
 from formulary.common.api_fields import BoundedDecimalFilter, SlugListFilter, StrictBooleanFilter
 from formulary.enums import Jurisdiction
-from formulary.models import Indication, Medication
+from formulary.models import Indication
 from products.api.filters import MAX_DAILY_MG, ProductFilter
 from products.matching import weights as match_weights
 from products.selectors import with_ingredient
@@ -23,10 +24,10 @@ class MatchFilter(ProductFilter):
     )
     medication = SlugListFilter(
         method="filter_nothing",
-        known=known_slugs(Medication),
+        known=known_medications,
         kind="medication",
-        help_text="Medications the person takes: each result warns about spacing, "
-        "monitoring or caution with them.",
+        help_text="Medications the person takes, by slug, name (Dutch or English) or brand: "
+        "each result warns about spacing, monitoring or caution with them.",
     )
     jurisdiction = django_filters.ChoiceFilter(
         method="filter_nothing",

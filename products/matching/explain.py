@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch, prefetch_related_objects
 
-from compounds.advice import medication_label, rule_text
+from compounds.advice import rule_text
 from compounds.enums import EvidenceBasis, InteractionAction, LaxativeTendency
 from compounds.models import CompoundIndication, InteractionRule
 from compounds.selectors import rules_for_compound
@@ -44,7 +44,8 @@ class MatchRequest:
     indications: list[Indication]
     limit: ReferenceIntake | None
     jurisdiction: str
-    rules: list[InteractionRule]
+    rules: list[tuple[str, InteractionRule]]
+    """(how the rule's sentence names the medication, the rule) for the asked medications."""
 
 
 def prefetch_page(products: list[Product], indication_slugs: list[str]) -> None:
@@ -225,14 +226,12 @@ def limit_warnings(product: Product, request: MatchRequest) -> list[dict]:
                 "message": translated(
                     {
                         "en": "Split the daily amount over at least two intakes: one serving gives "
-                        "{mg} mg, more than half the {body} upper limit of {limit} mg, and the "
-                        "{body} "
-                        "limit advises splitting.",
+                        "{mg} mg, more than half the {body} upper limit of {limit} mg. The advice "
+                        "to split comes from the German BfR, not from the limit itself.",
                         "nl": "Verdeel de dagelijkse hoeveelheid over minstens twee innames: één "
-                        "portie "
-                        "geeft {mg} mg, meer dan de helft van de {body}-bovengrens van {limit} "
-                        "mg, en "
-                        "bij die grens wordt splitsen geadviseerd.",
+                        "portie geeft {mg} mg, meer dan de helft van de {body}-bovengrens van "
+                        "{limit} mg. Het advies om te splitsen komt van het Duitse BfR, niet van "
+                        "de bovengrens zelf.",
                     },
                     mg=mg(product.elemental_mg_per_serving),
                     body=body,
@@ -246,18 +245,20 @@ def limit_warnings(product: Product, request: MatchRequest) -> list[dict]:
 def medication_warnings(product: Product, request: MatchRequest) -> list[dict]:
     compounds = [line.compound for line in product.ingredients.all()]
     applying = {
-        rule.pk: rule
+        rule.pk
         for compound in compounds
-        for rule in rules_for_compound(compound, request.rules)
+        for rule in rules_for_compound(compound, [rule for _subject, rule in request.rules])
     }
     warnings = []
-    for rule in sorted(applying.values(), key=lambda r: (r.medication.slug, r.mechanism)):
-        spacing = rule_text(rule)
+    for subject, rule in request.rules:
+        if rule.pk not in applying:
+            continue
+        spacing = rule_text(rule, subject)
         code = "medication_check_label" if rule.check_label else WARNING_FOR_ACTION[rule.action]
         text = (
             sentence(spacing) + "."
             if spacing
-            else (f"{sentence(medication_label(rule.medication))}: {localized(rule, 'advice')}")
+            else f"{sentence(subject)}: {localized(rule, 'advice')}"
         )
         warnings.append({"code": code, "message": text})
     return warnings

@@ -25,9 +25,9 @@ from products.models import Brand, IngredientLine, NutrientLine, Product
 from products.services import (
     IngredientInput,
     NutrientInput,
-    validate_amounts,
     products_changed_in_bulk,
     products_create_in_bulk,
+    validate_amounts,
     validate_lines,
 )
 from products.spreadsheet.columns import (
