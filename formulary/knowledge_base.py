@@ -1,6 +1,7 @@
 """Loads the vocabulary part of the knowledge base from fixtures/formulary.yaml."""
 
 from formulary.common.loading import FIXTURES_DIR, pick, read_yaml, resolve, upsert
+from formulary.health_claims import load_health_claims
 from formulary.models import (
     DeficiencySign,
     Indication,
@@ -94,6 +95,8 @@ def load_formulary(report=print) -> dict[str, dict]:
             instance.references.set(cited)
             count += 1
         report(f"  {section.replace('_', ' ')}: {count}")
+
+    load_health_claims(references=references, nutrients=nutrients, report=report)
 
     return {
         "references": references,

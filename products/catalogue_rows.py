@@ -17,7 +17,8 @@ from formulary.common.catalogue_version import kept_per_version
 from formulary.common.localization import current_language
 from formulary.models import Indication, Nutrient
 from formulary.selectors import adult_nrv_mg, adult_upper_limits_mg
-from products import calculations
+from products import calculations, claims
+from products.claims_rows import RuleFacts, build_source_of_rules, health_claims_data
 from products.models import IngredientLine, NutrientLine
 
 PRODUCT_COLUMNS = (
@@ -60,6 +61,8 @@ class ReferenceData:
     nrv_mg: Decimal | None
     upper_limits_mg: dict[str, Decimal]
     indication_ids: dict[str, int]
+    # The "source of" rules with their health claims, by nutrient (products.claims_rows).
+    source_of_rules: dict[str, RuleFacts]
     # indication_rows per (compound ids, language): a catalogue combines few compounds.
     indication_rows: dict = field(default_factory=dict, compare=False)
 
@@ -100,14 +103,19 @@ def build_reference_data() -> ReferenceData:
         nrv_mg=adult_nrv_mg(),
         upper_limits_mg=adult_upper_limits_mg(),
         indication_ids=dict(Indication.objects.values_list("slug", "id")),
+        source_of_rules=build_source_of_rules(),
     )
 
 
 reference_data = kept_per_version(build_reference_data)
 
 
-def product_rows(products) -> list[dict]:
-    """``products``: dicts with ``PRODUCT_COLUMNS``. Two queries: the lines of all of them."""
+def product_rows(products, *, with_health_claims: bool = False) -> list[dict]:
+    """``products``: dicts with ``PRODUCT_COLUMNS``. Two queries: the lines of all of them.
+
+    ``with_health_claims`` adds the claims each may carry (a detail's field, not the list's:
+    a page of products would carry every claim text once per product).
+    """
     ids = [product["id"] for product in products]
     lines, nutrients = defaultdict(list), defaultdict(list)
     for product_id, *line in (
@@ -125,12 +133,21 @@ def product_rows(products) -> list[dict]:
     data = reference_data()
     language = current_language()
     return [
-        product_row(product, lines[product["id"]], nutrients[product["id"]], data, language)
+        product_row(
+            product,
+            lines[product["id"]],
+            nutrients[product["id"]],
+            data,
+            language,
+            with_health_claims=with_health_claims,
+        )
         for product in products
     ]
 
 
-def product_row(product, lines, nutrients, data: ReferenceData, language: str) -> dict:
+def product_row(
+    product, lines, nutrients, data: ReferenceData, language: str, *, with_health_claims=False
+) -> dict:
     compounds = [data.compounds[compound_id] for compound_id, _, _ in lines]
     dose_lines = [
         calculations.DoseLine(
@@ -146,7 +163,7 @@ def product_row(product, lines, nutrients, data: ReferenceData, language: str) -
         nrv_mg=data.nrv_mg,
         upper_limits_mg=data.upper_limits_mg,
     )
-    return {
+    row = {
         "gtin": product["gtin"],
         "name": product["name"],
         "brand": {"slug": product["brand__slug"], "name": product["brand__name"]},
@@ -187,6 +204,27 @@ def product_row(product, lines, nutrients, data: ReferenceData, language: str) -
         "label_mismatch": dose.label_mismatch,
         "indications": known_indication_rows(data, tuple(line[0] for line in lines), language),
     }
+    if with_health_claims:
+        row["health_claims"] = product_health_claims(
+            product, nutrients, dose.elemental_mg_per_day, data, language
+        )
+    return row
+
+
+def product_health_claims(
+    product, nutrients, elemental_mg_per_day: Decimal, data: ReferenceData, language: str
+) -> list[dict]:
+    """The claims a product may carry, from its unrounded daily magnesium and nutrient lines."""
+    nutrient_lines = [
+        (data.nutrients[nutrient_id]["slug"], data.nutrients[nutrient_id]["unit"], amount)
+        for nutrient_id, amount in nutrients
+    ]
+    return health_claims_data(
+        data.source_of_rules,
+        elemental_mg_per_day=elemental_mg_per_day,
+        nutrient_mg_per_day=claims.nutrient_mg_per_day(nutrient_lines, product["servings_per_day"]),
+        language=language,
+    )
 
 
 def ingredient_row(compound: CompoundFacts, line: calculations.DoseLine, language: str) -> dict:
