@@ -8,6 +8,8 @@ from decimal import Decimal
 import pytest
 import yaml
 from django.test import Client
+from hypothesis import given
+from hypothesis import strategies as st
 from knox.models import AuthToken
 
 from compounds.knowledge_base import load_knowledge_base
@@ -277,6 +279,18 @@ def test_stated_figure_gets_decimals_rather_than_round_across_the_threshold():
     assert claims.stated(Decimal("0.2095"), 3, minimum=Decimal("0.21")) == Decimal("0.2095")
     assert claims.stated(Decimal("0.21"), 1, minimum=Decimal("0.21")) == Decimal("0.21")
     assert claims.stated(Decimal("56.25"), 1, minimum=Decimal("56.25")) == Decimal("56.3")
+
+
+@given(
+    value=st.decimals(min_value=0, max_value=1000, places=6, allow_nan=False),
+    minimum=st.sampled_from([Decimal("56.25"), Decimal("0.21"), Decimal(15)]),
+    places=st.integers(min_value=0, max_value=3),
+)
+def test_stated_figure_is_always_on_the_same_side_of_the_minimum(value, minimum, places):
+    figure = claims.stated(value, places, minimum=minimum)
+
+    assert (figure >= minimum) is (value >= minimum)
+    assert abs(figure - value) <= Decimal("0.5") * Decimal(10) ** -places
 
 
 def test_health_claims_magnesium_just_at_the_threshold_qualifies(client):
