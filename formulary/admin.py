@@ -7,6 +7,8 @@ from formulary.common.search import fold
 from formulary.models import (
     DeficiencySign,
     DeficiencySignCitation,
+    HealthClaim,
+    HealthClaimCitation,
     Indication,
     Medication,
     MedicationCitation,
@@ -16,6 +18,8 @@ from formulary.models import (
     ReferenceIntakeCitation,
     RiskGroup,
     RiskGroupCitation,
+    SourceOfRule,
+    SourceOfRuleCitation,
 )
 
 
@@ -46,6 +50,32 @@ class DeficiencySignCitationInline(CitationInline):
 
 class MedicationCitationInline(CitationInline):
     model = MedicationCitation
+
+
+class SourceOfRuleCitationInline(CitationInline):
+    model = SourceOfRuleCitation
+
+
+class HealthClaimCitationInline(CitationInline):
+    model = HealthClaimCitation
+
+
+@admin.register(SourceOfRule)
+class SourceOfRuleAdmin(SimpleHistoryAdmin):
+    """The condition of the claims; its threshold in mg is computed, so it is not a field."""
+
+    list_display = ["nutrient", "nrv_mg", "minimum_percent_of_nrv", "basis", "basis_status"]
+    inlines = [SourceOfRuleCitationInline]
+
+
+@admin.register(HealthClaim)
+class HealthClaimAdmin(SimpleHistoryAdmin):
+    """Authorised claim wordings: law about a nutrient, not evidence about a compound."""
+
+    list_display = ["slug", "rule", "text_nl", "text_nl_status", "text_en_status"]
+    list_filter = ["rule__nutrient", "text_nl_status", "text_en_status"]
+    search_fields = ["slug", "text_nl", "text_en", "efsa_ids"]
+    inlines = [HealthClaimCitationInline]
 
 
 @admin.register(Reference)

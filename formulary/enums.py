@@ -61,6 +61,39 @@ class MedicationKind(models.TextChoices):
     COMBINATION = "combination", _("combination product")
 
 
+class ClaimNutrient(models.TextChoices):
+    """The nutrients whose EU-authorised health claims the formulary holds.
+
+    Magnesium is the product's elemental magnesium; the others are ``Nutrient`` slugs.
+    """
+
+    MAGNESIUM = "magnesium", _("magnesium")
+    VITAMIN_B6 = "vitamin-b6", _("vitamin B6")
+
+
+class WordingStatus(models.TextChoices):
+    """How far a claim's wording was checked, as eu-claims.md tags it ([V], [S], [U], [U-tr]).
+
+    Only ``verified`` is the Official Journal's text read as such; an own translation is never
+    to be shown as the official wording.
+    """
+
+    VERIFIED = "verified", _("official text, read in the Official Journal")
+    SECONDARY = "secondary", _("register wording as copied by third parties")
+    UNVERIFIED = "unverified", _("unverified wording")
+    OWN_TRANSLATION = "own_translation", _("our own translation, not the official text")
+
+
+class ClaimBasis(models.TextChoices):
+    """The quantity of product a "source of" condition is tested on.
+
+    Annex XIII also names per 100 g and per 100 ml; a product here states its amounts per
+    serving and day, not its weight, so the daily dose is the only basis it can be tested on.
+    """
+
+    PER_DAILY_DOSE = "per_daily_dose", _("per daily dose")
+
+
 def choices_check(field: str, choices: type[models.TextChoices], name: str):
     """A database CHECK that keeps ``field`` within ``choices``; choices alone do not."""
     return models.CheckConstraint(condition=models.Q(**{f"{field}__in": choices.values}), name=name)

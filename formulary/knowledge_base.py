@@ -8,6 +8,7 @@ from formulary.common.loading import (
     resolve,
     upsert,
 )
+from formulary.health_claims import load_health_claims
 from formulary.models import (
     DeficiencySign,
     Indication,
@@ -155,6 +156,8 @@ def load_formulary(report=print) -> dict[str, dict]:
             instance.references.set(cited)
             count += 1
         report(f"  {section.replace('_', ' ')}: {count}")
+
+    load_health_claims(references=references, nutrients=nutrients, report=report)
 
     return {
         "references": references,

@@ -1,5 +1,7 @@
 """The vocabulary every other layer speaks: references, indications, medications, intakes."""
 
+from decimal import Decimal
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -9,6 +11,8 @@ from formulary.common.history import audit_history
 from formulary.common.models import CatalogueVersion  # noqa: F401  (registered with this app)
 from formulary.common.search import search_key
 from formulary.enums import (
+    ClaimBasis,
+    ClaimNutrient,
     IntakeKind,
     Jurisdiction,
     LifeStage,
@@ -18,6 +22,7 @@ from formulary.enums import (
     SignKind,
     Support,
     VerificationStatus,
+    WordingStatus,
     choices_check,
 )
 
@@ -346,4 +351,125 @@ class MedicationCitation(Citation):
             models.UniqueConstraint(
                 fields=["medication", "reference"], name="medication_citation_unique"
             )
+        ]
+
+
+class SourceOfRule(models.Model):
+    """The condition of use shared by a nutrient's claims: the food is at least a "source of" it.
+
+    Reg. (EC) No 1924/2006 (Annex, "source of") asks for a significant amount as Annex XIII
+    Part A of Reg. (EU) No 1169/2011 sets it: a percentage of the NRV. The threshold in mg is
+    computed from the two stored numbers (products.claims), never typed in.
+    """
+
+    nutrient = models.CharField(max_length=20, choices=ClaimNutrient.choices, unique=True)
+    nrv_mg = models.DecimalField(
+        "NRV (mg)",
+        max_digits=8,
+        decimal_places=3,
+        validators=[MinValueValidator(Decimal("0.001"))],
+        help_text="The nutrient reference value of Reg. 1169/2011 Annex XIII Part A, in mg.",
+    )
+    minimum_percent_of_nrv = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text="The significant amount as a percentage of the NRV (15 for supplements).",
+    )
+    rule_status = models.CharField(max_length=12, choices=VerificationStatus.choices)
+    basis = models.CharField(max_length=20, choices=ClaimBasis.choices)
+    basis_status = models.CharField(
+        max_length=12,
+        choices=VerificationStatus.choices,
+        help_text="Whether a source says the amount is tested on this basis for supplements.",
+    )
+    basis_note_nl = models.TextField(blank=True)
+    basis_note_en = models.TextField(blank=True)
+    condition_nl = models.TextField(help_text="The condition of use as the register words it.")
+    condition_nl_status = models.CharField(max_length=16, choices=WordingStatus.choices)
+    condition_en = models.TextField(help_text="The condition of use as the register words it.")
+    condition_en_status = models.CharField(max_length=16, choices=WordingStatus.choices)
+    references = models.ManyToManyField(
+        Reference, through="SourceOfRuleCitation", related_name="+", blank=True
+    )
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["nutrient"]
+        verbose_name = "“source of” rule"
+        constraints = [
+            choices_check("nutrient", ClaimNutrient, "source_of_nutrient_valid"),
+            choices_check("rule_status", VerificationStatus, "source_of_rule_status_valid"),
+            choices_check("basis", ClaimBasis, "source_of_basis_valid"),
+            choices_check("basis_status", VerificationStatus, "source_of_basis_status_valid"),
+            choices_check("condition_nl_status", WordingStatus, "source_of_condition_nl_valid"),
+            choices_check("condition_en_status", WordingStatus, "source_of_condition_en_valid"),
+            models.CheckConstraint(condition=Q(nrv_mg__gt=0), name="source_of_nrv_positive"),
+            models.CheckConstraint(
+                condition=Q(minimum_percent_of_nrv__gt=0), name="source_of_percent_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"source of {self.nutrient}: {self.minimum_percent_of_nrv} % of {self.nrv_mg} mg"
+
+
+class HealthClaim(models.Model):
+    """An EU-authorised health claim (Reg. (EU) No 432/2012) about a nutrient.
+
+    A claim is what the law allows a label to say about a nutrient, on a food that meets the
+    condition of its ``rule``. It is not evidence: what studies show about a compound form is
+    compounds.CompoundIndication, graded A-D. The two never stand in for each other.
+    """
+
+    slug = models.SlugField(max_length=40, unique=True)
+    rule = models.ForeignKey(SourceOfRule, on_delete=models.PROTECT, related_name="claims")
+    efsa_ids = models.CharField(
+        "EFSA IDs",
+        max_length=60,
+        help_text="The numbers of the EFSA consolidated Art. 13 list, the register's entry id.",
+    )
+    text_nl = models.TextField()
+    text_nl_status = models.CharField(max_length=16, choices=WordingStatus.choices)
+    text_en = models.TextField()
+    text_en_status = models.CharField(max_length=16, choices=WordingStatus.choices)
+    note_nl = models.TextField(blank=True)
+    note_en = models.TextField(blank=True)
+    references = models.ManyToManyField(
+        Reference, through="HealthClaimCitation", related_name="+", blank=True
+    )
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [
+            choices_check("text_nl_status", WordingStatus, "claim_text_nl_status_valid"),
+            choices_check("text_en_status", WordingStatus, "claim_text_en_status_valid"),
+        ]
+
+    def __str__(self):
+        return self.slug
+
+
+class SourceOfRuleCitation(Citation):
+    rule = models.ForeignKey(SourceOfRule, on_delete=models.CASCADE)
+
+    history = audit_history()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "reference"], name="source_of_citation_unique")
+        ]
+
+
+class HealthClaimCitation(Citation):
+    claim = models.ForeignKey(HealthClaim, on_delete=models.CASCADE)
+
+    history = audit_history()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "reference"], name="claim_citation_unique")
         ]

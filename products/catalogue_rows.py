@@ -8,10 +8,12 @@ equal); the arithmetic is ``products.calculations``, as there.
 """
 
 from collections import defaultdict
+from decimal import Decimal
 
 from formulary.common.localization import current_language
 from formulary.common.numbers import MG_PLACES, rounded
-from products import calculations
+from products import calculations, claims
+from products.claims_rows import health_claims_data
 from products.knowledge import CompoundFacts, Knowledge, knowledge
 from products.models import IngredientLine, NutrientLine
 
@@ -34,8 +36,12 @@ PRODUCT_COLUMNS = (
 )
 
 
-def product_rows(products) -> list[dict]:
-    """``products``: dicts with ``PRODUCT_COLUMNS``. Two queries: the lines of all of them."""
+def product_rows(products, *, with_health_claims: bool = False) -> list[dict]:
+    """``products``: dicts with ``PRODUCT_COLUMNS``. Two queries: the lines of all of them.
+
+    ``with_health_claims`` adds the claims each may carry (a detail's field, not the list's:
+    a page of products would carry every claim text once per product).
+    """
     ids = [product["id"] for product in products]
     lines, nutrients = defaultdict(list), defaultdict(list)
     for product_id, *line in (
@@ -53,12 +59,21 @@ def product_rows(products) -> list[dict]:
     data = knowledge()
     language = current_language()
     return [
-        product_row(product, lines[product["id"]], nutrients[product["id"]], data, language)
+        product_row(
+            product,
+            lines[product["id"]],
+            nutrients[product["id"]],
+            data,
+            language,
+            with_health_claims=with_health_claims,
+        )
         for product in products
     ]
 
 
-def product_row(product, lines, nutrients, data: Knowledge, language: str) -> dict:
+def product_row(
+    product, lines, nutrients, data: Knowledge, language: str, *, with_health_claims=False
+) -> dict:
     compounds = [data.compounds[compound_id] for compound_id, _, _ in lines]
     dose_lines = [
         calculations.DoseLine(
@@ -74,7 +89,7 @@ def product_row(product, lines, nutrients, data: Knowledge, language: str) -> di
         nrv_mg=data.nrv_mg,
         upper_limits_mg=data.upper_limits_mg,
     )
-    return {
+    row = {
         "gtin": product["gtin"],
         "name": product["name"],
         "brand": {"slug": product["brand__slug"], "name": product["brand__name"]},
@@ -117,6 +132,27 @@ def product_row(product, lines, nutrients, data: Knowledge, language: str) -> di
         "label_mismatch": dose.label_mismatch,
         "indications": known_indication_rows(data, tuple(line[0] for line in lines), language),
     }
+    if with_health_claims:
+        row["health_claims"] = product_health_claims(
+            product, nutrients, dose.elemental_mg_per_day, data, language
+        )
+    return row
+
+
+def product_health_claims(
+    product, nutrients, elemental_mg_per_day: Decimal, data: Knowledge, language: str
+) -> list[dict]:
+    """The claims a product may carry, from its unrounded daily magnesium and nutrient lines."""
+    nutrient_lines = [
+        (data.nutrients[nutrient_id]["slug"], data.nutrients[nutrient_id]["unit"], amount)
+        for nutrient_id, amount in nutrients
+    ]
+    return health_claims_data(
+        data.source_of_rules,
+        elemental_mg_per_day=elemental_mg_per_day,
+        nutrient_mg_per_day=claims.nutrient_mg_per_day(nutrient_lines, product["servings_per_day"]),
+        language=language,
+    )
 
 
 def ingredient_row(compound: CompoundFacts, line: calculations.DoseLine, language: str) -> dict:

@@ -24,6 +24,7 @@ from formulary.common.catalogue_version import kept_per_version
 from formulary.enums import Jurisdiction
 from formulary.models import Indication, Nutrient, ReferenceIntake
 from formulary.selectors import adult_nrv_mg, adult_upper_limit, adult_upper_limits_mg
+from products.claims_rows import build_source_of_rules
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ class Knowledge:
         self.upper_limits: dict[str, ReferenceIntake | None] = {
             jurisdiction: adult_upper_limit(jurisdiction) for jurisdiction in Jurisdiction.values
         }
+        # The "source of" rules with their health claims, by nutrient (products.claims_rows).
+        self.source_of_rules = build_source_of_rules()
         # The catalogue's indication rows per (compound ids, language), filled as they are
         # asked for (products.catalogue_rows.known_indication_rows).
         self.indication_rows: dict = {}

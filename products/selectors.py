@@ -1,6 +1,17 @@
 """Reads of products, with the prefetching their derived values need."""
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from decimal import Decimal
+
+from django.db.models import (
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+)
 
 from compounds.models import CompoundIndication
 from formulary.selectors import adult_nrv_mg, adult_upper_limits_mg
@@ -50,6 +61,29 @@ def with_indication(indication_ids: list[int]) -> Exists:
     """
     return Exists(
         ProductIndication.objects.filter(product=OuterRef("pk"), indication_id__in=indication_ids)
+    )
+
+
+def with_source_of_magnesium(minimum_mg: Decimal) -> Q:
+    """Products with at least ``minimum_mg`` elemental magnesium per daily dose.
+
+    The SQL twin of products.claims.source_of_verdict for magnesium, on the stored daily
+    amount (all compounds summed); a test holds the two equal on every demo product.
+    """
+    return Q(elemental_mg_per_day__gte=minimum_mg)
+
+
+def with_source_of_nutrient(nutrient_id: int, minimum_per_day: Decimal) -> Exists:
+    """Products whose line of the nutrient gives at least ``minimum_per_day`` (in the
+    nutrient's own unit) per daily dose: amount per serving * servings per day."""
+    per_day = ExpressionWrapper(
+        F("amount") * OuterRef("servings_per_day"),
+        output_field=DecimalField(max_digits=14, decimal_places=5),
+    )
+    return Exists(
+        NutrientLine.objects.filter(product=OuterRef("pk"), nutrient_id=nutrient_id)
+        .annotate(per_day=per_day)
+        .filter(per_day__gte=minimum_per_day)
     )
 
 

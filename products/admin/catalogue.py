@@ -15,14 +15,19 @@ from simple_history.admin import SimpleHistoryAdmin
 from compounds.enums import Classification
 from compounds.models import CompoundForm, CompoundIndication
 from formulary.admin import localized_name
+from formulary.common.localization import current_language
 from formulary.common.numbers import decimal_display, mg_display
+from formulary.enums import WordingStatus
 from formulary.models import Indication
 from formulary.selectors import adult_nrv_mg, adult_upper_limits_mg
 from products import calculations
 from products.admin import queries as admin_queries
 from products.admin.history import ProductHistoryMixin
 from products.admin.spreadsheet import SpreadsheetAdminMixin
+from products.claims import nutrient_mg_per_day
+from products.claims_rows import health_claims_data
 from products.enums import AmountBasis, ProductStatus
+from products.knowledge import knowledge
 from products.models import Brand, IngredientLine, NutrientLine, Product
 from products.selectors import product_dose, products_with_lines
 from products.services import (
@@ -299,7 +304,7 @@ class ProductAdmin(SpreadsheetAdminMixin, ProductHistoryMixin, SimpleHistoryAdmi
         "label_check",
         "indications",
     ]
-    readonly_fields = [*derived_fields, "updated_at"]
+    readonly_fields = [*derived_fields, "updated_at", "health_claims"]
     fieldsets = [
         (None, {"fields": ["gtin", "brand", "name", "dosage_form", "status", "edited_version"]}),
         (
@@ -318,6 +323,18 @@ class ProductAdmin(SpreadsheetAdminMixin, ProductHistoryMixin, SimpleHistoryAdmi
             {
                 "description": _("Read-only. Recomputed each time the product is saved."),
                 "fields": [*derived_fields, "updated_at"],
+            },
+        ),
+        (
+            _("EU health claims it may carry"),
+            {
+                "description": _(
+                    "Read-only. What EU law (Regulation (EU) No 432/2012) lets the label say "
+                    "about a nutrient, because the daily dose is at least a source of it. "
+                    "This is law, not evidence: the evidence grades of its compounds are "
+                    "under indications above."
+                ),
+                "fields": ["health_claims"],
             },
         ),
     ]
@@ -539,3 +556,50 @@ class ProductAdmin(SpreadsheetAdminMixin, ProductHistoryMixin, SimpleHistoryAdmi
                 ),
             ),
         )
+
+    @admin.display(description=_("authorised health claims"))
+    def health_claims(self, product):
+        values = self.derived(product)
+        if values is None:
+            return NOT_COMPUTED
+        lines = product.nutrients.select_related("nutrient")
+        nutrients = nutrient_mg_per_day(
+            [(line.nutrient.slug, line.nutrient.unit, line.amount) for line in lines],
+            product.servings_per_day,
+        )
+        verdicts = health_claims_data(
+            knowledge().source_of_rules,
+            elemental_mg_per_day=values.dose.elemental_mg_per_day,
+            nutrient_mg_per_day=nutrients,
+            language=current_language(),
+        )
+        if not verdicts:
+            return _("No health claims loaded.")
+        return format_html_join(
+            "",
+            "<div style='margin-bottom: 1em'>{}</div>",
+            ((nutrient_claims_html(verdict),) for verdict in verdicts),
+        )
+
+
+def wording_label(row: dict) -> str:
+    return WordingStatus(row["wording_status"]).label
+
+
+def nutrient_claims_html(verdict: dict) -> str:
+    """One nutrient's verdict, its claims with how far each wording was checked, the condition."""
+    if not verdict["may_carry_claims"]:
+        return format_html('<strong style="color: var(--error-fg)">{}</strong>', verdict["verdict"])
+    return format_html(
+        "<strong>{}</strong><ul style='margin: 0.3em 0; padding-left: 1.2em'>{}</ul>"
+        "<small>{}: {} ({})</small>",
+        verdict["verdict"],
+        format_html_join(
+            "",
+            "<li><code>{}</code> “{}” <em>({})</em></li>",
+            ((claim["slug"], claim["text"], wording_label(claim)) for claim in verdict["claims"]),
+        ),
+        gettext("Condition of use"),
+        verdict["condition"]["text"],
+        wording_label(verdict["condition"]),
+    )

@@ -28,7 +28,8 @@ class ProductRowsMixin:
         rows = list(products.values(*PRODUCT_COLUMNS, "version"))
         if not rows:
             raise Http404
-        return Response(product_rows(rows)[0], headers={"ETag": version_etag(rows[0]["version"])})
+        row = product_rows(rows, with_health_claims=True)[0]
+        return Response(row, headers={"ETag": version_etag(rows[0]["version"])})
 
 
 class ProductViewSet(

@@ -10,12 +10,18 @@ from formulary.common.api_fields import (
     SlugListFilter,
     StrictBooleanFilter,
 )
-from formulary.enums import Jurisdiction, SignKind
-from formulary.models import DeficiencySign, Indication, RiskGroup
+from formulary.enums import ClaimNutrient, Jurisdiction, SignKind
+from formulary.models import DeficiencySign, HealthClaim, Indication, RiskGroup
+from products import claims
 from products.enums import DosageForm
 from products.knowledge import knowledge
 from products.models import Brand, Product
-from products.selectors import with_indication, with_ingredient
+from products.selectors import (
+    with_indication,
+    with_ingredient,
+    with_source_of_magnesium,
+    with_source_of_nutrient,
+)
 
 MAX_DAILY_MG = 100_000
 
@@ -92,6 +98,14 @@ class ProductFilter(LeanFilterSet):
         kind="risk group",
         help_text="Products with a compound linked to an indication of these risk groups.",
     )
+    claim = SlugListFilter(
+        method="filter_claim",
+        known=known_slugs(HealthClaim),
+        kind="health claim",
+        help_text="Products that may carry these EU-authorised health claims (all of them): "
+        "at least a source of each claim's nutrient per daily dose. Comma-separated or "
+        "repeated. Claims are law, not evidence: see indication for evidence.",
+    )
     vegan = StrictBooleanFilter()
     gluten_free = StrictBooleanFilter()
     lactose_free = StrictBooleanFilter()
@@ -148,6 +162,25 @@ class ProductFilter(LeanFilterSet):
         return queryset.filter(
             with_ingredient(compound__in=linked_through_terms("risk_groups", slugs))
         )
+
+    def filter_claim(self, queryset, name, slugs):
+        data = knowledge()
+        nutrient_of = {
+            claim.slug: nutrient
+            for nutrient, rule in data.source_of_rules.items()
+            for claim in rule.claims
+        }
+        nutrient_ids = {facts["slug"]: (pk, facts["unit"]) for pk, facts in data.nutrients.items()}
+        for nutrient in sorted({nutrient_of[slug] for slug in slugs}):
+            minimum_mg = data.source_of_rules[nutrient].threshold.minimum_mg
+            if nutrient == ClaimNutrient.MAGNESIUM:
+                queryset = queryset.filter(with_source_of_magnesium(minimum_mg))
+            else:
+                nutrient_id, unit = nutrient_ids[nutrient]
+                queryset = queryset.filter(
+                    with_source_of_nutrient(nutrient_id, claims.minimum_in_unit(minimum_mg, unit))
+                )
+        return queryset
 
     def filter_search(self, queryset, name, text):
         # The brand as a subquery, not a join, so each condition can use its own index.

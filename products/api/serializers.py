@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from compounds.serializers import CompoundBriefSerializer
 from formulary.common.localization import current_language
+from formulary.enums import WordingStatus
 from products.catalogue_rows import PRODUCT_COLUMNS, product_row
 from products.knowledge import knowledge
 
@@ -96,6 +97,8 @@ class ProductSerializer(serializers.Serializer):
         help_text="Indications that follow from the product's compounds, with the best grade."
     )
 
+    with_health_claims = False
+
     def to_representation(self, product):
         """One product instance (its lines prefetched or not) as the catalogue renders it."""
         columns = {column: product_column(product, column) for column in PRODUCT_COLUMNS}
@@ -104,7 +107,79 @@ class ProductSerializer(serializers.Serializer):
             for line in product.ingredients.all()
         ]
         nutrients = [(line.nutrient_id, line.amount) for line in product.nutrients.all()]
-        return product_row(columns, lines, nutrients, knowledge(), current_language())
+        return product_row(
+            columns,
+            lines,
+            nutrients,
+            knowledge(),
+            current_language(),
+            with_health_claims=self.with_health_claims,
+        )
+
+
+class WordingSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    wording_status = serializers.ChoiceField(
+        choices=WordingStatus.choices,
+        help_text="verified: the Official Journal's text; secondary: the register's wording as "
+        "third parties copy it; unverified; own_translation: ours, not the official text.",
+    )
+    official_wording = serializers.BooleanField(
+        help_text="True only for a text read in the Official Journal (wording_status verified)."
+    )
+
+
+class ClaimSourceSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    citation = serializers.CharField()
+    url = serializers.URLField(allow_null=True)
+    status = serializers.CharField()
+
+
+class HealthClaimSerializer(WordingSerializer):
+    slug = serializers.SlugField()
+    note = serializers.CharField(help_text="Variants seen and what is unsettled; may be empty.")
+    efsa_ids = serializers.CharField(help_text="The EFSA consolidated-list IDs of the claim.")
+    sources = ClaimSourceSerializer(many=True)
+
+
+class NutrientHealthClaimsSerializer(serializers.Serializer):
+    nutrient = serializers.CharField(help_text="magnesium (elemental) or a nutrient slug.")
+    name = serializers.CharField()
+    may_carry_claims = serializers.BooleanField(
+        help_text="The product is at least a source of the nutrient per daily dose."
+    )
+    verdict = serializers.CharField(
+        help_text='E.g. "98 mg magnesium per daily dose = 26 % of the NRV, at least 15 % '
+        'needed", or why the product does not qualify.'
+    )
+    amount_mg_per_day = serializers.FloatField()
+    percent_of_nrv = serializers.FloatField(help_text="Rounded half up to a whole number.")
+    nrv_mg = serializers.FloatField()
+    minimum_percent_of_nrv = serializers.FloatField()
+    minimum_mg_per_day = serializers.FloatField(help_text="NRV * minimum percent / 100.")
+    basis = serializers.CharField()
+    basis_status = serializers.CharField()
+    basis_note = serializers.CharField()
+    rule_status = serializers.CharField()
+    condition = WordingSerializer(help_text="The claims' condition of use.")
+    sources = ClaimSourceSerializer(many=True)
+    claims = HealthClaimSerializer(
+        many=True, help_text="The authorised claims it may carry; empty when it does not qualify."
+    )
+
+
+class ProductDetailSerializer(ProductSerializer):
+    """One product: the catalogue's fields and the EU health claims it may carry."""
+
+    health_claims = NutrientHealthClaimsSerializer(
+        many=True,
+        help_text="EU-authorised health claims (Reg. 432/2012) per nutrient: what the law lets "
+        "a label say, if the product is a source of the nutrient. Not evidence: evidence "
+        "grades are under indications.",
+    )
+
+    with_health_claims = True
 
 
 def product_column(product, column: str):

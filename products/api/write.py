@@ -14,7 +14,7 @@ from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 
-from products.api.serializers import ProductSerializer
+from products.api.serializers import ProductDetailSerializer
 from products.api.write_serializers import ProductWriteSerializer
 from products.models import Product
 from products.selectors import catalogue_products
@@ -110,7 +110,7 @@ ETAG = OpenApiParameter(
 
 RETRIEVE_SCHEMA = extend_schema(
     parameters=[ETAG],
-    responses={200: ProductSerializer},
+    responses={200: ProductDetailSerializer},
     description=(
         "A published product to anyone; a draft or discontinued one too to a token whose user "
         "may view products (shop staff, pharmacist editors). The ETag is the product's version."
@@ -123,7 +123,7 @@ def change_schema(description: str):
         request=ProductWriteSerializer,
         parameters=[IF_MATCH, ETAG],
         responses={
-            200: ProductSerializer,
+            200: ProductDetailSerializer,
             **INVALID_BODY,
             **AUTH_ERRORS,
             **PRECONDITION_ERRORS,
@@ -139,7 +139,7 @@ class ProductWriteMixin:
 
     def product_response(self, product, status_code=status.HTTP_200_OK, **headers):
         loaded = catalogue_products().get(pk=product.pk)
-        data = ProductSerializer(loaded, context=self.get_serializer_context()).data
+        data = ProductDetailSerializer(loaded, context=self.get_serializer_context()).data
         headers = {"ETag": version_etag(loaded.version), **headers}
         return Response(data, status=status_code, headers=headers)
 
@@ -163,7 +163,7 @@ class ProductWriteMixin:
         request=ProductWriteSerializer,
         parameters=[ETAG],
         responses={
-            201: OpenApiResponse(ProductSerializer, description="Created."),
+            201: OpenApiResponse(ProductDetailSerializer, description="Created."),
             **INVALID_BODY,
             **AUTH_ERRORS,
         },

@@ -14,7 +14,11 @@ from rest_framework.exceptions import ErrorDetail
 
 from compounds.models import CompoundForm
 from formulary.models import Nutrient
-from products.api.serializers import IngredientSerializer, NutrientSerializer, ProductSerializer
+from products.api.serializers import (
+    IngredientSerializer,
+    NutrientSerializer,
+    ProductDetailSerializer,
+)
 from products.models import Brand, IngredientLine, NutrientLine, Product
 from products.services import (
     PRODUCT_INPUT_FIELDS,
@@ -133,7 +137,7 @@ class ProductWriteSerializer(WriteSerializer):
         required=False,
         help_text="Other nutrients per serving; replaces the current ones.",
     )
-    computed_fields = computed_fields(ProductSerializer, writable=PRODUCT_INPUT_FIELDS) | {
+    computed_fields = computed_fields(ProductDetailSerializer, writable=PRODUCT_INPUT_FIELDS) | {
         "updated_at",
         "version",
     }
