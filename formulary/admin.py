@@ -1,11 +1,11 @@
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib import admin
-from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from formulary.common.localization import localized
+from formulary.common.localized_numbers import LocalizedNumbersAdmin, number_text
 from formulary.models import (
     DeficiencySign,
     DeficiencySignCitation,
@@ -20,7 +20,22 @@ from formulary.models import (
 )
 
 
-class CitationInline(admin.TabularInline):
+class FormularyAdmin(LocalizedNumbersAdmin, SimpleHistoryAdmin):
+    """The base of every ModelAdmin of the project: numbers in the user's notation, and the
+    history page with the path (admin, API, import, command) each change came through."""
+
+    history_list_display = ["history_path"]
+
+
+class FormularyTabularInline(LocalizedNumbersAdmin, admin.TabularInline):
+    pass
+
+
+class FormularyStackedInline(LocalizedNumbersAdmin, admin.StackedInline):
+    pass
+
+
+class CitationInline(FormularyTabularInline):
     """A fact's references, one row each, picked by searching the reference list.
 
     The ``references`` many-to-manys use explicit through models, which filter_horizontal cannot
@@ -46,20 +61,20 @@ class DeficiencySignCitationInline(CitationInline):
 
 
 @admin.register(Reference)
-class ReferenceAdmin(SimpleHistoryAdmin):
+class ReferenceAdmin(FormularyAdmin):
     list_display = ["key", "status", "doi", "pmid", "about_carrier"]
     list_filter = ["status", "about_carrier"]
     search_fields = ["key", "citation", "doi", "pmid"]
 
 
 @admin.register(Indication, Medication, Nutrient)
-class VocabularyAdmin(SimpleHistoryAdmin):
+class VocabularyAdmin(FormularyAdmin):
     list_display = ["slug", "name_nl", "name_en"]
     search_fields = ["slug", "name_nl", "name_en"]
 
 
 @admin.register(ReferenceIntake)
-class ReferenceIntakeAdmin(SimpleHistoryAdmin):
+class ReferenceIntakeAdmin(FormularyAdmin):
     list_display = [
         "jurisdiction",
         "kind",
@@ -74,7 +89,7 @@ class ReferenceIntakeAdmin(SimpleHistoryAdmin):
     inlines = [ReferenceIntakeCitationInline]
 
 
-class NotedVocabularyAdmin(SimpleHistoryAdmin):
+class NotedVocabularyAdmin(FormularyAdmin):
     list_display = ["slug", "name_nl", "name_en", "status"]
     list_filter = ["status"]
     search_fields = ["slug", "name_nl", "name_en"]
@@ -101,9 +116,8 @@ def localized_name(obj) -> str:
 
 
 def decimal_display(value: Decimal, places: int = 1) -> str:
-    """``value`` rounded half up to ``places`` decimals, in the active language's notation.
-
-    number_format alone cuts digits off instead of rounding, so the rounding happens here, once.
-    """
+    """``value`` rounded half up to ``places`` decimals, in the active language's notation and
+    without trailing zeros (250.0 -> 250, 62.50 -> 62,5 in Dutch), as the number inputs show
+    stored values."""
     exponent = Decimal(1).scaleb(-places)
-    return number_format(value.quantize(exponent, rounding=ROUND_HALF_UP), decimal_pos=places)
+    return number_text(value.quantize(exponent, rounding=ROUND_HALF_UP))

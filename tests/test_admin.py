@@ -58,7 +58,9 @@ def change_url(obj) -> str:
 
 
 def one_decimal(value: Decimal) -> str:
-    return str(value.quantize(TENTH, rounding=ROUND_HALF_UP))
+    """Rounded to one decimal, without a trailing zero: 141.0 -> 141."""
+    text = str(value.quantize(TENTH, rounding=ROUND_HALF_UP))
+    return text.removesuffix(".0")
 
 
 def new_gtin(serial: int) -> str:
@@ -137,11 +139,11 @@ def test_product_change_page_shows_the_computed_dose_and_upper_limit_flags(en_ad
     assert f"{one_decimal(dose.nrv_percent_per_day)} %" in html
     assert (
         f"Over: {one_decimal(dose.elemental_mg_per_day)} mg a day is above the adult limit "
-        "of 250.0 mg." in html
+        "of 250 mg." in html
     )
     assert (
         f"Over: {one_decimal(dose.elemental_mg_per_day)} mg a day is above the adult limit "
-        "of 350.0 mg." in html
+        "of 350 mg." in html
     )
 
 
@@ -155,7 +157,7 @@ def test_product_change_page_shows_label_mismatch_and_the_indications_of_its_com
     html = en_admin.get(change_url(product)).content.decode()
 
     assert (
-        f"Mismatch: the label declares 200.0 mg per serving, the ingredients give "
+        f"Mismatch: the label declares 200 mg per serving, the ingredients give "
         f"{one_decimal(dose.elemental_mg_per_serving)} mg (more than 5 % apart)." in html
     )
     assert expected

@@ -12,12 +12,16 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 from simple_history.utils import bulk_update_with_history
 
 from compounds.enums import Classification
 from compounds.models import CompoundForm, CompoundIndication
-from formulary.admin import decimal_display, localized_name
+from formulary.admin import (
+    FormularyAdmin,
+    FormularyTabularInline,
+    decimal_display,
+    localized_name,
+)
 from formulary.common.catalogue_version import catalogue_version_bump
 from formulary.common.history import history_attrs
 from formulary.models import Indication
@@ -103,7 +107,7 @@ class NutrientLineFormSet(UniqueLineFormSet):
     repeated_code = "repeated_nutrient"
 
 
-class IngredientLineInline(admin.TabularInline):
+class IngredientLineInline(FormularyTabularInline):
     model = IngredientLine
     formset = IngredientLineFormSet
     autocomplete_fields = ["compound"]
@@ -133,7 +137,7 @@ class IngredientLineInline(admin.TabularInline):
         return _("= %(mg)s mg elemental magnesium") % {"mg": decimal_display(amounts.elemental_mg)}
 
 
-class NutrientLineInline(admin.TabularInline):
+class NutrientLineInline(FormularyTabularInline):
     model = NutrientLine
     formset = NutrientLineFormSet
     autocomplete_fields = ["nutrient"]
@@ -141,7 +145,7 @@ class NutrientLineInline(admin.TabularInline):
 
 
 @admin.register(Brand)
-class BrandAdmin(SimpleHistoryAdmin):
+class BrandAdmin(FormularyAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name", "slug"]
 
@@ -281,7 +285,7 @@ def mg(value: Decimal) -> str:
 
 
 @admin.register(Product)
-class ProductAdmin(SpreadsheetAdminMixin, ProductHistoryMixin, SimpleHistoryAdmin):
+class ProductAdmin(SpreadsheetAdminMixin, ProductHistoryMixin, FormularyAdmin):
     list_display = [
         "name",
         "brand",
