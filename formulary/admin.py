@@ -24,7 +24,7 @@ class FormularyAdmin(LocalizedNumbersAdmin, SimpleHistoryAdmin):
     """The base of every ModelAdmin of the project: numbers in the user's notation, and the
     history page with the path (admin, API, import, command) each change came through."""
 
-    history_list_display = ["history_path"]
+    object_history_list_template = "admin/formulary/object_history_list.html"
 
 
 class FormularyTabularInline(LocalizedNumbersAdmin, admin.TabularInline):

@@ -495,6 +495,7 @@ class ProductAdmin(SpreadsheetAdminMixin, ProductHistoryMixin, FormularyAdmin):
         values = self.derived(product)
         return mg(values.dose.elemental_mg_per_day) if values else NOT_COMPUTED
 
+    # xgettext:no-python-format
     @admin.display(description=_("% of the EU NRV per day"))
     def eu_nrv_percent(self, product):
         values = self.derived(product)
