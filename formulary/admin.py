@@ -1,6 +1,9 @@
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.apps import apps
 from django.contrib import admin
+from django.db import models
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -25,6 +28,36 @@ class FormularyAdmin(LocalizedNumbersAdmin, SimpleHistoryAdmin):
     history page with the path (admin, API, import, command) each change came through."""
 
     object_history_list_template = "admin/formulary/object_history_list.html"
+    # Django 6 reads a URL typed without a scheme as https; say so now (and silence the
+    # deprecation warning every URL field's form raises until then).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def get_deleted_objects(self, objs, request):
+        """Django lists every row a delete cascades to; rows the code derives and rebuilds
+        (``derived_rows = True`` on the model, e.g. the products' match rows) are bookkeeping
+        that staff neither wrote nor can act on, so the confirmation leaves them out."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        derived = [model for model in apps.get_models() if getattr(model, "derived_rows", False)]
+        prefixes = tuple(f"{capfirst(model._meta.verbose_name)}: " for model in derived)
+        hidden_counts = {model._meta.verbose_name_plural for model in derived}
+        counts = {name: count for name, count in counts.items() if name not in hidden_counts}
+        return without_rows(deleted, prefixes), counts, perms_needed, protected
+
+
+def without_rows(nested: list, prefixes: tuple[str, ...]) -> list:
+    """``nested`` (the delete page's list: an entry, then a list of what it takes along)
+    without the entries that start with one of ``prefixes``, and what they take along."""
+    kept = []
+    dropped = False
+    for entry in nested:
+        if isinstance(entry, list):
+            if not dropped:
+                kept.append(without_rows(entry, prefixes))
+            continue
+        dropped = str(entry).startswith(prefixes)
+        if not dropped:
+            kept.append(entry)
+    return kept
 
 
 class FormularyTabularInline(LocalizedNumbersAdmin, admin.TabularInline):

@@ -282,6 +282,9 @@ class ProductIndication(models.Model):
         _("price value"), help_text=_("The product's price value (0-1).")
     )
 
+    # Rebuilt by the code, never written by staff: the admin's delete confirmation omits them.
+    derived_rows = True
+
     class Meta:
         verbose_name = _("product match row")
         verbose_name_plural = _("product match rows")

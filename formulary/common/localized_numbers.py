@@ -161,6 +161,8 @@ class LocalizedFloatField(LocalizedNumberMixin, forms.FloatField):
 NUMBER_FORM_FIELDS = {
     models.DecimalField: {"form_class": LocalizedDecimalField},
     models.IntegerField: {"form_class": LocalizedIntegerField},
+    # Django's admin defaults name BigIntegerField itself, which the lookup finds first.
+    models.BigIntegerField: {"form_class": LocalizedIntegerField},
     models.FloatField: {"form_class": LocalizedFloatField},
 }
 
@@ -169,9 +171,14 @@ class LocalizedNumbersAdmin:
     """For every ModelAdmin and inline of the project: its numeric fields use the fields above.
 
     ``formfield_overrides`` is looked up along the model field's class hierarchy, so
-    PositiveIntegerField and the other integer fields are covered by IntegerField.
+    PositiveIntegerField and the other integer fields are covered by IntegerField. The admin's
+    defaults (a number widget for IntegerField) are merged in first; the form class here wins,
+    and it brings its own widget.
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.formfield_overrides = {**NUMBER_FORM_FIELDS, **self.formfield_overrides}
+        overrides = dict(self.formfield_overrides)
+        for model_field, options in NUMBER_FORM_FIELDS.items():
+            overrides[model_field] = {**overrides.get(model_field, {}), **options}
+        self.formfield_overrides = overrides
