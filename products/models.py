@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from compounds.enums import EvidenceGrade
 from compounds.models import CompoundForm
 from formulary.common.history import audit_history
+from formulary.common.localized_numbers import number_text
 from formulary.enums import choices_check
 from formulary.models import Indication, Nutrient
 from products.enums import AmountBasis, DosageForm, ProductStatus
@@ -210,7 +211,8 @@ class IngredientLine(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.compound.slug} {self.amount_mg} mg ({self.amount_basis})"
+        # Read by staff (the inline's saved row, delete confirmations, history): their words.
+        return f"{self.compound}: {number_text(self.amount_mg)} {self.get_amount_basis_display()}"
 
 
 class NutrientLine(models.Model):
@@ -238,7 +240,8 @@ class NutrientLine(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.nutrient.slug} {self.amount} {self.nutrient.unit}"
+        unit = self.nutrient.get_unit_display()
+        return f"{self.nutrient}: {number_text(self.amount)} {unit}"
 
 
 class ProductIndication(models.Model):

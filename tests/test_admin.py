@@ -27,6 +27,7 @@ from formulary.common.localized_numbers import LocalizedNumberMixin
 from formulary.enums import VerificationStatus
 from formulary.models import Indication, Nutrient, Reference
 from products.admin import queries as admin_queries
+from products.admin.dashboard import CHAR_WIDTH, dashboard_charts
 from products.calculations import label_disagrees
 from products.demo_staff import DEMO_LOGINS
 from products.enums import ProductStatus
@@ -868,3 +869,14 @@ def test_ensure_demo_staff_refuses_on_a_production_profile(settings, django_user
     assert not django_user_model.objects.filter(
         username__in=[login.username for login in DEMO_LOGINS]
     ).exists()
+
+
+def test_dashboard_charts_leave_room_for_their_longest_dutch_texts(admin_user):
+    with translation.override("nl"):
+        charts = dashboard_charts(admin_user)
+
+        for chart in charts:
+            for row in chart.rows:
+                assert len(row.label) * CHAR_WIDTH <= chart.label_x, row.label
+                assert chart.value_x + len(row.value_label) * CHAR_WIDTH <= chart.width
+    assert len(charts) == 3
