@@ -216,6 +216,13 @@ def dutch_page(browser):
     context.close()
 
 
+def type_into(page, selector, text):
+    """Types ``text`` key by key into an emptied field, as a person does (fill() would set the
+    value directly, past the browser's own handling of the keys)."""
+    page.fill(selector, "")
+    page.locator(selector).press_sequentially(text)
+
+
 def public_product(page, live_server, gtin):
     public = page.context.browser.new_context()
     answer = public.new_page().goto(f"{live_server.url}/api/v1/products/{gtin}/")
@@ -239,11 +246,11 @@ def test_dutch_shop_assistant_types_decimal_commas_and_the_api_reads_them_back(
     page.select_option("#id_dosage_form", "capsule")
     page.select_option("#id_status", "published")
     page.fill("#id_units_per_package", "60")
-    page.fill("#id_units_per_serving", "1,5")
+    type_into(page, "#id_units_per_serving", "1,5")
     page.fill("#id_servings_per_day", "2")
-    page.fill("#id_price_eur", "9,95")
+    type_into(page, "#id_price_eur", "9,95")
     autocomplete(page, "id_ingredients-0-compound", "oxide", "Magnesiumoxide")
-    page.fill("#id_ingredients-0-amount_mg", "500,5")
+    type_into(page, "#id_ingredients-0-amount_mg", "500,5")
     page.select_option("#id_ingredients-0-amount_basis", "compound")
     page.click("input[name=_continue]")
 
@@ -257,13 +264,13 @@ def test_dutch_shop_assistant_types_decimal_commas_and_the_api_reads_them_back(
     assert page.input_value("#id_units_per_serving") == "1,5"
     assert page.input_value("#id_units_per_package") == "60"
 
-    page.fill("#id_price_eur", "1.000,5")
+    type_into(page, "#id_price_eur", "1.000,5")
     page.click("input[name=_continue]")
     page.wait_for_selector(".messagelist .success")
     assert public_product(page, live_server, gtin)[1]["price_eur"] == 1000.5
 
     # One thousand, or one with three decimals typed with a point: refused, not guessed.
-    page.fill("#id_units_per_serving", "1.000")
+    type_into(page, "#id_units_per_serving", "1.000")
     page.click("input[name=_continue]")
     error = page.inner_text(".field-units_per_serving .errorlist")
     assert "1.000" in error and "1000" in error
