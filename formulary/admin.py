@@ -2,6 +2,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.apps import apps
 from django.contrib import admin
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -32,6 +33,9 @@ class FormularyAdmin(LocalizedNumbersAdmin, SimpleHistoryAdmin):
     # deprecation warning every URL field's form raises until then).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
+    def get_list_display(self, request):
+        return [plain_number_column(self.model, name) for name in super().get_list_display(request)]
+
     def get_deleted_objects(self, objs, request):
         """Django lists every row a delete cascades to; rows the code derives and rebuilds
         (``derived_rows = True`` on the model, e.g. the products' match rows) are bookkeeping
@@ -42,6 +46,27 @@ class FormularyAdmin(LocalizedNumbersAdmin, SimpleHistoryAdmin):
         hidden_counts = {model._meta.verbose_name_plural for model in derived}
         counts = {name: count for name, count in counts.items() if name not in hidden_counts}
         return without_rows(deleted, prefixes), counts, perms_needed, protected
+
+
+def plain_number_column(model, name):
+    """A list column of a DecimalField, shown as the number inputs show it: no trailing zeros
+    (Django's list shows every decimal place: 357,0000 g/l, 4,0 hours)."""
+    if not isinstance(name, str):
+        return name
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return name
+    if not isinstance(field, models.DecimalField):
+        return name
+
+    @admin.display(description=field.verbose_name, ordering=name)
+    def column(obj):
+        value = getattr(obj, name)
+        return None if value is None else number_text(value)
+
+    column.__name__ = name
+    return column
 
 
 def without_rows(nested: list, prefixes: tuple[str, ...]) -> list:

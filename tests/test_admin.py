@@ -881,3 +881,16 @@ def test_dashboard_charts_leave_room_for_their_longest_dutch_texts(admin_user):
                 assert len(row.label) * CHAR_WIDTH <= chart.label_x, row.label
                 assert chart.value_x + len(row.value_label) * CHAR_WIDTH <= chart.width
     assert len(charts) == 3
+
+
+def test_compound_list_shows_stored_decimals_without_trailing_zeros(admin_client):
+    nl_admin = dutch(admin_client)
+    compound = CompoundForm.objects.get(slug="magnesium-sulfate-anhydrous")
+    assert compound.solubility_g_per_l == Decimal("357.0000")
+
+    html = nl_admin.get(COMPOUNDS, {"q": "magnesium-sulfate-anhydrous"}).content.decode()
+
+    cells = re.findall(r'<td class="field-solubility_g_per_l">([^<]*)</td>', html)
+    percent = re.findall(r'<td class="field-elemental_magnesium_percent">([^<]*)</td>', html)
+    assert "357" in cells
+    assert str(compound.elemental_magnesium_percent).rstrip("0").replace(".", ",") in percent
