@@ -894,3 +894,16 @@ def test_compound_list_shows_stored_decimals_without_trailing_zeros(admin_client
     percent = re.findall(r'<td class="field-elemental_magnesium_percent">([^<]*)</td>', html)
     assert "357" in cells
     assert str(compound.elemental_magnesium_percent).rstrip("0").replace(".", ",") in percent
+
+
+def test_admin_bad_gtin_is_refused_in_the_users_language(admin_client):
+    nl_admin = dutch(admin_client)
+    data = add_form_data(nl_admin, "2000000000016", [("magnesium-oxide", "100", "elemental")])
+
+    response = nl_admin.post(ADD_PRODUCT, data)
+
+    assert response.context["adminform"].form.errors["gtin"] == [
+        "Het controlecijfer van GTIN 2000000000016 klopt niet: het laatste cijfer moet 5 zijn. "
+        "Controleer de barcode op een tikfout."
+    ]
+    assert not Product.objects.filter(gtin="2000000000016").exists()

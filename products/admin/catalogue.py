@@ -31,6 +31,7 @@ from products.admin import queries as admin_queries
 from products.admin.history import ProductHistoryMixin
 from products.admin.spreadsheet import SpreadsheetAdminMixin
 from products.enums import AmountBasis, ProductStatus
+from products.gtin import GtinError, gs1_check_digit, validate_gtin
 from products.models import Brand, IngredientLine, NutrientLine, Product
 from products.selectors import product_dose, products_with_lines
 from products.services import (
@@ -241,6 +242,18 @@ class LabelMismatchFilter(admin.SimpleListFilter):
         return queryset.filter(condition()) if condition else queryset
 
 
+# The GTIN rule's messages in the admin user's language; products.gtin words them in English
+# for the API and the import command, under the same codes.
+GTIN_MESSAGES = {
+    "gtin_not_digits": _("A GTIN consists of digits only."),
+    "gtin_length": _("A GTIN has 8, 12, 13 or 14 digits; this one has %(length)d."),
+    "gtin_check_digit": _(
+        "The check digit of GTIN %(gtin)s is wrong: the last digit should be %(expected)d. "
+        "Check the barcode for a typing error."
+    ),
+}
+
+
 class ProductAdminForm(forms.ModelForm):
     """Carries the version the page was rendered from, so a stale save is refused.
 
@@ -250,6 +263,21 @@ class ProductAdminForm(forms.ModelForm):
     """
 
     edited_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def clean_gtin(self):
+        # A field that fails here is left out of the model's own validation, so the English
+        # message of the model validator does not follow this one.
+        gtin = self.cleaned_data["gtin"]
+        try:
+            validate_gtin(gtin)
+        except GtinError as error:
+            params = {"gtin": gtin, "length": len(gtin)}
+            if error.code == "gtin_check_digit":
+                params["expected"] = gs1_check_digit(gtin[:-1])
+            raise ValidationError(
+                GTIN_MESSAGES[error.code], code=error.code, params=params
+            ) from error
+        return gtin
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
