@@ -31,6 +31,7 @@ OPEN_STATUSES = [VerificationStatus.UNVERIFIED, VerificationStatus.DISPUTED]
 # Pixel geometry shared by the dashboard's bar charts, drawn 1:1 in the index's 600 px column.
 CHART_WIDTH = 600
 BAR_WIDTH = 160
+MIN_BAR_WIDTH = 100
 ROW_HEIGHT = 24
 BAR_HEIGHT = 16
 GAP = 8
@@ -164,9 +165,9 @@ class BarChart:
     rows: list[BarRow]
     label_width: int
     value_width: int
+    bar_width: int
     legend: list[tuple[str, str]] = field(default_factory=list)
     caption: str = ""
-    bar_width: int = BAR_WIDTH
     bar_height: int = BAR_HEIGHT
 
     @property
@@ -175,7 +176,7 @@ class BarChart:
 
     @property
     def value_x(self) -> int:
-        return self.label_width + BAR_WIDTH + GAP
+        return self.label_width + self.bar_width + GAP
 
     @property
     def width(self) -> int:
@@ -204,24 +205,28 @@ def text_width(texts) -> int:
 
 def bar_chart(key: str, title: str, specs: list[RowSpec], **options) -> BarChart:
     label_width = text_width(spec.label for spec in specs) + 2 * GAP
+    value_width = text_width(spec.value_label for spec in specs) + GAP
+    # Long texts take from the bars before the chart grows past its column (and shrinks).
+    bar_width = max(MIN_BAR_WIDTH, min(BAR_WIDTH, CHART_WIDTH - label_width - value_width - GAP))
     return BarChart(
         key=key,
         title=title,
-        rows=layout(specs, label_width),
+        rows=layout(specs, label_width, bar_width),
         label_width=label_width,
-        value_width=text_width(spec.value_label for spec in specs) + GAP,
+        value_width=value_width,
+        bar_width=bar_width,
         **options,
     )
 
 
-def layout(specs: list[RowSpec], label_width: int) -> list[BarRow]:
+def layout(specs: list[RowSpec], label_width: int, bar_width: int) -> list[BarRow]:
     rows = []
     for index, spec in enumerate(specs):
         y = index * ROW_HEIGHT + 4
         x = Decimal(label_width)
-        segments = [Segment("bar-track", str(label_width), str(BAR_WIDTH))]
+        segments = [Segment("bar-track", str(label_width), str(bar_width))]
         for count, css_class in spec.parts:
-            width = Decimal(count) / max(spec.scale, 1) * BAR_WIDTH
+            width = Decimal(count) / max(spec.scale, 1) * bar_width
             segments.append(Segment(css_class, f"{x:.1f}", f"{width:.1f}"))
             x += width
         rows.append(
