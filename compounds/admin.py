@@ -6,7 +6,6 @@ from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
 from compounds.models import (
     Carrier,
@@ -19,7 +18,12 @@ from compounds.models import (
     InteractionRule,
     InteractionRuleCitation,
 )
-from formulary.admin import CitationInline, localized_name
+from formulary.admin import (
+    CitationInline,
+    FormularyAdmin,
+    FormularyStackedInline,
+    localized_name,
+)
 from formulary.common.numbers import decimal_display
 
 DERIVED_CHEMISTRY = [
@@ -47,7 +51,7 @@ class InteractionRuleCitationInline(CitationInline):
     model = InteractionRuleCitation
 
 
-class CarrierEffectInline(admin.StackedInline):
+class CarrierEffectInline(FormularyStackedInline):
     model = CarrierEffect
     extra = 0
     filter_horizontal = ["indications"]
@@ -55,7 +59,7 @@ class CarrierEffectInline(admin.StackedInline):
     show_change_link = True
 
 
-class EvidenceInline(admin.StackedInline):
+class EvidenceInline(FormularyStackedInline):
     model = CompoundIndication
     fk_name = "compound"
     extra = 0
@@ -67,14 +71,14 @@ class EvidenceInline(admin.StackedInline):
 
 
 @admin.register(Carrier)
-class CarrierAdmin(SimpleHistoryAdmin):
+class CarrierAdmin(FormularyAdmin):
     list_display = ["slug", "name_nl", "name_en"]
     search_fields = ["slug", "name_nl", "name_en"]
     inlines = [CarrierEffectInline]
 
 
 @admin.register(CarrierEffect)
-class CarrierEffectAdmin(SimpleHistoryAdmin):
+class CarrierEffectAdmin(FormularyAdmin):
     list_display = ["__str__", "carrier", "status"]
     list_filter = ["status", "carrier", "indications"]
     list_select_related = ["carrier"]
@@ -203,7 +207,7 @@ def compound_chart(compounds) -> CompoundChart | None:
 
 
 @admin.register(CompoundForm)
-class CompoundFormAdmin(SimpleHistoryAdmin):
+class CompoundFormAdmin(FormularyAdmin):
     list_display = [
         "slug",
         "formula",
@@ -303,7 +307,7 @@ class CompoundFormAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(CompoundIndication)
-class CompoundIndicationAdmin(SimpleHistoryAdmin):
+class CompoundIndicationAdmin(FormularyAdmin):
     list_display = ["compound", "indication", "grade", "basis", "status"]
     list_filter = ["indication", "grade", "basis", "status", "compound__classification"]
     list_select_related = ["compound", "indication"]
@@ -320,7 +324,7 @@ class CompoundIndicationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(InteractionRule)
-class InteractionRuleAdmin(SimpleHistoryAdmin):
+class InteractionRuleAdmin(FormularyAdmin):
     list_display = [
         "medication",
         "mechanism",

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from compounds import chemistry
 from compounds.enums import (
@@ -21,6 +22,7 @@ from compounds.enums import (
     TimeOfDay,
 )
 from formulary.common.history import audit_history
+from formulary.common.localization import localized
 from formulary.enums import VerificationStatus, choices_check
 from formulary.models import Citation, Indication, Medication, Reference
 
@@ -43,8 +45,9 @@ def validate_formula(value: str):
         raise ValidationError(error.message, code=error.code) from error
 
 
-def status_field(help_text: str):
+def status_field(verbose_name, help_text):
     return models.CharField(
+        verbose_name,
         max_length=12,
         choices=VerificationStatus.choices,
         default=VerificationStatus.UNVERIFIED,
@@ -55,117 +58,165 @@ def status_field(help_text: str):
 class Carrier(models.Model):
     """The counter-ion or ligand bound to magnesium (oxide, citrate, glycine, taurine, ...)."""
 
-    slug = models.SlugField(max_length=40, unique=True)
-    name_nl = models.CharField(max_length=100)
-    name_en = models.CharField(max_length=100)
+    slug = models.SlugField(_("slug"), max_length=40, unique=True)
+    name_nl = models.CharField(_("name (Dutch)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
 
     history = audit_history()
 
     class Meta:
+        verbose_name = _("carrier")
+        verbose_name_plural = _("carriers")
         ordering = ["slug"]
 
     def __str__(self):
-        return self.name_en
+        # The admin names rows by __str__ (drop-downs, autocomplete, messages).
+        return localized(self, "name")
 
 
 class CarrierEffect(models.Model):
     """An effect of the carrier molecule itself, kept apart from magnesium's own effects."""
 
-    carrier = models.ForeignKey(Carrier, on_delete=models.CASCADE, related_name="effects")
-    text_nl = models.TextField()
-    text_en = models.TextField()
-    indications = models.ManyToManyField(Indication, related_name="carrier_effects", blank=True)
-    status = status_field("How far the effect was checked.")
+    carrier = models.ForeignKey(
+        Carrier, on_delete=models.CASCADE, related_name="effects", verbose_name=_("carrier")
+    )
+    text_nl = models.TextField(_("text (Dutch)"))
+    text_en = models.TextField(_("text (English)"))
+    indications = models.ManyToManyField(
+        Indication, related_name="carrier_effects", blank=True, verbose_name=_("indications")
+    )
+    status = status_field(_("verification status"), _("How far the effect was checked."))
     references = models.ManyToManyField(
-        Reference, through="CarrierEffectCitation", related_name="+", blank=True
+        Reference,
+        through="CarrierEffectCitation",
+        related_name="+",
+        blank=True,
+        verbose_name=_("references"),
     )
 
     history = audit_history(m2m_fields=["indications"])
 
     class Meta:
+        verbose_name = _("carrier effect")
+        verbose_name_plural = _("carrier effects")
         ordering = ["carrier__slug", "id"]
         constraints = [choices_check("status", VerificationStatus, "carrier_effect_status_valid")]
 
     def __str__(self):
-        return f"{self.carrier}: {self.text_en[:60]}"
+        return f"{self.carrier}: {localized(self, 'text')[:60]}"
 
 
 class CompoundForm(models.Model):
     """One salt in one hydrate state. Molar mass and magnesium share follow from the formula."""
 
-    slug = models.SlugField(max_length=60, unique=True)
-    name_nl = models.CharField(max_length=150)
-    name_en = models.CharField(max_length=150)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    name_nl = models.CharField(_("name (Dutch)"), max_length=150)
+    name_en = models.CharField(_("name (English)"), max_length=150)
     formula = models.CharField(
+        _("formula"),
         max_length=chemistry.MAX_FORMULA_LENGTH,
         validators=[validate_formula],
-        help_text="With the hydrate, e.g. MgCl2·6H2O or 4MgCO3·Mg(OH)2·5H2O.",
+        help_text=_("With the hydrate, e.g. MgCl2·6H2O or 4MgCO3·Mg(OH)2·5H2O."),
     )
-    formula_note = models.CharField(max_length=200, blank=True)
-    hydrate_note = models.CharField(max_length=200, blank=True)
+    formula_note = models.CharField(_("formula note"), max_length=200, blank=True)
+    hydrate_note = models.CharField(_("hydrate note"), max_length=200, blank=True)
 
     # Derived from the formula on every save; never typed in.
-    hydrate = models.CharField(max_length=30, editable=False)
+    hydrate = models.CharField(_("hydrate"), max_length=30, editable=False)
     # Decimal: the Ph. Eur. knows fractional hydrates such as MgCl2·4.5H2O.
-    water_of_hydration = models.DecimalField(max_digits=6, decimal_places=2, editable=False)
-    molar_mass_g_mol = models.DecimalField(max_digits=10, decimal_places=4, editable=False)
-    magnesium_atoms = models.PositiveSmallIntegerField(editable=False)
+    water_of_hydration = models.DecimalField(
+        _("water of hydration (molecules)"), max_digits=6, decimal_places=2, editable=False
+    )
+    molar_mass_g_mol = models.DecimalField(
+        _("molar mass (g/mol)"), max_digits=10, decimal_places=4, editable=False
+    )
+    magnesium_atoms = models.PositiveSmallIntegerField(_("magnesium atoms"), editable=False)
     elemental_magnesium_percent = models.DecimalField(
-        max_digits=8, decimal_places=4, editable=False
+        _("elemental magnesium (%)"), max_digits=8, decimal_places=4, editable=False
     )
 
-    classification = models.CharField(max_length=10, choices=Classification.choices)
-    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="compounds")
-    chemistry_status = status_field("Formula and hydrate identity.")
+    classification = models.CharField(
+        _("classification"), max_length=10, choices=Classification.choices
+    )
+    carrier = models.ForeignKey(
+        Carrier, on_delete=models.PROTECT, related_name="compounds", verbose_name=_("carrier")
+    )
+    chemistry_status = status_field(_("chemistry status"), _("Formula and hydrate identity."))
 
     solubility_term = models.CharField(
+        _("solubility (Ph. Eur. term)"),
         max_length=25,
         choices=SolubilityTerm.choices,
         blank=True,
-        help_text="Ph. Eur. term; empty where not verified or where sources conflict.",
+        help_text=_("Ph. Eur. term; empty where not verified or where sources conflict."),
     )
     solubility_g_per_l = models.DecimalField(
-        max_digits=8, decimal_places=4, null=True, blank=True, validators=[MinValueValidator(0)]
+        _("solubility (g/l)"),
+        max_digits=8,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
     )
-    solubility_source_text = models.CharField(max_length=200, blank=True)
-    solubility_status = status_field("Solubility facts.")
+    solubility_source_text = models.CharField(
+        _("solubility as the source states it"), max_length=200, blank=True
+    )
+    solubility_status = status_field(_("solubility status"), _("Solubility facts."))
 
-    needs_stomach_acid = models.CharField(max_length=6, choices=StomachAcidDependence.choices)
-    stomach_acid_status = status_field("Stomach-acid dependence.")
-    laxative_tendency = models.CharField(max_length=8, choices=LaxativeTendency.choices)
-    laxative_status = status_field("Laxative tendency.")
-    bioavailability_notes_nl = models.TextField(blank=True)
-    bioavailability_notes_en = models.TextField(blank=True)
-    bioavailability_status = status_field("Bioavailability notes.")
-    typical_uses_nl = models.TextField(blank=True)
-    typical_uses_en = models.TextField(blank=True)
+    needs_stomach_acid = models.CharField(
+        _("needs stomach acid"), max_length=6, choices=StomachAcidDependence.choices
+    )
+    stomach_acid_status = status_field(_("stomach acid status"), _("Stomach-acid dependence."))
+    laxative_tendency = models.CharField(
+        _("laxative tendency"), max_length=8, choices=LaxativeTendency.choices
+    )
+    laxative_status = status_field(_("laxative status"), _("Laxative tendency."))
+    bioavailability_notes_nl = models.TextField(_("bioavailability notes (Dutch)"), blank=True)
+    bioavailability_notes_en = models.TextField(_("bioavailability notes (English)"), blank=True)
+    bioavailability_status = status_field(_("bioavailability status"), _("Bioavailability notes."))
+    typical_uses_nl = models.TextField(_("typical uses (Dutch)"), blank=True)
+    typical_uses_en = models.TextField(_("typical uses (English)"), blank=True)
 
     time_of_day = models.CharField(
-        max_length=8, choices=TimeOfDay.choices, default=TimeOfDay.EITHER
+        _("time of day"), max_length=8, choices=TimeOfDay.choices, default=TimeOfDay.EITHER
     )
     food_relation = models.CharField(
-        max_length=25, choices=FoodRelation.choices, default=FoodRelation.EITHER
+        _("intake and meals"),
+        max_length=25,
+        choices=FoodRelation.choices,
+        default=FoodRelation.EITHER,
     )
     default_spacing_hours = models.DecimalField(
+        _("default spacing (hours)"),
         max_digits=4,
         decimal_places=1,
         validators=[MinValueValidator(0), MaxValueValidator(MAX_SPACING_HOURS)],
-        help_text="Hours between this compound and any medication where no specific rule applies.",
+        help_text=_(
+            "Hours between this compound and any medication where no specific rule applies."
+        ),
     )
-    intake_note_nl = models.TextField(blank=True)
-    intake_note_en = models.TextField(blank=True)
-    intake_status = status_field("Intake guidance.")
+    intake_note_nl = models.TextField(_("intake note (Dutch)"), blank=True)
+    intake_note_en = models.TextField(_("intake note (English)"), blank=True)
+    intake_status = status_field(_("intake status"), _("Intake guidance."))
 
     sources_note = models.TextField(
-        blank=True, help_text="The source notes as the reference data gives them."
+        _("sources note"),
+        blank=True,
+        help_text=_("The source notes as the reference data gives them."),
     )
     references = models.ManyToManyField(
-        Reference, through="CompoundCitation", related_name="+", blank=True
+        Reference,
+        through="CompoundCitation",
+        related_name="+",
+        blank=True,
+        verbose_name=_("references"),
     )
 
     history = audit_history()
 
     class Meta:
+        verbose_name = _("compound form")
+        verbose_name_plural = _("compound forms")
         ordering = ["slug"]
         constraints = [
             choices_check("classification", Classification, "compound_classification_valid"),
@@ -199,7 +250,7 @@ class CompoundForm(models.Model):
         ]
 
     def __str__(self):
-        return self.name_en
+        return localized(self, "name")
 
     def save(self, *args, **kwargs):
         self.apply_formula()
@@ -223,20 +274,30 @@ class CompoundForm(models.Model):
 class CompoundIndication(models.Model):
     """Evidence that a compound form fits an indication, graded and sourced."""
 
-    compound = models.ForeignKey(CompoundForm, on_delete=models.CASCADE, related_name="evidence")
-    indication = models.ForeignKey(Indication, on_delete=models.PROTECT, related_name="evidence")
-    grade = models.CharField(max_length=1, choices=EvidenceGrade.choices)
-    basis = models.CharField(max_length=10, choices=EvidenceBasis.choices)
-    rationale_nl = models.TextField()
-    rationale_en = models.TextField()
-    status = status_field("How far the rationale was checked.")
+    compound = models.ForeignKey(
+        CompoundForm, on_delete=models.CASCADE, related_name="evidence", verbose_name=_("compound")
+    )
+    indication = models.ForeignKey(
+        Indication, on_delete=models.PROTECT, related_name="evidence", verbose_name=_("indication")
+    )
+    grade = models.CharField(_("evidence grade"), max_length=1, choices=EvidenceGrade.choices)
+    basis = models.CharField(_("basis"), max_length=10, choices=EvidenceBasis.choices)
+    rationale_nl = models.TextField(_("rationale (Dutch)"))
+    rationale_en = models.TextField(_("rationale (English)"))
+    status = status_field(_("verification status"), _("How far the rationale was checked."))
     references = models.ManyToManyField(
-        Reference, through="EvidenceCitation", related_name="+", blank=True
+        Reference,
+        through="EvidenceCitation",
+        related_name="+",
+        blank=True,
+        verbose_name=_("references"),
     )
 
     history = audit_history()
 
     class Meta:
+        verbose_name = _("evidence link")
+        verbose_name_plural = _("evidence links")
         ordering = ["indication__slug", "grade", "compound__slug"]
         constraints = [
             choices_check("grade", EvidenceGrade, "evidence_grade_valid"),
@@ -258,10 +319,14 @@ class InteractionRule(models.Model):
     """
 
     medication = models.ForeignKey(
-        Medication, on_delete=models.PROTECT, related_name="interaction_rules"
+        Medication,
+        on_delete=models.PROTECT,
+        related_name="interaction_rules",
+        verbose_name=_("medication"),
     )
-    mechanism = models.CharField(max_length=16, choices=Mechanism.choices)
+    mechanism = models.CharField(_("mechanism"), max_length=16, choices=Mechanism.choices)
     drug_before_mg_hours = models.DecimalField(
+        _("medication before magnesium (hours)"),
         max_digits=4,
         decimal_places=1,
         null=True,
@@ -269,32 +334,42 @@ class InteractionRule(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(MAX_SPACING_HOURS)],
     )
     drug_after_mg_hours = models.DecimalField(
+        _("medication after magnesium (hours)"),
         max_digits=4,
         decimal_places=1,
         null=True,
         blank=True,
         validators=[MinValueValidator(0), MaxValueValidator(MAX_SPACING_HOURS)],
     )
-    severity = models.CharField(max_length=8, choices=Severity.choices)
+    severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices)
     check_label = models.BooleanField(
-        default=False, help_text="No verified window: the product label decides."
+        _("check the label"),
+        default=False,
+        help_text=_("No verified window: the product label decides."),
     )
     compounds = models.ManyToManyField(
         CompoundForm,
         related_name="interaction_rules",
         blank=True,
-        help_text="Empty: the rule applies to every magnesium compound.",
+        help_text=_("Empty: the rule applies to every magnesium compound."),
+        verbose_name=_("compounds"),
     )
-    advice_nl = models.TextField()
-    advice_en = models.TextField()
-    status = status_field("How far the rule was checked.")
+    advice_nl = models.TextField(_("advice (Dutch)"))
+    advice_en = models.TextField(_("advice (English)"))
+    status = status_field(_("verification status"), _("How far the rule was checked."))
     references = models.ManyToManyField(
-        Reference, through="InteractionRuleCitation", related_name="+", blank=True
+        Reference,
+        through="InteractionRuleCitation",
+        related_name="+",
+        blank=True,
+        verbose_name=_("references"),
     )
 
     history = audit_history(m2m_fields=["compounds"])
 
     class Meta:
+        verbose_name = _("interaction rule")
+        verbose_name_plural = _("interaction rules")
         ordering = ["medication__slug", "id"]
         constraints = [
             choices_check("mechanism", Mechanism, "rule_mechanism_valid"),
@@ -339,11 +414,15 @@ class InteractionRule(models.Model):
 
 
 class CarrierEffectCitation(Citation):
-    carrier_effect = models.ForeignKey(CarrierEffect, on_delete=models.CASCADE)
+    carrier_effect = models.ForeignKey(
+        CarrierEffect, on_delete=models.CASCADE, verbose_name=_("carrier effect")
+    )
 
     history = audit_history()
 
     class Meta:
+        verbose_name = _("cited reference of a carrier effect")
+        verbose_name_plural = _("cited references of carrier effects")
         constraints = [
             models.UniqueConstraint(
                 fields=["carrier_effect", "reference"], name="carrier_citation_unique"
@@ -352,11 +431,13 @@ class CarrierEffectCitation(Citation):
 
 
 class CompoundCitation(Citation):
-    compound = models.ForeignKey(CompoundForm, on_delete=models.CASCADE)
+    compound = models.ForeignKey(CompoundForm, on_delete=models.CASCADE, verbose_name=_("compound"))
 
     history = audit_history()
 
     class Meta:
+        verbose_name = _("cited reference of a compound form")
+        verbose_name_plural = _("cited references of compound forms")
         constraints = [
             models.UniqueConstraint(
                 fields=["compound", "reference"], name="compound_citation_unique"
@@ -365,11 +446,15 @@ class CompoundCitation(Citation):
 
 
 class EvidenceCitation(Citation):
-    evidence = models.ForeignKey(CompoundIndication, on_delete=models.CASCADE)
+    evidence = models.ForeignKey(
+        CompoundIndication, on_delete=models.CASCADE, verbose_name=_("evidence link")
+    )
 
     history = audit_history()
 
     class Meta:
+        verbose_name = _("cited reference of an evidence link")
+        verbose_name_plural = _("cited references of evidence links")
         constraints = [
             models.UniqueConstraint(
                 fields=["evidence", "reference"], name="evidence_citation_unique"
@@ -396,7 +481,9 @@ class InteractionRuleCitation(Citation):
     equal), so a source that differs from another is kept, not averaged away.
     """
 
-    rule = models.ForeignKey(InteractionRule, on_delete=models.CASCADE)
+    rule = models.ForeignKey(
+        InteractionRule, on_delete=models.CASCADE, verbose_name=_("interaction rule")
+    )
     stated_drug_before_mg_hours = stated_hours_field("before")
     stated_drug_after_mg_hours = stated_hours_field("after")
     stated = models.TextField(blank=True, help_text="What the source says, in its own terms.")
@@ -404,6 +491,8 @@ class InteractionRuleCitation(Citation):
     history = audit_history()
 
     class Meta:
+        verbose_name = _("cited reference of an interaction rule")
+        verbose_name_plural = _("cited references of interaction rules")
         constraints = [
             models.UniqueConstraint(fields=["rule", "reference"], name="rule_citation_unique")
         ]

@@ -265,7 +265,9 @@ if env.str("DATABASE_REPLICA_URL", default=""):
     MIDDLEWARE.insert(0, "config.routers.PrimaryForWritesMiddleware")
 
 # ---- Production profile: DJANGO_ENV=production. Passes `manage.py check --deploy`.
-if env.str("DJANGO_ENV", default="development") == "production":
+# (ensure_demo_staff reads it too: no demo logins on a production database.)
+DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+if DJANGO_ENV == "production":
     DEBUG = False
     # No fallback: a production server without its own key must not start.
     SECRET_KEY = env.str("SECRET_KEY")

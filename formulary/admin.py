@@ -1,8 +1,13 @@
+from django.apps import apps
 from django.contrib import admin
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from formulary.common.localization import localized
+from formulary.common.localized_numbers import LocalizedNumbersAdmin, number_text
 from formulary.common.search import fold
 from formulary.models import (
     DeficiencySign,
@@ -23,7 +28,76 @@ from formulary.models import (
 )
 
 
-class CitationInline(admin.TabularInline):
+class FormularyAdmin(LocalizedNumbersAdmin, SimpleHistoryAdmin):
+    """The base of every ModelAdmin of the project: numbers in the user's notation, and the
+    history page with the path (admin, API, import, command) each change came through."""
+
+    object_history_list_template = "admin/formulary/object_history_list.html"
+    # Django 6 reads a URL typed without a scheme as https; say so now (and silence the
+    # deprecation warning every URL field's form raises until then).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def get_list_display(self, request):
+        return [plain_number_column(self.model, name) for name in super().get_list_display(request)]
+
+    def get_deleted_objects(self, objs, request):
+        """Django lists every row a delete cascades to; rows the code derives and rebuilds
+        (``derived_rows = True`` on the model, e.g. the products' match rows) are bookkeeping
+        that staff neither wrote nor can act on, so the confirmation leaves them out."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        derived = [model for model in apps.get_models() if getattr(model, "derived_rows", False)]
+        prefixes = tuple(f"{capfirst(model._meta.verbose_name)}: " for model in derived)
+        hidden_counts = {model._meta.verbose_name_plural for model in derived}
+        counts = {name: count for name, count in counts.items() if name not in hidden_counts}
+        return without_rows(deleted, prefixes), counts, perms_needed, protected
+
+
+def plain_number_column(model, name):
+    """A list column of a DecimalField, shown as the number inputs show it: no trailing zeros
+    (Django's list shows every decimal place: 357,0000 g/l, 4,0 hours)."""
+    if not isinstance(name, str):
+        return name
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return name
+    if not isinstance(field, models.DecimalField):
+        return name
+
+    @admin.display(description=field.verbose_name, ordering=name)
+    def column(obj):
+        value = getattr(obj, name)
+        return None if value is None else number_text(value)
+
+    column.__name__ = name
+    return column
+
+
+def without_rows(nested: list, prefixes: tuple[str, ...]) -> list:
+    """``nested`` (the delete page's list: an entry, then a list of what it takes along)
+    without the entries that start with one of ``prefixes``, and what they take along."""
+    kept = []
+    dropped = False
+    for entry in nested:
+        if isinstance(entry, list):
+            if not dropped:
+                kept.append(without_rows(entry, prefixes))
+            continue
+        dropped = str(entry).startswith(prefixes)
+        if not dropped:
+            kept.append(entry)
+    return kept
+
+
+class FormularyTabularInline(LocalizedNumbersAdmin, admin.TabularInline):
+    pass
+
+
+class FormularyStackedInline(LocalizedNumbersAdmin, admin.StackedInline):
+    pass
+
+
+class CitationInline(FormularyTabularInline):
     """A fact's references, one row each, picked by searching the reference list.
 
     The ``references`` many-to-manys use explicit through models, which filter_horizontal cannot
@@ -61,7 +135,7 @@ class HealthClaimCitationInline(CitationInline):
 
 
 @admin.register(SourceOfRule)
-class SourceOfRuleAdmin(SimpleHistoryAdmin):
+class SourceOfRuleAdmin(FormularyAdmin):
     """The condition of the claims; its threshold in mg is computed, so it is not a field."""
 
     list_display = ["nutrient", "nrv_mg", "minimum_percent_of_nrv", "basis", "basis_status"]
@@ -69,7 +143,7 @@ class SourceOfRuleAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(HealthClaim)
-class HealthClaimAdmin(SimpleHistoryAdmin):
+class HealthClaimAdmin(FormularyAdmin):
     """Authorised claim wordings: law about a nutrient, not evidence about a compound."""
 
     list_display = ["slug", "rule", "text_nl", "text_nl_status", "text_en_status"]
@@ -79,20 +153,20 @@ class HealthClaimAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Reference)
-class ReferenceAdmin(SimpleHistoryAdmin):
+class ReferenceAdmin(FormularyAdmin):
     list_display = ["key", "status", "doi", "pmid", "about_carrier"]
     list_filter = ["status", "about_carrier"]
     search_fields = ["key", "citation", "doi", "pmid"]
 
 
 @admin.register(Indication, Nutrient)
-class VocabularyAdmin(SimpleHistoryAdmin):
+class VocabularyAdmin(FormularyAdmin):
     list_display = ["slug", "name_nl", "name_en"]
     search_fields = ["slug", "name_nl", "name_en"]
 
 
 @admin.register(Medication)
-class MedicationAdmin(SimpleHistoryAdmin):
+class MedicationAdmin(FormularyAdmin):
     list_display = ["slug", "kind", "parent", "name_nl", "name_en", "atc_code"]
     list_filter = ["kind"]
     list_select_related = ["parent"]
@@ -109,7 +183,7 @@ class MedicationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ReferenceIntake)
-class ReferenceIntakeAdmin(SimpleHistoryAdmin):
+class ReferenceIntakeAdmin(FormularyAdmin):
     list_display = [
         "jurisdiction",
         "kind",
@@ -124,7 +198,7 @@ class ReferenceIntakeAdmin(SimpleHistoryAdmin):
     inlines = [ReferenceIntakeCitationInline]
 
 
-class NotedVocabularyAdmin(SimpleHistoryAdmin):
+class NotedVocabularyAdmin(FormularyAdmin):
     list_display = ["slug", "name_nl", "name_en", "status"]
     list_filter = ["status"]
     search_fields = ["slug", "name_nl", "name_en"]

@@ -6,8 +6,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from formulary.common.history import audit_history
+from formulary.common.localization import localized
 from formulary.common.models import CatalogueVersion  # noqa: F401  (registered with this app)
 from formulary.common.search import search_key
 from formulary.enums import (
@@ -33,19 +35,23 @@ pmid_validator = RegexValidator(r"^\d{1,9}$", "A PMID is a number of up to 9 dig
 class Reference(models.Model):
     """A source that facts cite. ``key`` is the citation key used in the reference data."""
 
-    key = models.CharField(max_length=40, unique=True)
-    citation = models.TextField()
-    doi = models.CharField(max_length=120, blank=True, validators=[doi_validator])
-    pmid = models.CharField("PMID", max_length=9, blank=True, validators=[pmid_validator])
-    url = models.URLField(max_length=300, blank=True)
-    status = models.CharField(max_length=12, choices=VerificationStatus.choices)
-    note = models.TextField(blank=True)
+    key = models.CharField(_("key"), max_length=40, unique=True)
+    citation = models.TextField(_("citation"))
+    doi = models.CharField(_("DOI"), max_length=120, blank=True, validators=[doi_validator])
+    pmid = models.CharField(_("PMID"), max_length=9, blank=True, validators=[pmid_validator])
+    url = models.URLField(_("URL"), max_length=300, blank=True)
+    status = models.CharField(
+        _("verification status"), max_length=12, choices=VerificationStatus.choices
+    )
+    note = models.TextField(_("note"), blank=True)
     # Taurine and glycine papers support statements about the carrier molecule, not magnesium.
-    about_carrier = models.BooleanField(default=False)
+    about_carrier = models.BooleanField(_("about the carrier molecule"), default=False)
 
     history = audit_history()
 
     class Meta:
+        verbose_name = _("reference")
+        verbose_name_plural = _("references")
         ordering = ["key"]
         constraints = [choices_check("status", VerificationStatus, "reference_status_valid")]
 
@@ -56,7 +62,9 @@ class Reference(models.Model):
 class Citation(models.Model):
     """Links a fact to a Reference. PROTECT: a cited source cannot vanish from under a fact."""
 
-    reference = models.ForeignKey(Reference, on_delete=models.PROTECT, related_name="+")
+    reference = models.ForeignKey(
+        Reference, on_delete=models.PROTECT, related_name="+", verbose_name=_("reference")
+    )
 
     class Meta:
         abstract = True
@@ -66,37 +74,42 @@ class Citation(models.Model):
 
 
 class Indication(models.Model):
-    slug = models.SlugField(max_length=40, unique=True)
-    name_nl = models.CharField(max_length=100)
-    name_en = models.CharField(max_length=100)
-    description_nl = models.TextField(blank=True)
-    description_en = models.TextField(blank=True)
+    slug = models.SlugField(_("slug"), max_length=40, unique=True)
+    name_nl = models.CharField(_("name (Dutch)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    description_nl = models.TextField(_("description (Dutch)"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
 
     history = audit_history()
 
     class Meta:
+        verbose_name = _("indication")
+        verbose_name_plural = _("indications")
         ordering = ["slug"]
 
     def __str__(self):
-        return self.name_en
+        # The admin names rows by __str__ (drop-downs, autocomplete, messages).
+        return localized(self, "name")
 
 
 class Nutrient(models.Model):
     """A nutrient other than magnesium that a product may contain (vitamin B6, zinc, ...)."""
 
-    slug = models.SlugField(max_length=40, unique=True)
-    name_nl = models.CharField(max_length=100)
-    name_en = models.CharField(max_length=100)
-    unit = models.CharField(max_length=2, choices=NutrientUnit.choices)
+    slug = models.SlugField(_("slug"), max_length=40, unique=True)
+    name_nl = models.CharField(_("name (Dutch)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    unit = models.CharField(_("unit"), max_length=2, choices=NutrientUnit.choices)
 
     history = audit_history()
 
     class Meta:
+        verbose_name = _("nutrient")
+        verbose_name_plural = _("nutrients")
         ordering = ["slug"]
         constraints = [choices_check("unit", NutrientUnit, "nutrient_unit_valid")]
 
     def __str__(self):
-        return self.name_en
+        return localized(self, "name")
 
 
 atc_validator = RegexValidator(
@@ -113,13 +126,13 @@ class Medication(models.Model):
     override is only stored where a label differs from its class.
     """
 
-    slug = models.SlugField(max_length=60, unique=True)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
     kind = models.CharField(max_length=12, choices=MedicationKind.choices)
     parent = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="members"
     )
-    name_nl = models.CharField(max_length=100)
-    name_en = models.CharField(max_length=100)
+    name_nl = models.CharField(_("name (Dutch)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
     atc_code = models.CharField("ATC code", max_length=7, blank=True, validators=[atc_validator])
     brand_names = models.JSONField(
         default=list, blank=True, help_text="Brand names sold in the Netherlands and Belgium."
@@ -142,6 +155,8 @@ class Medication(models.Model):
     history = audit_history()
 
     class Meta:
+        verbose_name = _("medication")
+        verbose_name_plural = _("medications")
         ordering = ["slug"]
         constraints = [
             choices_check("kind", MedicationKind, "medication_kind_valid"),
@@ -156,7 +171,7 @@ class Medication(models.Model):
         ]
 
     def __str__(self):
-        return self.name_en
+        return localized(self, "name")
 
     def save(self, *args, **kwargs):
         self.search_text = search_key(self.slug, self.name_nl, self.name_en, *self.brand_names)
@@ -191,30 +206,41 @@ class Medication(models.Model):
 class ReferenceIntake(models.Model):
     """A reference intake or upper limit for one population band: data, not constants."""
 
-    jurisdiction = models.CharField(max_length=2, choices=Jurisdiction.choices)
-    kind = models.CharField(max_length=20, choices=IntakeKind.choices)
-    sex = models.CharField(max_length=6, choices=Sex.choices, default=Sex.ANY)
+    jurisdiction = models.CharField(_("jurisdiction"), max_length=2, choices=Jurisdiction.choices)
+    kind = models.CharField(_("kind"), max_length=20, choices=IntakeKind.choices)
+    sex = models.CharField(_("sex"), max_length=6, choices=Sex.choices, default=Sex.ANY)
     life_stage = models.CharField(
-        max_length=10, choices=LifeStage.choices, default=LifeStage.GENERAL
+        _("life stage"), max_length=10, choices=LifeStage.choices, default=LifeStage.GENERAL
     )
-    age_from_months = models.PositiveSmallIntegerField()
+    age_from_months = models.PositiveSmallIntegerField(_("age from (months)"))
     age_to_months = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Exclusive; empty means no upper bound."
+        _("age up to (months)"),
+        null=True,
+        blank=True,
+        help_text=_("Exclusive; empty means no upper bound."),
     )
     amount_mg = models.DecimalField(
-        max_digits=7, decimal_places=1, validators=[MinValueValidator(0)]
+        _("amount (mg)"), max_digits=7, decimal_places=1, validators=[MinValueValidator(0)]
     )
-    split_dose_advised = models.BooleanField(default=False)
-    status = models.CharField(max_length=12, choices=VerificationStatus.choices)
-    note_nl = models.TextField(blank=True)
-    note_en = models.TextField(blank=True)
+    split_dose_advised = models.BooleanField(_("split dose advised"), default=False)
+    status = models.CharField(
+        _("verification status"), max_length=12, choices=VerificationStatus.choices
+    )
+    note_nl = models.TextField(_("note (Dutch)"), blank=True)
+    note_en = models.TextField(_("note (English)"), blank=True)
     references = models.ManyToManyField(
-        Reference, through="ReferenceIntakeCitation", related_name="+", blank=True
+        Reference,
+        through="ReferenceIntakeCitation",
+        related_name="+",
+        blank=True,
+        verbose_name=_("references"),
     )
 
     history = audit_history()
 
     class Meta:
+        verbose_name = _("reference intake")
+        verbose_name_plural = _("reference intakes")
         ordering = ["jurisdiction", "kind", "life_stage", "sex", "age_from_months", "id"]
         constraints = [
             choices_check("jurisdiction", Jurisdiction, "intake_jurisdiction_valid"),
@@ -245,33 +271,43 @@ class ReferenceIntake(models.Model):
 class NotedTerm(models.Model):
     """A named term with a sourced note on how far it holds (risk groups, deficiency signs)."""
 
-    slug = models.SlugField(max_length=60, unique=True)
-    name_nl = models.CharField(max_length=100)
-    name_en = models.CharField(max_length=100)
-    status = models.CharField(max_length=12, choices=VerificationStatus.choices)
-    note_nl = models.TextField(blank=True)
-    note_en = models.TextField(blank=True)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    name_nl = models.CharField(_("name (Dutch)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    status = models.CharField(
+        _("verification status"), max_length=12, choices=VerificationStatus.choices
+    )
+    note_nl = models.TextField(_("note (Dutch)"), blank=True)
+    note_en = models.TextField(_("note (English)"), blank=True)
 
     class Meta:
         abstract = True
         ordering = ["slug"]
 
     def __str__(self):
-        return self.name_en
+        return localized(self, "name")
 
 
 class RiskGroup(NotedTerm):
     """A group at risk of magnesium deficiency, with how well the sources support it."""
 
-    support = models.CharField(max_length=10, choices=Support.choices)
-    indications = models.ManyToManyField(Indication, related_name="risk_groups", blank=True)
+    support = models.CharField(_("support by sources"), max_length=10, choices=Support.choices)
+    indications = models.ManyToManyField(
+        Indication, related_name="risk_groups", blank=True, verbose_name=_("indications")
+    )
     references = models.ManyToManyField(
-        Reference, through="RiskGroupCitation", related_name="+", blank=True
+        Reference,
+        through="RiskGroupCitation",
+        related_name="+",
+        blank=True,
+        verbose_name=_("references"),
     )
 
     history = audit_history(m2m_fields=["indications"])
 
     class Meta(NotedTerm.Meta):
+        verbose_name = _("risk group")
+        verbose_name_plural = _("risk groups")
         constraints = [
             choices_check("support", Support, "risk_group_support_valid"),
             choices_check("status", VerificationStatus, "risk_group_status_valid"),
@@ -281,15 +317,23 @@ class RiskGroup(NotedTerm):
 class DeficiencySign(NotedTerm):
     """A sign of deficiency, or a condition merely associated with low magnesium."""
 
-    kind = models.CharField(max_length=12, choices=SignKind.choices)
-    indications = models.ManyToManyField(Indication, related_name="deficiency_signs", blank=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=SignKind.choices)
+    indications = models.ManyToManyField(
+        Indication, related_name="deficiency_signs", blank=True, verbose_name=_("indications")
+    )
     references = models.ManyToManyField(
-        Reference, through="DeficiencySignCitation", related_name="+", blank=True
+        Reference,
+        through="DeficiencySignCitation",
+        related_name="+",
+        blank=True,
+        verbose_name=_("references"),
     )
 
     history = audit_history(m2m_fields=["indications"])
 
     class Meta(NotedTerm.Meta):
+        verbose_name = _("deficiency sign")
+        verbose_name_plural = _("deficiency signs")
         constraints = [
             choices_check("kind", SignKind, "sign_kind_valid"),
             choices_check("status", VerificationStatus, "sign_status_valid"),
@@ -297,11 +341,15 @@ class DeficiencySign(NotedTerm):
 
 
 class ReferenceIntakeCitation(Citation):
-    reference_intake = models.ForeignKey(ReferenceIntake, on_delete=models.CASCADE)
+    reference_intake = models.ForeignKey(
+        ReferenceIntake, on_delete=models.CASCADE, verbose_name=_("reference intake")
+    )
 
     history = audit_history()
 
     class Meta:
+        verbose_name = _("cited reference of a reference intake")
+        verbose_name_plural = _("cited references of reference intakes")
         constraints = [
             models.UniqueConstraint(
                 fields=["reference_intake", "reference"], name="intake_citation_unique"
@@ -310,22 +358,30 @@ class ReferenceIntakeCitation(Citation):
 
 
 class RiskGroupCitation(Citation):
-    risk_group = models.ForeignKey(RiskGroup, on_delete=models.CASCADE)
+    risk_group = models.ForeignKey(
+        RiskGroup, on_delete=models.CASCADE, verbose_name=_("risk group")
+    )
 
     history = audit_history()
 
     class Meta:
+        verbose_name = _("cited reference of a risk group")
+        verbose_name_plural = _("cited references of risk groups")
         constraints = [
             models.UniqueConstraint(fields=["risk_group", "reference"], name="risk_citation_unique")
         ]
 
 
 class DeficiencySignCitation(Citation):
-    deficiency_sign = models.ForeignKey(DeficiencySign, on_delete=models.CASCADE)
+    deficiency_sign = models.ForeignKey(
+        DeficiencySign, on_delete=models.CASCADE, verbose_name=_("deficiency sign")
+    )
 
     history = audit_history()
 
     class Meta:
+        verbose_name = _("cited reference of a deficiency sign")
+        verbose_name_plural = _("cited references of deficiency signs")
         constraints = [
             models.UniqueConstraint(
                 fields=["deficiency_sign", "reference"], name="sign_citation_unique"

@@ -6,10 +6,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from compounds.enums import EvidenceGrade
 from compounds.models import CompoundForm
 from formulary.common.history import audit_history
+from formulary.common.localized_numbers import number_text
 from formulary.enums import choices_check
 from formulary.models import Indication, Nutrient
 from products.enums import AmountBasis, DosageForm, ProductStatus
@@ -26,12 +28,14 @@ def gtin_validator(value: str):
 
 
 class Brand(models.Model):
-    slug = models.SlugField(max_length=60, unique=True)
-    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=100, unique=True)
 
     history = audit_history()
 
     class Meta:
+        verbose_name = _("brand")
+        verbose_name_plural = _("brands")
         ordering = ["name", "slug"]
 
     def __str__(self):
@@ -40,48 +44,72 @@ class Brand(models.Model):
 
 class Product(models.Model):
     gtin = models.CharField(
-        "GTIN",
+        _("GTIN"),
         max_length=14,
         unique=True,
         validators=[gtin_validator],
-        help_text="The barcode number: 8, 12, 13 or 14 digits with a valid GS1 check digit.",
+        help_text=_("The barcode number: 8, 12, 13 or 14 digits with a valid GS1 check digit."),
     )
-    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="products")
-    name = models.CharField(max_length=200)
-    dosage_form = models.CharField(max_length=20, choices=DosageForm.choices)
-    units_per_package = models.PositiveIntegerField(validators=[MinValueValidator(1)])
-    units_per_serving = models.DecimalField(max_digits=7, decimal_places=3, validators=POSITIVE)
-    servings_per_day = models.DecimalField(max_digits=5, decimal_places=2, validators=POSITIVE)
+    brand = models.ForeignKey(
+        Brand, on_delete=models.PROTECT, related_name="products", verbose_name=_("brand")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    dosage_form = models.CharField(_("dosage form"), max_length=20, choices=DosageForm.choices)
+    units_per_package = models.PositiveIntegerField(
+        _("units per package"), validators=[MinValueValidator(1)]
+    )
+    units_per_serving = models.DecimalField(
+        _("units per serving"), max_digits=7, decimal_places=3, validators=POSITIVE
+    )
+    servings_per_day = models.DecimalField(
+        _("servings per day"), max_digits=5, decimal_places=2, validators=POSITIVE
+    )
     status = models.CharField(
-        max_length=12, choices=ProductStatus.choices, default=ProductStatus.DRAFT
+        _("status"), max_length=12, choices=ProductStatus.choices, default=ProductStatus.DRAFT
     )
-    vegan = models.BooleanField(default=False)
-    gluten_free = models.BooleanField(default=False)
-    lactose_free = models.BooleanField(default=False)
+    vegan = models.BooleanField(_("vegan"), default=False)
+    gluten_free = models.BooleanField(_("gluten-free"), default=False)
+    lactose_free = models.BooleanField(_("lactose-free"), default=False)
     price_eur = models.DecimalField(
-        max_digits=8, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+        _("price (€)"),
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
     )
     label_elemental_mg_per_serving = models.DecimalField(
+        _("magnesium on the label (mg per serving)"),
         max_digits=9,
         decimal_places=3,
         null=True,
         blank=True,
         validators=[MinValueValidator(0)],
-        help_text="Magnesium per serving as the label's nutrition table declares it.",
+        help_text=_("Magnesium per serving as the label's nutrition table declares it."),
     )
     # Stored copies of calculations.py's results so lists can filter and sort on them;
     # products.services recomputes them on every write to the product or its lines.
     elemental_mg_per_serving = models.DecimalField(
-        max_digits=12, decimal_places=4, default=0, editable=False
+        _("elemental magnesium per serving (mg)"),
+        max_digits=12,
+        decimal_places=4,
+        default=0,
+        editable=False,
     )
     elemental_mg_per_day = models.DecimalField(
-        max_digits=12, decimal_places=4, default=0, editable=False, db_index=True
+        _("elemental magnesium per day (mg)"),
+        max_digits=12,
+        decimal_places=4,
+        default=0,
+        editable=False,
+        db_index=True,
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("last changed"), auto_now=True)
     version = models.PositiveIntegerField(
+        _("version"),
         default=1,
         editable=False,
-        help_text="Raised by every save; the API's ETag and the admin's stale-save check.",
+        help_text=_("Raised by every save; the API's ETag and the admin's stale-save check."),
     )
 
     # Derived amounts and the concurrency version are bookkeeping, not curated facts.
@@ -90,6 +118,8 @@ class Product(models.Model):
     )
 
     class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
         ordering = ["name", "gtin"]
         constraints = [
             choices_check("dosage_form", DosageForm, "product_dosage_form_valid"),
@@ -148,21 +178,29 @@ class Product(models.Model):
 class IngredientLine(models.Model):
     """A magnesium compound in one serving, with the amount as the label states it."""
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="ingredients")
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="ingredients", verbose_name=_("product")
+    )
     compound = models.ForeignKey(
-        CompoundForm, on_delete=models.PROTECT, related_name="ingredient_lines"
+        CompoundForm,
+        on_delete=models.PROTECT,
+        related_name="ingredient_lines",
+        verbose_name=_("compound"),
     )
     amount_mg = models.DecimalField(
+        _("amount (mg)"),
         max_digits=9,
         decimal_places=3,
         validators=POSITIVE,
-        help_text="Per serving, in the basis below.",
+        help_text=_("Per serving, in the basis below."),
     )
-    amount_basis = models.CharField(max_length=10, choices=AmountBasis.choices)
+    amount_basis = models.CharField(_("amount basis"), max_length=10, choices=AmountBasis.choices)
 
     history = audit_history()
 
     class Meta:
+        verbose_name = _("ingredient line")
+        verbose_name_plural = _("ingredient lines")
         ordering = ["product_id", "id"]
         constraints = [
             choices_check("amount_basis", AmountBasis, "ingredient_basis_valid"),
@@ -173,19 +211,26 @@ class IngredientLine(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.compound.slug} {self.amount_mg} mg ({self.amount_basis})"
+        # Read by staff (the inline's saved row, delete confirmations, history): their words.
+        return f"{self.compound}: {number_text(self.amount_mg)} {self.get_amount_basis_display()}"
 
 
 class NutrientLine(models.Model):
     """A nutrient other than magnesium in one serving, in the nutrient's own unit."""
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="nutrients")
-    nutrient = models.ForeignKey(Nutrient, on_delete=models.PROTECT, related_name="lines")
-    amount = models.DecimalField(max_digits=9, decimal_places=3, validators=POSITIVE)
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="nutrients", verbose_name=_("product")
+    )
+    nutrient = models.ForeignKey(
+        Nutrient, on_delete=models.PROTECT, related_name="lines", verbose_name=_("nutrient")
+    )
+    amount = models.DecimalField(_("amount"), max_digits=9, decimal_places=3, validators=POSITIVE)
 
     history = audit_history()
 
     class Meta:
+        verbose_name = _("nutrient line")
+        verbose_name_plural = _("nutrient lines")
         ordering = ["product_id", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="nutrient_amount_positive"),
@@ -195,7 +240,8 @@ class NutrientLine(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.nutrient.slug} {self.amount} {self.nutrient.unit}"
+        unit = self.nutrient.get_unit_display()
+        return f"{self.nutrient}: {number_text(self.amount)} {unit}"
 
 
 class ProductIndication(models.Model):
@@ -207,29 +253,44 @@ class ProductIndication(models.Model):
     """
 
     product = models.ForeignKey(
-        Product, on_delete=models.CASCADE, related_name="indication_matches"
+        Product,
+        on_delete=models.CASCADE,
+        related_name="indication_matches",
+        verbose_name=_("product"),
     )
     indication = models.ForeignKey(
-        Indication, on_delete=models.CASCADE, related_name="product_matches"
+        Indication,
+        on_delete=models.CASCADE,
+        related_name="product_matches",
+        verbose_name=_("indication"),
     )
     evidence_strength = models.DecimalField(
+        _("evidence strength"),
         max_digits=5,
         decimal_places=4,
-        help_text="Value (0-1) of the best evidence link among the product's compounds.",
+        help_text=_("Value (0-1) of the best evidence link among the product's compounds."),
     )
-    best_grade = models.CharField(max_length=1, choices=EvidenceGrade.choices)
+    best_grade = models.CharField(_("best grade"), max_length=1, choices=EvidenceGrade.choices)
     # The product's own score values (0-1), copied on each of its rows so the ranking reads
     # them instead of computing them per request. Floats: the SQL computes them in floating
     # point, and a Decimal column would round them away from the Python values.
     tolerability = models.DecimalField(
+        _("tolerability"),
         max_digits=5,
         decimal_places=4,
-        help_text="The product's tolerability value (0-1).",
+        help_text=_("The product's tolerability value (0-1)."),
     )
-    dose_value = models.FloatField(help_text="The product's dose value (0-1).")
-    price_value = models.FloatField(help_text="The product's price value (0-1).")
+    dose_value = models.FloatField(_("dose value"), help_text=_("The product's dose value (0-1)."))
+    price_value = models.FloatField(
+        _("price value"), help_text=_("The product's price value (0-1).")
+    )
+
+    # Rebuilt by the code, never written by staff: the admin's delete confirmation omits them.
+    derived_rows = True
 
     class Meta:
+        verbose_name = _("product match row")
+        verbose_name_plural = _("product match rows")
         ordering = ["product_id", "indication_id"]
         constraints = [
             choices_check("best_grade", EvidenceGrade, "product_indication_grade_valid"),

@@ -1,12 +1,19 @@
 """The Django admin as shop staff and pharmacist editors use it."""
 
+import io
+import re
 from decimal import ROUND_HALF_UP, Decimal
+from html import unescape
 
 import pytest
+from django import forms
+from django.contrib import admin
 from django.contrib.auth.models import Group
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 from django.utils.html import escape
 
 from compounds.models import (
@@ -15,13 +22,17 @@ from compounds.models import (
     CompoundIndication,
     InteractionRule,
 )
+from formulary.common.history import ChangePath
+from formulary.common.localized_numbers import LocalizedNumberMixin
 from formulary.enums import VerificationStatus
 from formulary.models import Indication, Nutrient, Reference
 from products.admin import queries as admin_queries
+from products.admin.dashboard import CHAR_WIDTH, dashboard_charts
 from products.calculations import label_disagrees
+from products.demo_staff import DEMO_LOGINS
 from products.enums import ProductStatus
 from products.gtin import gs1_check_digit
-from products.models import Brand, Product
+from products.models import Brand, Product, ProductIndication
 from products.selectors import product_dose, products_with_lines
 from products.services import IngredientInput, product_upsert
 
@@ -58,7 +69,9 @@ def change_url(obj) -> str:
 
 
 def one_decimal(value: Decimal) -> str:
-    return str(value.quantize(TENTH, rounding=ROUND_HALF_UP))
+    """Rounded to one decimal, without a trailing zero: 141.0 -> 141."""
+    text = str(value.quantize(TENTH, rounding=ROUND_HALF_UP))
+    return text.removesuffix(".0")
 
 
 def new_gtin(serial: int) -> str:
@@ -87,6 +100,13 @@ def form_data(response) -> dict:
             else:
                 value = str(value)
             data[field.html_name] = value
+    # An input sends what the page shows, as a browser does: a Dutch page shows the stored
+    # Decimal("2.000") as "2", which is what comes back.
+    html = response.content.decode()
+    for name in data:
+        shown = re.search(rf'<input [^>]*name="{re.escape(name)}" value="([^"]*)"', html)
+        if shown:
+            data[name] = unescape(shown[1])
     return data
 
 
@@ -137,11 +157,11 @@ def test_product_change_page_shows_the_computed_dose_and_upper_limit_flags(en_ad
     assert f"{one_decimal(dose.nrv_percent_per_day)} %" in html
     assert (
         f"Over: {one_decimal(dose.elemental_mg_per_day)} mg a day is above the adult limit "
-        "of 250.0 mg." in html
+        "of 250 mg." in html
     )
     assert (
         f"Over: {one_decimal(dose.elemental_mg_per_day)} mg a day is above the adult limit "
-        "of 350.0 mg." in html
+        "of 350 mg." in html
     )
 
 
@@ -155,7 +175,7 @@ def test_product_change_page_shows_label_mismatch_and_the_indications_of_its_com
     html = en_admin.get(change_url(product)).content.decode()
 
     assert (
-        f"Mismatch: the label declares 200.0 mg per serving, the ingredients give "
+        f"Mismatch: the label declares 200 mg per serving, the ingredients give "
         f"{one_decimal(dose.elemental_mg_per_serving)} mg (more than 5 % apart)." in html
     )
     assert expected
@@ -604,3 +624,286 @@ def test_product_changelist_query_count_does_not_grow_with_the_catalogue(
 
     assert len(small.captured_queries) <= 15
     assert len(listed(response)) > 40
+
+
+# ---- numbers in the user's notation -----------------------------------------------------
+
+
+def dutch(client):
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "nl"
+    return client
+
+
+def input_value(html: str, name: str) -> str:
+    return re.search(rf'name="{re.escape(name)}" value="([^"]*)"', html)[1]
+
+
+def test_admin_dutch_decimal_commas_save_the_numbers_typed(admin_client):
+    nl_admin = dutch(admin_client)
+    gtin = new_gtin(20)
+    data = add_form_data(nl_admin, gtin, [("magnesium-oxide", "100,5", "elemental")])
+    data.update({"units_per_serving": "1,5", "price_eur": "9,95"})
+
+    response = nl_admin.post(ADD_PRODUCT, data)
+
+    assert response.status_code == 302
+    product = Product.objects.get(gtin=gtin)
+    assert (product.units_per_serving, product.price_eur) == (Decimal("1.5"), Decimal("9.95"))
+    assert product.ingredients.get().amount_mg == Decimal("100.5")
+
+
+@pytest.mark.parametrize(
+    ("language", "typed", "saved"),
+    [
+        ("nl", "1.000,5", Decimal("1000.5")),
+        ("nl", "9.95", Decimal("9.95")),  # no group of three: the point can only be decimal
+        ("en", "1,000.5", Decimal("1000.5")),
+        ("en", "9,95", Decimal("9.95")),
+        ("en", "9.95", Decimal("9.95")),
+    ],
+)
+def test_admin_number_with_one_reading_is_saved_as_that_number(
+    admin_client, language, typed, saved
+):
+    admin_client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
+    gtin = new_gtin(21)
+    data = add_form_data(admin_client, gtin, [("magnesium-oxide", "100", "elemental")])
+    data["price_eur"] = typed
+
+    assert admin_client.post(ADD_PRODUCT, data).status_code == 302
+    assert Product.objects.get(gtin=gtin).price_eur == saved
+
+
+@pytest.mark.parametrize(
+    ("language", "typed", "message"),
+    [
+        ("nl", "1.000", "“1.000” kan op twee manieren gelezen worden: als 1000 of als 1,000."),
+        ("en", "1,000", "“1,000” can be read in two ways, as 1000 or as 1.000."),
+        ("nl", "1,000.5", "“1,000.5” is geen getal. Schrijf het als 1000,5."),
+        ("en", "1.000,5", "“1.000,5” is not a number. Write it like 1000.5."),
+        ("nl", "1e3", "“1e3” is geen getal. Schrijf het als 1000,5."),
+    ],
+)
+def test_admin_number_it_cannot_read_without_guessing_is_refused_and_writes_nothing(
+    admin_client, language, typed, message
+):
+    admin_client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
+    gtin = new_gtin(22)
+    data = add_form_data(admin_client, gtin, [("magnesium-oxide", "100", "elemental")])
+    data["units_per_serving"] = typed
+
+    response = admin_client.post(ADD_PRODUCT, data)
+
+    assert response.status_code == 200
+    [error] = response.context["adminform"].form.errors["units_per_serving"]
+    assert error.startswith(message)
+    assert not Product.objects.filter(gtin=gtin).exists()
+
+
+def test_admin_whole_number_field_refuses_decimals(admin_client):
+    nl_admin = dutch(admin_client)
+    gtin = new_gtin(23)
+    data = add_form_data(nl_admin, gtin, [("magnesium-oxide", "100", "elemental")])
+    data["units_per_package"] = "60,5"
+
+    response = nl_admin.post(ADD_PRODUCT, data)
+
+    assert response.context["adminform"].form.errors["units_per_package"] == [
+        "“60,5” is geen geheel getal."
+    ]
+    assert not Product.objects.filter(gtin=gtin).exists()
+
+
+@pytest.mark.parametrize(("language", "price"), [("nl", "9,95"), ("en", "9.95")])
+def test_admin_change_page_shows_stored_amounts_without_trailing_zeros(
+    admin_client, language, price
+):
+    admin_client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
+    product = Product.objects.get(gtin=FIRST_DEMO)
+    Product.objects.filter(pk=product.pk).update(
+        units_per_serving=Decimal("2.000"), price_eur=Decimal("9.950")
+    )
+
+    html = admin_client.get(change_url(product)).content.decode()
+
+    assert input_value(html, "units_per_serving") == "2"
+    assert input_value(html, "price_eur") == price
+    assert input_value(html, "units_per_package") == str(product.units_per_package)
+
+
+def test_admin_change_page_saved_unchanged_keeps_every_number(admin_client):
+    """What the form shows reads back as the same number: a save without edits changes none."""
+    nl_admin = dutch(admin_client)
+    product = Product.objects.get(gtin=FIRST_DEMO)
+    before = Product.objects.values().get(pk=product.pk)
+    lines_before = list(product.ingredients.values_list("amount_mg", flat=True))
+    data = form_data(nl_admin.get(change_url(product)))
+
+    assert nl_admin.post(change_url(product), data).status_code == 302
+    after = Product.objects.values().get(pk=product.pk)
+    numbers = ["units_per_package", "units_per_serving", "servings_per_day", "price_eur"]
+    assert {k: after[k] for k in numbers} == {k: before[k] for k in numbers}
+    assert list(product.ingredients.values_list("amount_mg", flat=True)) == lines_before
+
+
+def admin_forms(request):
+    """(where, form class) of every ModelAdmin and inline of ours."""
+    for model, model_admin in admin.site._registry.items():
+        if model._meta.app_label not in ("formulary", "compounds", "products"):
+            continue
+        yield model.__name__, model_admin.get_form(request)
+        for inline in model_admin.get_inline_instances(request):
+            yield f"{model.__name__} / {inline.model.__name__}", inline.get_formset(request).form
+
+
+def test_every_admin_form_and_inline_reads_numbers_in_the_users_notation(rf, admin_user):
+    request = rf.get("/admin/")
+    request.user = admin_user
+    numeric = (forms.DecimalField, forms.IntegerField, forms.FloatField)
+
+    fields = [
+        (where, name, field)
+        for where, form in admin_forms(request)
+        for name, field in form.base_fields.items()
+        if isinstance(field, numeric) and not isinstance(field.widget, forms.HiddenInput)
+    ]
+
+    assert len(fields) > 10
+    assert [(w, n) for w, n, f in fields if not isinstance(f, LocalizedNumberMixin)] == []
+
+
+# ---- Dutch throughout -------------------------------------------------------------------
+
+
+def test_admin_dutch_success_message_names_the_product_without_a_wrong_article(admin_client):
+    nl_admin = dutch(admin_client)
+    gtin = new_gtin(24)
+    data = add_form_data(nl_admin, gtin, [("magnesium-oxide", "100", "elemental")])
+
+    data["_continue"] = "1"
+
+    response = nl_admin.post(ADD_PRODUCT, data, follow=True)
+
+    product = Product.objects.get(gtin=gtin)
+    assert messages_of(response) == [
+        f'Toegevoegd: product “<a href="{change_url(product)}">{product}</a>”. '
+        "Hieronder kunt u verder bewerken."
+    ]
+
+
+def test_admin_dutch_product_page_has_dutch_labels_and_compound_names(admin_client):
+    nl_admin = dutch(admin_client)
+    product = products_with_lines().get(gtin=FIRST_DEMO)
+
+    html = nl_admin.get(change_url(product)).content.decode()
+
+    for label in ("Eenheden per verpakking", "Prijs (€)", "Toedieningsvorm", "Ingrediëntregels"):
+        assert label in html
+    for line in product.ingredients.all():
+        assert escape(line.compound.name_nl) in html
+    assert "Units per package" not in html
+
+
+def test_history_page_shows_the_path_each_change_came_through(admin_client):
+    nl_admin = dutch(admin_client)
+    product = Product.objects.get(gtin=FIRST_DEMO)
+    data = form_data(nl_admin.get(change_url(product)))
+    data["name"] = "Nieuwe naam"
+    assert nl_admin.post(change_url(product), data).status_code == 302
+    history = reverse("admin:products_product_history", args=[product.pk])
+
+    html = nl_admin.get(history).content.decode()
+
+    with translation.override("nl"):
+        paths = [str(ChangePath.ADMIN.label), str(ChangePath.COMMAND.label)]
+    assert "Gewijzigd via" in html
+    cells = re.findall(r'<td class="history-path">([^<]*)</td>', html)
+    assert cells == paths  # newest first: this admin change, then the demo load's
+
+
+def test_delete_confirmation_leaves_out_the_derived_match_rows(en_admin):
+    product = Product.objects.get(gtin=FIRST_DEMO)
+    Product.objects.filter(pk=product.pk).update(status=ProductStatus.DRAFT)
+    assert ProductIndication.objects.filter(product=product).exists()
+    delete = reverse("admin:products_product_delete", args=[product.pk])
+
+    response = en_admin.get(delete)
+
+    html = response.content.decode()
+    assert "Ingredient line: " in html
+    assert "match row" not in html
+    assert "→" not in html
+
+
+# ---- demo logins ------------------------------------------------------------------------
+
+
+def test_ensure_demo_staff_creates_a_login_per_role(client, django_user_model):
+    out = io.StringIO()
+
+    call_command("ensure_demo_staff", stdout=out)
+    call_command("ensure_demo_staff", stdout=io.StringIO())  # again: resets, does not fail
+
+    for login in DEMO_LOGINS:
+        assert f"username {login.username!r}" in out.getvalue()
+        assert f"password {login.password!r}" in out.getvalue()
+        assert client.login(username=login.username, password=login.password)
+    shop = django_user_model.objects.get(username="winkel")
+    pharmacist = django_user_model.objects.get(username="apotheker")
+    assert (shop.is_superuser, [g.name for g in shop.groups.all()]) == (False, ["Shop staff"])
+    assert (pharmacist.is_superuser, [g.name for g in pharmacist.groups.all()]) == (
+        False,
+        ["Pharmacist editors"],
+    )
+    assert shop.has_perm("products.change_product")
+    assert not shop.has_perm("compounds.change_compoundform")
+    assert pharmacist.has_perm("compounds.change_compoundform")
+    assert django_user_model.objects.get(username="demo").is_superuser
+
+
+def test_ensure_demo_staff_refuses_on_a_production_profile(settings, django_user_model):
+    settings.DJANGO_ENV = "production"
+
+    with pytest.raises(CommandError, match="DJANGO_ENV is production"):
+        call_command("ensure_demo_staff", stdout=io.StringIO())
+
+    assert not django_user_model.objects.filter(
+        username__in=[login.username for login in DEMO_LOGINS]
+    ).exists()
+
+
+def test_dashboard_charts_leave_room_for_their_longest_dutch_texts(admin_user):
+    with translation.override("nl"):
+        charts = dashboard_charts(admin_user)
+
+        for chart in charts:
+            for row in chart.rows:
+                assert len(row.label) * CHAR_WIDTH <= chart.label_x, row.label
+                assert chart.value_x + len(row.value_label) * CHAR_WIDTH <= chart.width
+    assert len(charts) == 3
+
+
+def test_compound_list_shows_stored_decimals_without_trailing_zeros(admin_client):
+    nl_admin = dutch(admin_client)
+    compound = CompoundForm.objects.get(slug="magnesium-sulfate-anhydrous")
+    assert compound.solubility_g_per_l == Decimal("357.0000")
+
+    html = nl_admin.get(COMPOUNDS, {"q": "magnesium-sulfate-anhydrous"}).content.decode()
+
+    cells = re.findall(r'<td class="field-solubility_g_per_l">([^<]*)</td>', html)
+    percent = re.findall(r'<td class="field-elemental_magnesium_percent">([^<]*)</td>', html)
+    assert "357" in cells
+    assert str(compound.elemental_magnesium_percent).rstrip("0").replace(".", ",") in percent
+
+
+def test_admin_bad_gtin_is_refused_in_the_users_language(admin_client):
+    nl_admin = dutch(admin_client)
+    data = add_form_data(nl_admin, "2000000000016", [("magnesium-oxide", "100", "elemental")])
+
+    response = nl_admin.post(ADD_PRODUCT, data)
+
+    assert response.context["adminform"].form.errors["gtin"] == [
+        "Het controlecijfer van GTIN 2000000000016 klopt niet: het laatste cijfer moet 5 zijn. "
+        "Controleer de barcode op een tikfout."
+    ]
+    assert not Product.objects.filter(gtin="2000000000016").exists()

@@ -201,3 +201,111 @@ def test_pharmacist_editor_changes_a_formula_and_the_elemental_percent_follows(
     assert after == expected
     assert after != before
     assert 25 < compound.elemental_magnesium_percent < 26  # 24.305 / 95.21
+
+
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+WIDE_SCREEN = {"width": 1366, "height": 768}
+
+
+@pytest.fixture
+def dutch_page(browser):
+    """A Dutch browser (nl-NL: Accept-Language and the number notation) on a 1366 px screen."""
+    context = browser.new_context(locale="nl-NL", viewport=WIDE_SCREEN)
+    context.set_default_timeout(20_000)
+    yield context.new_page()
+    context.close()
+
+
+def type_into(page, selector, text):
+    """Types ``text`` key by key into an emptied field, as a person does (fill() would set the
+    value directly, past the browser's own handling of the keys)."""
+    page.fill(selector, "")
+    page.locator(selector).press_sequentially(text)
+
+
+def public_product(page, live_server, gtin):
+    public = page.context.browser.new_context()
+    answer = public.new_page().goto(f"{live_server.url}/api/v1/products/{gtin}/")
+    body = answer.json()
+    public.close()
+    return answer.status, body
+
+
+def test_dutch_shop_assistant_types_decimal_commas_and_the_api_reads_them_back(
+    committed_catalogue, live_server, dutch_page, django_user_model
+):
+    page = dutch_page
+    staff_user(django_user_model, "winkel-nl", "Shop staff")
+    gtin = f"209970000002{gs1_check_digit('209970000002')}"
+    log_in(page, live_server, "winkel-nl")
+
+    page.goto(f"{live_server.url}/admin/products/product/add/")
+    page.fill("#id_gtin", gtin)
+    autocomplete(page, "id_brand", "Noct", "Noctura")
+    page.fill("#id_name", "Komma Citraat")
+    page.select_option("#id_dosage_form", "capsule")
+    page.select_option("#id_status", "published")
+    page.fill("#id_units_per_package", "60")
+    type_into(page, "#id_units_per_serving", "1,5")
+    page.fill("#id_servings_per_day", "2")
+    type_into(page, "#id_price_eur", "9,95")
+    autocomplete(page, "id_ingredients-0-compound", "oxide", "Magnesiumoxide")
+    type_into(page, "#id_ingredients-0-amount_mg", "500,5")
+    page.select_option("#id_ingredients-0-amount_basis", "compound")
+    page.click("input[name=_continue]")
+
+    page.wait_for_selector(".messagelist .success")
+    status, body = public_product(page, live_server, gtin)
+    assert status == 200
+    assert (body["price_eur"], body["units_per_serving"]) == (9.95, 1.5)
+    assert body["ingredients"][0]["amount_mg"] == 500.5
+    # The saved values come back in the form as a Dutch reader writes them.
+    assert page.input_value("#id_price_eur") == "9,95"
+    assert page.input_value("#id_units_per_serving") == "1,5"
+    assert page.input_value("#id_units_per_package") == "60"
+
+    type_into(page, "#id_price_eur", "1.000,5")
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".messagelist .success")
+    assert public_product(page, live_server, gtin)[1]["price_eur"] == 1000.5
+
+    # One thousand, or one with three decimals typed with a point: refused, not guessed.
+    type_into(page, "#id_units_per_serving", "1.000")
+    page.click("input[name=_continue]")
+    error = page.inner_text(".field-units_per_serving .errorlist")
+    assert "1.000" in error and "1000" in error
+    assert public_product(page, live_server, gtin)[1]["units_per_serving"] == 1.5
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_admin_pages_screenshots_in_each_language(
+    committed_catalogue, live_server, browser, django_user_model, language
+):
+    """Screenshots for a person to look at (tests/screenshots/, not committed); the test
+    asserts what the pages must say in that language."""
+    context = browser.new_context(
+        locale="nl-NL" if language == "nl" else "en-GB", viewport=WIDE_SCREEN
+    )
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    staff_user(django_user_model, f"winkel-{language}", "Shop staff")
+    log_in(page, live_server, f"winkel-{language}")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    product = products_with_lines().get(gtin="2073100011373")
+    expected = {
+        "nl": ("Producten", "Eenheden per verpakking", "De catalogus in één oogopslag"),
+        "en": ("Products", "Units per package", "The catalogue at a glance"),
+    }[language]
+
+    page.goto(f"{live_server.url}/admin/products/product/")
+    page.screenshot(path=SCREENSHOTS / f"product-list-{language}.png", full_page=True)
+    assert expected[0] in page.inner_text(".breadcrumbs")
+
+    page.goto(f"{live_server.url}/admin/products/product/{product.pk}/change/")
+    page.screenshot(path=SCREENSHOTS / f"product-change-{language}.png", full_page=True)
+    assert expected[1] in page.inner_text(".field-units_per_package label")
+
+    page.goto(f"{live_server.url}/admin/")
+    page.screenshot(path=SCREENSHOTS / f"dashboard-{language}.png", full_page=True)
+    assert expected[2] in page.inner_text("#content")
+    context.close()

@@ -9,8 +9,6 @@ is used for output anywhere else. Stored and computed values keep their full pre
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils.formats import number_format
-
 from formulary.common.localization import current_language
 
 # Elemental magnesium (per unit, serving and day) is shown to a tenth of a milligram
@@ -41,8 +39,9 @@ def decimal_text(value, places: int = 1) -> str:
 
 
 def decimal_display(value, places: int = 1) -> str:
-    """A number in a table column: always ``places`` decimals, in the language's notation."""
-    return number_format(half_up(value, places), decimal_pos=places)
+    """A number in a table column: as in a sentence, without trailing zeros (250.0 -> 250,
+    62.50 -> 62,5 in Dutch), as the admin's number inputs show stored values."""
+    return decimal_text(value, places)
 
 
 def mg_display(value, places: int = MG_PLACES) -> str:

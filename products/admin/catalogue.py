@@ -10,11 +10,14 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
 from compounds.enums import Classification
 from compounds.models import CompoundForm, CompoundIndication
-from formulary.admin import localized_name
+from formulary.admin import (
+    FormularyAdmin,
+    FormularyTabularInline,
+    localized_name,
+)
 from formulary.common.localization import current_language
 from formulary.common.numbers import decimal_display, mg_display
 from formulary.enums import WordingStatus
@@ -27,6 +30,7 @@ from products.admin.spreadsheet import SpreadsheetAdminMixin
 from products.claims import nutrient_mg_per_day
 from products.claims_rows import health_claims_data
 from products.enums import AmountBasis, ProductStatus
+from products.gtin import GtinError, gs1_check_digit, validate_gtin
 from products.knowledge import knowledge
 from products.models import Brand, IngredientLine, NutrientLine, Product
 from products.selectors import product_dose, products_with_lines
@@ -45,6 +49,9 @@ from products.services import (
 # Django's default one, and the admin app's own admin/index.html wins the template lookup over
 # this app's (it comes first in INSTALLED_APPS), so the index is pointed at a template of ours.
 admin.site.index_template = "admin/products/catalogue_index.html"
+# The sidebar repeats the index's app list and takes a fifth of a 1366 px screen, which the
+# product list with its filters needs: the breadcrumbs and the index lead to every model.
+admin.site.enable_nav_sidebar = False
 
 NOT_COMPUTED = _("Computed once the product and its ingredient lines are saved.")
 
@@ -93,7 +100,7 @@ class NutrientLineFormSet(LineFormSet):
         return nutrient_lines_problem(chosen, name_of=localized_name)
 
 
-class IngredientLineInline(admin.TabularInline):
+class IngredientLineInline(FormularyTabularInline):
     model = IngredientLine
     formset = IngredientLineFormSet
     autocomplete_fields = ["compound"]
@@ -123,7 +130,7 @@ class IngredientLineInline(admin.TabularInline):
         return _("= %(mg)s mg elemental magnesium") % {"mg": decimal_display(amounts.elemental_mg)}
 
 
-class NutrientLineInline(admin.TabularInline):
+class NutrientLineInline(FormularyTabularInline):
     model = NutrientLine
     formset = NutrientLineFormSet
     autocomplete_fields = ["nutrient"]
@@ -131,7 +138,7 @@ class NutrientLineInline(admin.TabularInline):
 
 
 @admin.register(Brand)
-class BrandAdmin(SimpleHistoryAdmin):
+class BrandAdmin(FormularyAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name", "slug"]
 
@@ -224,6 +231,18 @@ class LabelMismatchFilter(admin.SimpleListFilter):
         return queryset.filter(condition()) if condition else queryset
 
 
+# The GTIN rule's messages in the admin user's language; products.gtin words them in English
+# for the API and the import command, under the same codes.
+GTIN_MESSAGES = {
+    "gtin_not_digits": _("A GTIN consists of digits only."),
+    "gtin_length": _("A GTIN has 8, 12, 13 or 14 digits; this one has %(length)d."),
+    "gtin_check_digit": _(
+        "The check digit of GTIN %(gtin)s is wrong: the last digit should be %(expected)d. "
+        "Check the barcode for a typing error."
+    ),
+}
+
+
 class ProductAdminForm(forms.ModelForm):
     """Carries the version the page was rendered from, so a stale save is refused.
 
@@ -233,6 +252,21 @@ class ProductAdminForm(forms.ModelForm):
     """
 
     edited_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def clean_gtin(self):
+        # A field that fails here is left out of the model's own validation, so the English
+        # message of the model validator does not follow this one.
+        gtin = self.cleaned_data["gtin"]
+        try:
+            validate_gtin(gtin)
+        except GtinError as error:
+            params = {"gtin": gtin, "length": len(gtin)}
+            if error.code == "gtin_check_digit":
+                params["expected"] = gs1_check_digit(gtin[:-1])
+            raise ValidationError(
+                GTIN_MESSAGES[error.code], code=error.code, params=params
+            ) from error
+        return gtin
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -267,7 +301,7 @@ class DerivedValues:
 
 
 @admin.register(Product)
-class ProductAdmin(SpreadsheetAdminMixin, ProductHistoryMixin, SimpleHistoryAdmin):
+class ProductAdmin(SpreadsheetAdminMixin, ProductHistoryMixin, FormularyAdmin):
     list_display = [
         "name",
         "brand",
@@ -471,6 +505,7 @@ class ProductAdmin(SpreadsheetAdminMixin, ProductHistoryMixin, SimpleHistoryAdmi
         values = self.derived(product)
         return mg_display(values.dose.elemental_mg_per_day) if values else NOT_COMPUTED
 
+    # xgettext:no-python-format
     @admin.display(description=_("% of the EU NRV per day"))
     def eu_nrv_percent(self, product):
         values = self.derived(product)

@@ -31,10 +31,15 @@ OPEN_STATUSES = [VerificationStatus.UNVERIFIED, VerificationStatus.DISPUTED]
 
 # Pixel geometry shared by the dashboard's bar charts, drawn 1:1 in the index's 600 px column.
 CHART_WIDTH = 600
-LABEL_WIDTH = 196
 BAR_WIDTH = 160
+MIN_BAR_WIDTH = 100
 ROW_HEIGHT = 24
 BAR_HEIGHT = 16
+GAP = 8
+# The label and value columns are as wide as their longest text, so a Dutch label is not cut
+# off: 7 px a character at the charts' 11.5 px font (the admin's system fonts average about
+# 0.6 em). A chart wider than its column is scaled down whole (the svg is 100 % wide).
+CHAR_WIDTH = 7
 
 
 # ---- the numbers --------------------------------------------------------------------------
@@ -159,14 +164,24 @@ class BarChart:
     key: str
     title: str
     rows: list[BarRow]
+    label_width: int
+    value_width: int
+    bar_width: int
     legend: list[tuple[str, str]] = field(default_factory=list)
     caption: str = ""
-    width: int = CHART_WIDTH
-    label_x: int = LABEL_WIDTH - 8
-    bar_x: int = LABEL_WIDTH
-    bar_width: int = BAR_WIDTH
-    value_x: int = LABEL_WIDTH + BAR_WIDTH + 8
     bar_height: int = BAR_HEIGHT
+
+    @property
+    def label_x(self) -> int:
+        return self.label_width - GAP
+
+    @property
+    def value_x(self) -> int:
+        return self.label_width + self.bar_width + GAP
+
+    @property
+    def width(self) -> int:
+        return max(CHART_WIDTH, self.value_x + self.value_width)
 
     @property
     def height(self) -> int:
@@ -185,14 +200,34 @@ class RowSpec:
     scale: int
 
 
-def layout(specs: list[RowSpec]) -> list[BarRow]:
+def text_width(texts) -> int:
+    return max((len(str(text)) for text in texts), default=0) * CHAR_WIDTH
+
+
+def bar_chart(key: str, title: str, specs: list[RowSpec], **options) -> BarChart:
+    label_width = text_width(spec.label for spec in specs) + 2 * GAP
+    value_width = text_width(spec.value_label for spec in specs) + GAP
+    # Long texts take from the bars before the chart grows past its column (and shrinks).
+    bar_width = max(MIN_BAR_WIDTH, min(BAR_WIDTH, CHART_WIDTH - label_width - value_width - GAP))
+    return BarChart(
+        key=key,
+        title=title,
+        rows=layout(specs, label_width, bar_width),
+        label_width=label_width,
+        value_width=value_width,
+        bar_width=bar_width,
+        **options,
+    )
+
+
+def layout(specs: list[RowSpec], label_width: int, bar_width: int) -> list[BarRow]:
     rows = []
     for index, spec in enumerate(specs):
         y = index * ROW_HEIGHT + 4
-        x = Decimal(LABEL_WIDTH)
-        segments = [Segment("bar-track", str(LABEL_WIDTH), str(BAR_WIDTH))]
+        x = Decimal(label_width)
+        segments = [Segment("bar-track", str(label_width), str(bar_width))]
         for count, css_class in spec.parts:
-            width = Decimal(count) / max(spec.scale, 1) * BAR_WIDTH
+            width = Decimal(count) / max(spec.scale, 1) * bar_width
             segments.append(Segment(css_class, f"{x:.1f}", f"{width:.1f}"))
             x += width
         rows.append(
@@ -229,11 +264,11 @@ def indication_chart(numbers: list[IndicationNumbers]) -> BarChart:
         )
         for row in numbers
     ]
-    return BarChart(
-        key="indications",
-        title=_("Products per indication"),
+    return bar_chart(
+        "indications",
+        _("Products per indication"),
+        specs,
         caption=_("A product counts for every indication its compounds have evidence for."),
-        rows=layout(specs),
         legend=[("bar-published", _("published")), ("bar-draft", _("draft"))],
     )
 
@@ -283,7 +318,7 @@ def catalogue_chart(numbers: ProductNumbers) -> BarChart:
             changelist(products, label_mismatch="yes"),
         )
     )
-    return BarChart(key="catalogue", title=_("The catalogue at a glance"), rows=layout(specs))
+    return bar_chart("catalogue", _("The catalogue at a glance"), specs)
 
 
 def facts_chart(facts: list[OpenFacts]) -> BarChart:
@@ -323,14 +358,14 @@ def facts_chart(facts: list[OpenFacts]) -> BarChart:
                 scale=row.total,
             )
         )
-    return BarChart(
-        key="facts",
-        title=_("Facts still to check"),
+    return bar_chart(
+        "facts",
+        _("Facts still to check"),
+        specs,
         caption=_(
             "Each compound form has six fact groups (chemistry, solubility, stomach acid, "
             "laxative tendency, bioavailability, intake) with a status of their own."
         ),
-        rows=layout(specs),
         legend=[("bar-unverified", _("unverified")), ("bar-disputed", _("disputed"))],
     )
 

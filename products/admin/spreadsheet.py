@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from products.spreadsheet.exporting import csv_lines, export_rows, write_xlsx
+from products.spreadsheet.guide import column_guide, template_rows
 from products.spreadsheet.importing import import_products
 from products.spreadsheet.reading import FORMATS, SpreadsheetError, file_format
 
@@ -53,19 +54,19 @@ def export_filename(suffix: str) -> str:
 
 
 def export_response(products, suffix: str):
+    return rows_response(export_rows(products), suffix, export_filename(suffix))
+
+
+def rows_response(rows, suffix: str, filename: str):
     if suffix == ".csv":
-        response = StreamingHttpResponse(
-            csv_lines(export_rows(products)), content_type="text/csv; charset=utf-8"
-        )
-        response["Content-Disposition"] = f'attachment; filename="{export_filename(suffix)}"'
+        response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
     # FileResponse closes the file when it has been sent.
     target = tempfile.TemporaryFile()  # noqa: SIM115
-    write_xlsx(export_rows(products), target)
+    write_xlsx(rows, target)
     target.seek(0)
-    return FileResponse(
-        target, as_attachment=True, filename=export_filename(suffix), content_type=XLSX_TYPE
-    )
+    return FileResponse(target, as_attachment=True, filename=filename, content_type=XLSX_TYPE)
 
 
 class SpreadsheetAdminMixin:
@@ -83,6 +84,11 @@ class SpreadsheetAdminMixin:
         view = self.admin_site.admin_view
         return [
             path("import/", view(self.import_view), name="products_product_import"),
+            path(
+                "import/template.<str:extension>",
+                view(self.import_template_view),
+                name="products_product_import_template",
+            ),
             path(
                 "export/<str:extension>/",
                 view(self.export_view),
@@ -124,6 +130,15 @@ class SpreadsheetAdminMixin:
     export_selected_xlsx.allowed_permissions = ["export"]
 
     # ---- import -------------------------------------------------------------------------
+
+    def import_template_view(self, request, extension: str):
+        """The import's header and one example row, to fill in (CSV or XLSX)."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        suffix = f".{extension}"
+        if suffix not in FORMATS:
+            raise PermissionDenied
+        return rows_response(iter(template_rows()), suffix, f"products-template{suffix}")
 
     def import_view(self, request):
         if not self.has_import_permission(request):
@@ -212,6 +227,7 @@ class SpreadsheetAdminMixin:
                 **self.admin_site.each_context(request),
                 "opts": self.model._meta,
                 "title": _("Import products from a spreadsheet"),
+                "columns": column_guide(),
                 **context,
             },
         )

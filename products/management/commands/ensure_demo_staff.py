@@ -1,22 +1,22 @@
-from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-DEMO_USERNAME = "demo"
-DEMO_PASSWORD = "magnesium-demo"
+from products.demo_staff import DemoStaffRefused, demo_staff_ensure
 
 
 class Command(BaseCommand):
-    help = "Create (or reset) the demo staff login for a local trial and print it."
+    help = (
+        "Create (or reset) the demo logins for a local trial, one per role, and print them. "
+        "Refused when DJANGO_ENV=production."
+    )
 
     def handle(self, *args, **options):
-        user, _ = get_user_model().objects.get_or_create(username=DEMO_USERNAME)
-        user.is_staff = True
-        user.is_superuser = True
-        user.set_password(DEMO_PASSWORD)
-        user.save()
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Demo staff login for /admin/: username {DEMO_USERNAME!r}, "
-                f"password {DEMO_PASSWORD!r}"
+        try:
+            logins = demo_staff_ensure()
+        except DemoStaffRefused as error:
+            raise CommandError(str(error)) from error
+        self.stdout.write(self.style.SUCCESS("Demo logins for /admin/:"))
+        for login in logins:
+            role = login.role or "superuser"
+            self.stdout.write(
+                f"  {role:<20} username {login.username!r:<13} password {login.password!r}"
             )
-        )
