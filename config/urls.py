@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.decorators.gzip import gzip_page
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
@@ -13,6 +14,7 @@ from compounds.terms_api import RiskGroupViewSet, SymptomViewSet
 from config.views import healthz, readyz
 from products.api.advice import AdviceView
 from products.api.catalogue import ProductViewSet
+from products.api.feed import ChangesView, ProductFeedView
 from products.api.match import ProductMatchView
 
 router = DefaultRouter(trailing_slash=True)
@@ -28,6 +30,9 @@ api_v1 = [
     path("calculate/elemental/", ElementalCalculatorView.as_view(), name="calculate-elemental"),
     path("products/match/", ProductMatchView.as_view(), name="product-match"),
     path("advice/", AdviceView.as_view(), name="advice"),
+    # Compressed as it streams, when the client accepts gzip.
+    path("feed/", gzip_page(ProductFeedView.as_view()), name="feed"),
+    path("changes/", ChangesView.as_view(), name="changes"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("", include(router.urls)),
