@@ -1,5 +1,7 @@
 """Declares the error envelope (config/errors.py) on every operation of the OpenAPI schema."""
 
+from products.api.catalogue import COUNTS_SCHEMA
+
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["error"],
@@ -55,4 +57,37 @@ def add_error_responses(result, generator, request, public):
             for status, response in operation["responses"].items():
                 if status[0] in "45" and "content" not in response:
                     response["content"] = {"application/json": {"schema": reference}}
+    return result
+
+
+LANG_PARAMETER = {
+    "name": "lang",
+    "in": "query",
+    "required": False,
+    "description": "Language of the texts: nl (default) or en; Accept-Language works too.",
+    "schema": {"type": "string", "enum": ["nl", "en"]},
+}
+OPEN_METHODS = ("get", "head")
+
+
+def describe_for_generated_clients(result, generator, request, public):
+    """What a client generated from the schema needs to know and the views cannot declare:
+
+    - ``lang`` on every read (config.middleware reads it, not the views);
+    - no padlock on reads, which are open to anonymous clients (``security: []``; a token
+      still shows drafts by GTIN);
+    - the ``count`` and ``facets`` the catalogue's page adds when asked.
+    """
+    for path, operations in result["paths"].items():
+        for method, operation in operations.items():
+            if method not in OPEN_METHODS:
+                continue
+            parameters = operation.setdefault("parameters", [])
+            if not any(parameter["name"] == "lang" for parameter in parameters):
+                parameters.append(LANG_PARAMETER)
+            operation["security"] = []
+            if path == "/api/v1/products/" and method == "get":
+                page = operation["responses"]["200"]["content"]["application/json"]["schema"]
+                name = page["$ref"].rsplit("/", 1)[-1]
+                result["components"]["schemas"][name]["properties"].update(COUNTS_SCHEMA)
     return result

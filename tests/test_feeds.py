@@ -133,8 +133,8 @@ def test_feed_gzip_when_accepted_gives_the_same_lines(client):
 @pytest.mark.django_db
 def test_feed_query_count_does_not_grow_with_the_catalogue(client, django_assert_num_queries):
     # Savepoint, cursor, then per chunk of 500: products, ingredient lines, nutrient lines,
-    # the empty chunk that ends it, release: the test runs in a transaction of its own. The demo catalogue
-    # fits one chunk; the knowledge base is read once per catalogue version, before.
+    # the empty chunk that ends it, release (the test runs in a transaction of its own). The
+    # demo catalogue fits one chunk; the knowledge base is read once per version, before.
     read_feed(client)
     with django_assert_num_queries(7):
         read_feed(client)

@@ -190,9 +190,13 @@ class LeanFilterSet(django_filters.FilterSet):
         return self.shared_form_class()
 
     def filter_queryset(self, queryset):
+        return self.filter_queryset_except(queryset, ())
+
+    def filter_queryset_except(self, queryset, names):
+        """``queryset`` under every filter but ``names``: what a facet counts over."""
         for name, value in self.form.cleaned_data.items():
             # Every django-filter filter returns the queryset unchanged for these.
-            if value in EMPTY_VALUES:
+            if value in EMPTY_VALUES or name in names:
                 continue
             filter_ = self.filters[name]
             if isinstance(filter_.method, str):

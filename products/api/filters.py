@@ -14,6 +14,7 @@ from formulary.enums import Jurisdiction
 from formulary.models import DeficiencySign, Indication, RiskGroup
 from products.catalogue_rows import reference_data
 from products.enums import DosageForm
+from products.facets import FACETS
 from products.models import Brand, Product
 from products.selectors import with_indication, with_ingredient
 
@@ -104,6 +105,17 @@ class ProductFilter(LeanFilterSet):
             ("elemental_mg_per_day", "elemental_mg_per_day"),
             ("price_eur", "price"),
         ),
+    )
+
+    facets = SlugListFilter(
+        method="filter_nothing",
+        known=lambda names: [name for name in names if name in FACETS],
+        kind="facet",
+        help_text="Count the products per value of these filters, each under all the other "
+        f"filters but its own: {', '.join(FACETS)}. Comma-separated or repeated.",
+    )
+    count = StrictBooleanFilter(
+        method="filter_nothing", help_text="true: add the number of products the filters give."
     )
 
     class Meta:
