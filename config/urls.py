@@ -4,27 +4,28 @@ from django.views.decorators.gzip import gzip_page
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from compounds.api import (
-    CompoundViewSet,
-    ElementalCalculatorView,
-    IndicationViewSet,
-    MedicationViewSet,
-)
-from compounds.terms_api import RiskGroupViewSet, SymptomViewSet
+from compounds.api import ElementalCalculatorView, MedicationViewSet
 from config.views import healthz, readyz
 from products.api.advice import AdviceView
 from products.api.catalogue import ProductViewSet
 from products.api.feed import ChangesView, ProductFeedView
 from products.api.match import ProductMatchView
+from products.api.vocabulary import (
+    CountedCompoundViewSet,
+    CountedIndicationViewSet,
+    CountedRiskGroupViewSet,
+    CountedSymptomViewSet,
+)
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = True
-router.register("indications", IndicationViewSet, basename="indication")
-router.register("compounds", CompoundViewSet, basename="compound")
+# The vocabularies with their published-product counts (products.api.vocabulary).
+router.register("indications", CountedIndicationViewSet, basename="indication")
+router.register("compounds", CountedCompoundViewSet, basename="compound")
 router.register("medications", MedicationViewSet, basename="medication")
 router.register("products", ProductViewSet, basename="product")
-router.register("symptoms", SymptomViewSet, basename="symptom")
-router.register("risk-groups", RiskGroupViewSet, basename="risk-group")
+router.register("symptoms", CountedSymptomViewSet, basename="symptom")
+router.register("risk-groups", CountedRiskGroupViewSet, basename="risk-group")
 
 api_v1 = [
     path("calculate/elemental/", ElementalCalculatorView.as_view(), name="calculate-elemental"),

@@ -142,3 +142,27 @@ def test_match_refuses_facets(client):
 
     assert response.status_code == 400
     assert response.json()["error"]["details"][0]["code"] == "unknown_parameter"
+
+
+@pytest.mark.parametrize(
+    "path, parameter",
+    [
+        ("indications/", "indication"),
+        ("compounds/?page_size=100", "compound"),
+        ("symptoms/", "symptom"),
+        ("risk-groups/", "risk_group"),
+    ],
+)
+def test_vocabulary_product_counts_equal_the_filtered_lists(client, path, parameter):
+    terms = client.get(f"/api/v1/{path}").json()["results"]
+
+    counts = {term["slug"]: term["product_count"] for term in terms}
+    lists = {slug: len(all_results(client, f"{PRODUCTS}?{parameter}={slug}")) for slug in counts}
+    assert counts == lists
+    assert any(counts.values())
+
+
+def test_indication_detail_carries_its_product_count(client):
+    body = client.get("/api/v1/indications/sleep/").json()
+
+    assert body["product_count"] == len(all_results(client, f"{PRODUCTS}?indication=sleep"))
