@@ -1,5 +1,6 @@
 """Declares the error envelope (config/errors.py) on every operation of the OpenAPI schema."""
 
+from formulary.common.api_fields import FIELDS_PARAMETER, FieldSelectionMixin
 from products.api.catalogue import COUNTS_SCHEMA
 
 ERROR_SCHEMA = {
@@ -76,8 +77,15 @@ def describe_for_generated_clients(result, generator, request, public):
     - ``lang`` on every read (config.middleware reads it, not the views);
     - no padlock on reads, which are open to anonymous clients (``security: []``; a token
       still shows drafts by GTIN);
-    - the ``count`` and ``facets`` the catalogue's page adds when asked.
+    - the ``count`` and ``facets`` the catalogue's page adds when asked;
+    - ``fields`` on the reads that select fields (formulary.common.api_fields), with the
+      names they know.
     """
+    selectable = {
+        (path, method.lower()): tuple(view.cls.serializer_class().fields)
+        for path, _regex, method, view in generator.endpoints
+        if issubclass(view.cls, FieldSelectionMixin)
+    }
     for path, operations in result["paths"].items():
         for method, operation in operations.items():
             if method not in OPEN_METHODS:
@@ -86,8 +94,23 @@ def describe_for_generated_clients(result, generator, request, public):
             if not any(parameter["name"] == "lang" for parameter in parameters):
                 parameters.append(LANG_PARAMETER)
             operation["security"] = []
+            if (path, method) in selectable:
+                parameters.append(fields_parameter(selectable[path, method]))
             if path == "/api/v1/products/" and method == "get":
                 page = operation["responses"]["200"]["content"]["application/json"]["schema"]
                 name = page["$ref"].rsplit("/", 1)[-1]
                 result["components"]["schemas"][name]["properties"].update(COUNTS_SCHEMA)
     return result
+
+
+def fields_parameter(names) -> dict:
+    return {
+        "name": FIELDS_PARAMETER,
+        "in": "query",
+        "required": False,
+        "description": "Only these top-level fields of each object; comma-separated or "
+        "repeated. An unknown name is a 400 that names it.",
+        "style": "form",
+        "explode": False,
+        "schema": {"type": "array", "items": {"type": "string", "enum": list(names)}},
+    }

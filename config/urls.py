@@ -17,7 +17,30 @@ from products.api.vocabulary import (
     CountedSymptomViewSet,
 )
 
-router = DefaultRouter(trailing_slash=True)
+# Endpoints outside the router, listed on /api/v1/ with the router's own.
+ROOT_ENTRIES = {
+    "products/match": "product-match",
+    "advice": "advice",
+    "calculate/elemental": "calculate-elemental",
+    "feed": "feed",
+    "changes": "changes",
+    "schema": "schema",
+    "docs": "docs",
+}
+
+
+class EveryEndpointRouter(DefaultRouter):
+    """DRF's router, whose root view lists the other endpoints of the API as well."""
+
+    def get_api_root_view(self, api_urls=None):
+        list_name = self.routes[0].name
+        entries = {
+            prefix: list_name.format(basename=basename) for prefix, _, basename in self.registry
+        }
+        return self.APIRootView.as_view(api_root_dict={**entries, **ROOT_ENTRIES})
+
+
+router = EveryEndpointRouter(trailing_slash=True)
 router.include_root_view = True
 # The vocabularies with their published-product counts (products.api.vocabulary).
 router.register("indications", CountedIndicationViewSet, basename="indication")

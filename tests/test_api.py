@@ -60,7 +60,17 @@ def test_api_root_lists_the_endpoints(client):
         "products",
         "symptoms",
         "risk-groups",
+        "products/match",
+        "advice",
+        "calculate/elemental",
+        "feed",
+        "changes",
+        "schema",
+        "docs",
     }
+    # Each entry is a working address (match, advice and changes need parameters).
+    for url in body.values():
+        assert client.get(url).status_code in (200, 400), url
 
 
 def test_products_anonymous_clients_see_published_products_only(client):

@@ -2,6 +2,7 @@ from django.http import Http404
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.response import Response
 
+from formulary.common.api_fields import FieldSelectionMixin
 from formulary.common.read_cache import CachedReadMixin
 from products.api.filters import ProductFilter
 from products.api.permissions import ProductRolePermission, may_see_unpublished
@@ -87,6 +88,7 @@ COUNTS_SCHEMA = {
 
 class ProductViewSet(
     CachedReadMixin,
+    FieldSelectionMixin,
     ProductWriteMixin,
     ProductRowsMixin,
     mixins.ListModelMixin,

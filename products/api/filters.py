@@ -96,7 +96,9 @@ class ProductFilter(LeanFilterSet):
     gluten_free = StrictBooleanFilter()
     lactose_free = StrictBooleanFilter()
     search = django_filters.CharFilter(
-        method="filter_search", max_length=100, help_text="Part of the name, brand or GTIN."
+        method="filter_search",
+        max_length=100,
+        help_text="Part of the name, brand, GTIN or the Dutch or English name of a compound.",
     )
     ordering = django_filters.OrderingFilter(
         fields=(
@@ -159,6 +161,13 @@ class ProductFilter(LeanFilterSet):
     def filter_search(self, queryset, name, text):
         # The brand as a subquery, not a join, so each condition can use its own index.
         brands = Brand.objects.filter(name__icontains=text)
+        # Product names are Dutch; the compound's names find them in either language.
+        compounds = CompoundForm.objects.filter(
+            Q(name_nl__icontains=text) | Q(name_en__icontains=text) | Q(slug__icontains=text)
+        )
         return queryset.filter(
-            Q(name__icontains=text) | Q(brand__in=brands) | Q(gtin__startswith=text)
+            Q(name__icontains=text)
+            | Q(brand__in=brands)
+            | Q(gtin__startswith=text)
+            | with_ingredient(compound__in=compounds)
         )

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 
 from compounds.serializers import rounded
-from formulary.common.api_fields import refuse_parameters_unknown_to
+from formulary.common.api_fields import FieldSelectionMixin, refuse_parameters_unknown_to
 from formulary.common.read_cache import CachedReadMixin
 from formulary.enums import Jurisdiction
 from products.api.match_filters import MatchFilter
@@ -97,7 +97,7 @@ class MatchSerializer(serializers.Serializer):
         }
 
 
-class ProductMatchView(CachedReadMixin, generics.ListAPIView):
+class ProductMatchView(CachedReadMixin, FieldSelectionMixin, generics.ListAPIView):
     """Published products that fit the asked indications, best first, each with its score
     explained: factors, reasons naming the data, and warnings with stable codes.
 
