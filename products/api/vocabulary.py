@@ -46,10 +46,13 @@ class ProductCountsMixin:
     facet: str
 
     def get_serializer_context(self):
-        counts = {
-            item["value"]: item["count"] for item in facet_counts(self.facet, published_products())
-        }
-        return {**super().get_serializer_context(), "product_counts": counts}
+        # Counted once per request: compounds/ asks for a context per profile it renders.
+        if not hasattr(self, "product_counts"):
+            self.product_counts = {
+                item["value"]: item["count"]
+                for item in facet_counts(self.facet, published_products())
+            }
+        return {**super().get_serializer_context(), "product_counts": self.product_counts}
 
 
 class IndicationCountedSerializer(IndicationSerializer):
