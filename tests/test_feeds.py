@@ -341,3 +341,12 @@ def test_sync_under_concurrent_writers_misses_nothing(committed_knowledge):
     assert copy == catalogue(client)
     assert copy[new_gtin(100)]["name"] == "Slow"
     assert CatalogueChange.objects.exists()
+
+
+@pytest.mark.django_db
+def test_changes_bad_cursor_message_is_dutch_by_default(client):
+    body = client.get(f"{API}/changes/?after=abc").json()
+
+    assert body["error"]["details"][0]["message"] == (
+        "Geef een cursor uit de feed of uit een eerdere pagina met wijzigingen."
+    )
