@@ -96,6 +96,7 @@ def describe_for_generated_clients(result, generator, request, public):
             operation["security"] = []
             if (path, method) in selectable:
                 parameters.append(fields_parameter(selectable[path, method]))
+                sparse_objects(result["components"]["schemas"], operation)
             if path == "/api/v1/products/" and method == "get":
                 page = operation["responses"]["200"]["content"]["application/json"]["schema"]
                 name = page["$ref"].rsplit("/", 1)[-1]
@@ -114,3 +115,14 @@ def fields_parameter(names) -> dict:
         "explode": False,
         "schema": {"type": "array", "items": {"type": "string", "enum": list(names)}},
     }
+
+
+def sparse_objects(schemas: dict, operation: dict) -> None:
+    """With ``fields=`` an object holds only the fields asked for, so none of its fields is
+    required: a generated client would otherwise refuse a selected answer as incomplete."""
+    ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    component = schemas[ok["$ref"].rsplit("/", 1)[-1]]
+    results = component.get("properties", {}).get("results")
+    if results is not None:  # a page: its results are the objects
+        component = schemas[results["items"]["$ref"].rsplit("/", 1)[-1]]
+    component.pop("required", None)

@@ -156,3 +156,12 @@ def test_schema_fields_lists_the_known_names(schema):
     fields = next(parameter for parameter in parameters if parameter["name"] == "fields")
 
     assert fields["schema"]["items"]["enum"] == list(ProductSerializer().fields)
+
+
+def test_schema_selectable_objects_require_no_field(schema):
+    """A generated client parses an answer narrowed by fields= only if no field is required."""
+    components = schema["components"]["schemas"]
+
+    assert "required" not in components["Product"]
+    assert "required" not in components["Match"]
+    assert components["PaginatedProductList"]["required"] == ["next", "previous", "results"]
