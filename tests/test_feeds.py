@@ -3,10 +3,11 @@
 import gzip
 import json
 import threading
+import time
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import OperationalError, connection, connections
 from django.test import Client
 
 from compounds.models import CompoundForm, CompoundIndication
@@ -85,6 +86,31 @@ def catalogue(client):
     return {row["gtin"]: row for row in all_results(client, f"{API}/products/")}
 
 
+def eventually(check, seconds=60):
+    """Polls ``check`` until true. On PostgreSQL a committed change is handed out once every
+    older transaction of the server has ended, and the test server is shared: another
+    connection's open transaction delays a change (it never skips it)."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def synced(client, cursor, copy):
+    """Follows the changes into ``copy`` until it equals the catalogue; the last cursor."""
+    expected = catalogue(client)
+    position = [cursor]
+
+    def caught_up():
+        position[0] = follow_changes(client, position[0], copy)
+        return copy == expected
+
+    eventually(caught_up)
+    return position[0]
+
+
 @pytest.fixture
 def committed_knowledge(request):
     """The knowledge base and demo catalogue, committed, on PostgreSQL.
@@ -147,7 +173,7 @@ def test_changes_after_every_kind_of_write_reproduce_the_catalogue(committed_kno
     unpublished = upsert(new_gtin(3))
     discontinued = upsert(new_gtin(4))
     deleted = upsert(new_gtin(5))
-    cursor = follow_changes(client, cursor, copy)
+    cursor = synced(client, cursor, copy)
 
     upsert(edited.gtin, name="Renamed", amount=450)
     upsert(unpublished.gtin, status=ProductStatus.DRAFT)
@@ -161,7 +187,7 @@ def test_changes_after_every_kind_of_write_reproduce_the_catalogue(committed_kno
             "UPDATE products_ingredientline SET amount_mg = 500 WHERE product_id = %s",
             [created.pk],
         )
-    follow_changes(client, cursor, copy)
+    synced(client, cursor, copy)
 
     assert copy == catalogue(client)
     assert copy[edited.gtin]["name"] == "Renamed"
@@ -186,11 +212,16 @@ def test_changes_after_knowledge_base_edits_upsert_the_affected_products(
     indication.name_en = "Sleep (renamed)"
     indication.save()
     CompoundIndication.objects.filter(compound__slug="magnesium-bisglycinate").update(grade="A")
-    page = client.get(f"{API}/changes/?after={cursor}&page_size=1000", HTTP_ACCEPT_LANGUAGE="en")
-    follow_changes(client, cursor, copy)
+    upserted = set()
 
-    upserted = {change["gtin"] for change in page.json()["results"]}
-    assert containing and containing <= upserted
+    def all_upserted():
+        page = client.get(f"{API}/changes/?after={cursor}&page_size=1000").json()
+        upserted.update(change["gtin"] for change in page["results"])
+        return containing <= upserted
+
+    assert eventually(all_upserted)
+    assert containing
+    synced(client, cursor, copy)
     assert copy == catalogue(client)
 
 
@@ -209,7 +240,11 @@ def test_changes_entries_of_one_gtin_come_once_with_its_latest_state(committed_k
     for amount in (310, 320, 330):
         upsert(product.gtin, amount=amount)
 
-    body = client.get(f"{API}/changes/?after={cursor}").json()
+    def changes():
+        return client.get(f"{API}/changes/?after={cursor}").json()
+
+    assert eventually(lambda: changes()["results"])
+    body = changes()
 
     assert [change["gtin"] for change in body["results"]] == [product.gtin]
     assert body["results"][0]["product"]["ingredients"][0]["amount_mg"] == 330
@@ -266,6 +301,21 @@ def test_change_log_product_rows_of_drafts_are_left_out():
 # --- concurrent writers ------------------------------------------------------------------
 
 
+def delete_by_gtin(gtin):
+    product_delete(product=Product.objects.get(gtin=gtin))
+
+
+def retried(write, *args, attempts=5, **kwargs):
+    """A write that PostgreSQL aborted as a deadlock victim is retried, as a client would:
+    the aborted transaction wrote nothing."""
+    for attempt in range(attempts):
+        try:
+            return write(*args, **kwargs)
+        except OperationalError as error:
+            if "deadlock" not in str(error) or attempt == attempts - 1:
+                raise
+
+
 def in_own_connection(work):
     """Runs ``work`` in a thread, which Django gives a connection of its own."""
     errors = []
@@ -308,21 +358,22 @@ def test_sync_under_concurrent_writers_misses_nothing(committed_knowledge):
     def writer(offset):
         def work():
             for serial in range(offset, offset + 8):
-                product = upsert(new_gtin(serial))
-                upsert(product.gtin, name=f"Edited {serial}")
+                gtin = new_gtin(serial)
+                retried(upsert, gtin)
+                retried(upsert, gtin, name=f"Edited {serial}")
                 if serial % 3 == 0:
-                    upsert(product.gtin, status=ProductStatus.DRAFT)
+                    retried(upsert, gtin, status=ProductStatus.DRAFT)
                 if serial % 4 == 0:
-                    upsert(product.gtin, status=ProductStatus.DRAFT)
-                    product_delete(product=Product.objects.get(gtin=product.gtin))
+                    retried(upsert, gtin, status=ProductStatus.DRAFT)
+                    retried(delete_by_gtin, gtin)
 
         return work
 
     def compound_writer():
         compound = CompoundForm.objects.get(slug="magnesium-citrate-tri-anhydrous")
         compound.name_en = "Trimagnesium dicitrate (edited)"
-        compound.save()
-        products_refresh_for_compound(compound)
+        retried(compound.save)
+        retried(products_refresh_for_compound, compound)
 
     slow, slow_errors = in_own_connection(slow_writer)
     assert slow_started.wait(timeout=30)
@@ -335,7 +386,7 @@ def test_sync_under_concurrent_writers_misses_nothing(committed_knowledge):
     assert new_gtin(100) not in copy
     slow_may_commit.set()
     slow.join(timeout=60)
-    follow_changes(client, cursor, copy)
+    synced(client, cursor, copy)
 
     assert [error for _, errors in [*threads, (slow, slow_errors)] for error in errors] == []
     assert copy == catalogue(client)
