@@ -20,6 +20,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +38,9 @@ LIST = f"/api/v1/products/?{WEBSHOP_QUERY}"
 MATCH_QUERY = "indication=sleep,sport"
 MATCH = f"/api/v1/products/match/?{MATCH_QUERY}"
 BYPASS = {"X-Cache-Bypass": BYPASS_TOKEN}
+FACETS = f"{LIST}&facets=indication,compound,dosage_form,brand,vegan&count=true"
+# The oldest page of the change log: the generator's writes, a hundred products to read.
+CHANGES = "/api/v1/changes/?after=0-0&page_size=100"
 
 ENVIRONMENT = {
     "DJANGO_ENV": "production",
@@ -201,10 +205,28 @@ def scenarios(size):
         raise SystemExit(f"{MATCH} answered {status} without results: {body[:500]!r}")
     found["products/match/ sleep+sport, uncached"] = (MATCH, BYPASS)
     found["products/match/ sleep+sport, cache hit"] = (MATCH, {})
-    return found, []
+    found["products/ filtered + 5 facets + count, uncached"] = (FACETS, BYPASS)
+    found["changes/ a page of 100 changes"] = (CHANGES, {})
+    return found, [feed_note()]
 
 
-SCENARIO_COUNT = 9  # how many scenarios() measures, for the duration estimate
+SCENARIO_COUNT = 11  # how many scenarios() measures, for the duration estimate
+
+
+def feed_note() -> str:
+    """The full feed once, gzip-compressed as a webshop would fetch it nightly."""
+    request = urllib.request.Request(BASE + "/api/v1/feed/", headers={"Accept-Encoding": "gzip"})
+    started, size, lines = time.monotonic(), 0, 0
+    with urllib.request.urlopen(request, timeout=3600) as response:
+        inflate = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        while chunk := response.read(1 << 16):
+            size += len(chunk)
+            lines += inflate.decompress(chunk).count(b"\n")
+    seconds = time.monotonic() - started
+    return (
+        f"feed/: {lines - 1} products as JSON Lines in {seconds:.1f} s "
+        f"({(lines - 1) / seconds:.0f} products/s), {size / 1e6:.1f} MB gzip-compressed"
+    )
 
 
 def measure(size, args):

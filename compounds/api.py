@@ -26,7 +26,11 @@ from compounds.serializers import (
     IndicationSerializer,
     MedicationSerializer,
 )
-from formulary.common.api_fields import BoundedDecimalField, refuse_unknown_and_repeated_parameters
+from formulary.common.api_fields import (
+    BoundedDecimalField,
+    FieldSelectionMixin,
+    refuse_unknown_and_repeated_parameters,
+)
 from formulary.common.catalogue_version import kept_per_version
 from formulary.common.localization import current_language
 from formulary.common.numbers import rounded
@@ -113,7 +117,7 @@ class KeptProfilesMixin:
         return rendered[key]
 
 
-class CompoundViewSet(CachedReadMixin, KeptProfilesMixin, ReadOnlySlugViewSet):
+class CompoundViewSet(CachedReadMixin, FieldSelectionMixin, KeptProfilesMixin, ReadOnlySlugViewSet):
     """Compound forms: chemistry derived from the formula, facts with their verification."""
 
     queryset = compound_profiles()

@@ -304,3 +304,24 @@ class ProductIndication(models.Model):
 
     def __str__(self):
         return f"{self.product_id} → {self.indication_id} ({self.best_grade})"
+
+
+class CatalogueChange(models.Model):
+    """One row per write that may change what the feed shows of a product (see products.feed).
+
+    Written by database triggers (migration 0009), never by Python: bulk updates, raw SQL and
+    cascades cannot slip past them. ``xact`` is the writing transaction's id on PostgreSQL
+    (0 on SQLite, whose single writer commits in id order); the change feed hands out a row
+    only once every transaction that could still add an earlier one has ended.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    gtin = models.CharField(max_length=14)
+    xact = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["xact", "id"]
+        indexes = [models.Index(fields=["xact", "id"], name="catalogue_change_order_idx")]
+
+    def __str__(self):
+        return f"{self.xact}-{self.id} {self.gtin}"

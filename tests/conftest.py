@@ -18,9 +18,16 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 def pytest_collection_modifyitems(items):
-    """Browser tests run last: their live server empties every table when it stops, which
-    the tests after them would otherwise find."""
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    """Transactional tests run last, the browser tests at the very end: the flush after each
+    empties every table, which the tests after them would otherwise find."""
+
+    def rank(item):
+        if item.get_closest_marker("browser") is not None:
+            return 2
+        names = getattr(item, "fixturenames", ())
+        return 1 if "transactional_db" in names or "committed_knowledge" in names else 0
+
+    items.sort(key=rank)
 
 
 @pytest.fixture(autouse=True)

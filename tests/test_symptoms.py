@@ -121,6 +121,7 @@ def test_products_unknown_symptom_is_a_400_naming_it(client):
 
 
 def test_symptoms_query_count_is_fixed(client, django_assert_num_queries):
-    # signs, their indications, their references, the caveat's references.
-    with django_assert_num_queries(4):
+    # signs, their indications, their references, the caveat's references, and the
+    # published-product count per symptom (products.api.vocabulary).
+    with django_assert_num_queries(5):
         get_json(client, f"{API}/symptoms/")

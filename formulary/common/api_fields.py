@@ -146,6 +146,9 @@ def refuse_unknown_and_repeated_parameters(query_params, *, known, repeatable=()
 def refuse_parameters_unknown_to(view, query_params):
     """The rule above for a list or detail view: its filters and its paginator's parameters."""
     known, repeatable = filter_parameters(getattr(view, "filterset_class", None))
+    if isinstance(view, FieldSelectionMixin):
+        known.add(FIELDS_PARAMETER)
+        repeatable.add(FIELDS_PARAMETER)
     paginator = getattr(view, "paginator", None)
     if paginator is not None:
         known |= {paginator.page_query_param, paginator.page_size_query_param}
@@ -153,9 +156,28 @@ def refuse_parameters_unknown_to(view, query_params):
 
 
 def filter_parameters(filterset_class):
-    """(known, repeatable) parameter names of a FilterSet: slug lists may repeat."""
+    """(known, repeatable) parameter names of a FilterSet: slug lists and orderings may repeat."""
     filters = filterset_class.base_filters if filterset_class else {}
-    return set(filters), {name for name, f in filters.items() if isinstance(f, SlugListFilter)}
+    repeatable = (SlugListFilter, django_filters.OrderingFilter)
+    return set(filters), {name for name, f in filters.items() if isinstance(f, repeatable)}
+
+
+def joined_orderings(data, filters):
+    """``ordering=name&ordering=-price`` (as generated clients send a list) as the comma form
+    ``ordering=name,-price`` that django-filter reads: its widget would keep the last only."""
+    if not hasattr(data, "getlist"):
+        return data
+    repeated = [
+        name
+        for name, filter_ in filters.items()
+        if isinstance(filter_, django_filters.OrderingFilter) and len(data.getlist(name)) > 1
+    ]
+    if not repeated:
+        return data
+    data = data.copy()
+    for name in repeated:
+        data[name] = ",".join(data.getlist(name))
+    return data
 
 
 class LeanFilterSet(django_filters.FilterSet):
@@ -172,7 +194,7 @@ class LeanFilterSet(django_filters.FilterSet):
         if queryset is None:
             queryset = self._meta.model._default_manager.all()
         self.is_bound = data is not None
-        self.data = data or QueryDict()
+        self.data = joined_orderings(data, self.base_filters) if data else QueryDict()
         self.queryset = queryset
         self.request = request
         self.form_prefix = prefix
@@ -190,9 +212,13 @@ class LeanFilterSet(django_filters.FilterSet):
         return self.shared_form_class()
 
     def filter_queryset(self, queryset):
+        return self.filter_queryset_except(queryset, ())
+
+    def filter_queryset_except(self, queryset, names):
+        """``queryset`` under every filter but ``names``: what a facet counts over."""
         for name, value in self.form.cleaned_data.items():
             # Every django-filter filter returns the queryset unchanged for these.
-            if value in EMPTY_VALUES:
+            if value in EMPTY_VALUES or name in names:
                 continue
             filter_ = self.filters[name]
             if isinstance(filter_.method, str):
@@ -200,3 +226,52 @@ class LeanFilterSet(django_filters.FilterSet):
             else:
                 queryset = filter_.filter(queryset, value)
         return queryset
+
+
+FIELDS_PARAMETER = "fields"
+
+
+def selected_fields(query_params, available) -> tuple[str, ...] | None:
+    """The fields a client asked for (``fields=gtin,name`` or repeated), each one known;
+    None when it asked for none (then every field is answered)."""
+    asked = query_params.getlist(FIELDS_PARAMETER)
+    if not asked:
+        return None
+    names = [name.strip() for item in asked for name in item.split(",") if name.strip()]
+    unknown = [name for name in names if name not in available]
+    if unknown or not names:
+        message = f"Unknown field: {', '.join(unknown)}." if unknown else "Name at least one field."
+        raise ValidationError(
+            {FIELDS_PARAMETER: [ErrorDetail(message, code="unknown_field" if unknown else "empty")]}
+        )
+    return tuple(dict.fromkeys(names))
+
+
+class FieldSelectionMixin:
+    """``fields=`` on a read: only the named top-level fields of each object.
+
+    A page keeps its own keys (``next``, ``count``, ``facets``) and narrows each of its
+    ``results``. Checked in ``initial`` so an unknown field is a 400 before anything is read;
+    applied before the read cache stores the answer, whose key is the whole URL.
+    """
+
+    def selectable_fields(self) -> tuple[str, ...]:
+        return tuple(self.get_serializer_class()().fields)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.fields_selected = selected_fields(request.query_params, self.selectable_fields())
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        fields = getattr(self, "fields_selected", None)
+        data = getattr(response, "data", None)
+        if fields and response.status_code == 200 and isinstance(data, dict):
+            if isinstance(data.get("results"), list):
+                data["results"] = [only(item, fields) for item in data["results"]]
+            else:
+                response.data = only(data, fields)
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+def only(item: dict, fields) -> dict:
+    return {name: value for name, value in item.items() if name in fields}

@@ -2,6 +2,7 @@ from django.http import Http404
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.response import Response
 
+from formulary.common.api_fields import FieldSelectionMixin
 from formulary.common.catalogue_version import COLLECTION_ANSWER, detail_answer
 from formulary.common.read_cache import CachedReadMixin
 from products.api.filters import ProductFilter
@@ -9,6 +10,7 @@ from products.api.permissions import ProductRolePermission, may_see_unpublished
 from products.api.serializers import ProductSerializer
 from products.api.write import RETRIEVE_SCHEMA, ProductWriteMixin, version_etag
 from products.catalogue_rows import PRODUCT_COLUMNS, product_rows
+from products.facets import FACETS, facet_counts, own_filters
 from products.models import Product
 from products.selectors import published_products
 
@@ -19,7 +21,32 @@ class ProductRowsMixin:
 
     def list(self, request, *args, **kwargs):
         rows = self.filter_queryset(self.get_queryset()).values(*PRODUCT_COLUMNS)
-        return self.get_paginated_response(product_rows(self.paginate_queryset(rows)))
+        response = self.get_paginated_response(product_rows(self.paginate_queryset(rows)))
+        response.data.update(self.counts(request))
+        return response
+
+    def counts(self, request) -> dict:
+        """``count`` and ``facets`` when asked: one aggregate query each."""
+        wanted = {name: name in request.query_params for name in ("count", "facets")}
+        if not any(wanted.values()):
+            return {}
+        filterset = self.filterset_class(
+            request.query_params, queryset=self.get_queryset(), request=request
+        )
+        # The filter backend has validated the same parameters already.
+        cleaned = filterset.form.cleaned_data if filterset.is_valid() else {}
+        counts = {}
+        if cleaned.get("count"):
+            counts["count"] = filterset.qs.count()
+        if cleaned.get("facets"):
+            base = self.get_queryset()
+            counts["facets"] = {
+                facet: facet_counts(
+                    facet, filterset.filter_queryset_except(base, own_filters(facet))
+                )
+                for facet in cleaned["facets"]
+            }
+        return counts
 
     @RETRIEVE_SCHEMA
     def retrieve(self, request, *args, **kwargs):
@@ -32,8 +59,38 @@ class ProductRowsMixin:
         return Response(row, headers={"ETag": version_etag(rows[0]["version"])})
 
 
+FACET_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["value", "count"],
+        "properties": {
+            "value": {"oneOf": [{"type": "string"}, {"type": "boolean"}]},
+            "count": {"type": "integer", "minimum": 0},
+        },
+    },
+}
+
+
+# What the list adds to its page when asked; config/schema.py adds it to the page's schema.
+COUNTS_SCHEMA = {
+    "count": {
+        "type": "integer",
+        "minimum": 0,
+        "description": "With count=true: the number of products the filters give.",
+    },
+    "facets": {
+        "type": "object",
+        "description": "With facets=...: per facet, the products per value under every other "
+        "filter but the facet's own.",
+        "properties": {facet: FACET_SCHEMA for facet in FACETS},
+    },
+}
+
+
 class ProductViewSet(
     CachedReadMixin,
+    FieldSelectionMixin,
     ProductWriteMixin,
     ProductRowsMixin,
     mixins.ListModelMixin,

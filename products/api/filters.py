@@ -14,6 +14,7 @@ from formulary.enums import ClaimNutrient, Jurisdiction, SignKind
 from formulary.models import DeficiencySign, HealthClaim, Indication, RiskGroup
 from products import claims
 from products.enums import DosageForm
+from products.facets import FACETS
 from products.knowledge import knowledge
 from products.models import Brand, Product
 from products.selectors import (
@@ -110,7 +111,9 @@ class ProductFilter(LeanFilterSet):
     gluten_free = StrictBooleanFilter()
     lactose_free = StrictBooleanFilter()
     search = django_filters.CharFilter(
-        method="filter_search", max_length=100, help_text="Part of the name, brand or GTIN."
+        method="filter_search",
+        max_length=100,
+        help_text="Part of the name, brand, GTIN or the Dutch or English name of a compound.",
     )
     ordering = django_filters.OrderingFilter(
         fields=(
@@ -119,6 +122,17 @@ class ProductFilter(LeanFilterSet):
             ("elemental_mg_per_day", "elemental_mg_per_day"),
             ("price_eur", "price"),
         ),
+    )
+
+    facets = SlugListFilter(
+        method="filter_nothing",
+        known=lambda names: [name for name in names if name in FACETS],
+        kind="facet",
+        help_text="Count the products per value of these filters, each under all the other "
+        f"filters but its own: {', '.join(FACETS)}. Comma-separated or repeated.",
+    )
+    count = StrictBooleanFilter(
+        method="filter_nothing", help_text="true: add the number of products the filters give."
     )
 
     class Meta:
@@ -185,6 +199,13 @@ class ProductFilter(LeanFilterSet):
     def filter_search(self, queryset, name, text):
         # The brand as a subquery, not a join, so each condition can use its own index.
         brands = Brand.objects.filter(name__icontains=text)
+        # Product names are Dutch; the compound's names find them in either language.
+        compounds = CompoundForm.objects.filter(
+            Q(name_nl__icontains=text) | Q(name_en__icontains=text) | Q(slug__icontains=text)
+        )
         return queryset.filter(
-            Q(name__icontains=text) | Q(brand__in=brands) | Q(gtin__startswith=text)
+            Q(name__icontains=text)
+            | Q(brand__in=brands)
+            | Q(gtin__startswith=text)
+            | with_ingredient(compound__in=compounds)
         )

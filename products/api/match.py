@@ -5,7 +5,7 @@ from django_filters.utils import translate_validation
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 
-from formulary.common.api_fields import refuse_parameters_unknown_to
+from formulary.common.api_fields import FieldSelectionMixin, refuse_parameters_unknown_to
 from formulary.common.catalogue_version import COLLECTION_ANSWER
 from formulary.common.numbers import MG_PLACES, rounded
 from formulary.common.read_cache import CachedReadMixin
@@ -45,6 +45,36 @@ class WarningSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
+class EvidenceFactSerializer(serializers.Serializer):
+    indication = serializers.SlugField()
+    compound = serializers.SlugField()
+    grade = serializers.CharField(help_text="A (consistent trials) to D (practice or opinion).")
+    basis = serializers.CharField(help_text="magnesium or carrier: what the evidence rests on.")
+    carrier = serializers.SlugField()
+    status = serializers.CharField(help_text="How far the link's rationale was verified.")
+    references = serializers.ListField(
+        child=serializers.CharField(), help_text="Reference keys; see compounds/{slug}/."
+    )
+
+
+NUMBER_OR_NULL = {"type": "number", "nullable": True}
+FIGURES_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "elemental_mg_per_day": {"type": "number"},
+        "effective_range_mg": {"type": "array", "items": {"type": "number"}},
+        "dose_position": {"type": "string", "enum": ["below", "within", "above"]},
+        "jurisdiction": {"type": "string"},
+        "upper_limit_mg": NUMBER_OR_NULL,
+        "percent_of_upper_limit": NUMBER_OR_NULL,
+        "upper_limit_exceeded": {"type": "boolean", "nullable": True},
+        "laxative_tendency": {"type": "string"},
+        "laxative_compound": {"type": "string"},
+        "euro_per_100mg_elemental": NUMBER_OR_NULL,
+    },
+}
+
+
 class MatchSerializer(serializers.Serializer):
     gtin = serializers.CharField(source="product.gtin")
     name = serializers.CharField(source="product.name")
@@ -59,8 +89,32 @@ class MatchSerializer(serializers.Serializer):
     covered_indications = serializers.ListField(
         child=serializers.SlugField(), help_text="The asked indications this product covers."
     )
-    reasons = serializers.ListField(child=serializers.CharField())
+    reasons = serializers.ListField(
+        child=serializers.CharField(), help_text="Sentences in the request language."
+    )
+    evidence = EvidenceFactSerializer(
+        many=True,
+        help_text="Per covered indication, the best evidence link the first reasons name: "
+        "for a client that renders its own text.",
+    )
+    figures = serializers.SerializerMethodField(
+        help_text="The numbers the dose, headroom, tolerability and price reasons state."
+    )
     warnings = WarningSerializer(many=True)
+
+    @extend_schema_field(FIGURES_SCHEMA)
+    def get_figures(self, result):
+        figures = result["figures"]
+        low, high = figures["effective_range_mg"]
+        return {
+            **figures,
+            # Rounded as the sentences print them.
+            "elemental_mg_per_day": rounded(figures["elemental_mg_per_day"], 1),
+            "effective_range_mg": [rounded(low, 0), rounded(high, 0)],
+            "upper_limit_mg": rounded(figures["upper_limit_mg"], 0),
+            "percent_of_upper_limit": rounded(figures["percent_of_upper_limit"], 1),
+            "euro_per_100mg_elemental": rounded(figures["euro_per_100mg_elemental"], 2),
+        }
 
     @extend_schema_field(
         {
@@ -99,7 +153,7 @@ class MatchSerializer(serializers.Serializer):
         }
 
 
-class ProductMatchView(CachedReadMixin, generics.ListAPIView):
+class ProductMatchView(CachedReadMixin, FieldSelectionMixin, generics.ListAPIView):
     """Published products that fit the asked indications, best first, each with its score
     explained: factors, reasons naming the data, and warnings with stable codes.
 

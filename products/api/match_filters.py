@@ -48,6 +48,9 @@ class MatchFilter(ProductFilter):
         "(high laxative tendency: oxide, hydroxide, sulfate).",
     )
     ordering = None
+    # The catalogue's counts; the ranking answers pages only.
+    facets = None
+    count = None
 
     def filter_indication(self, queryset, name, slugs):
         # "any" is the ranking's own join to the match rows; only "all" narrows further.

@@ -115,10 +115,20 @@ def evidence_reason(link: CompoundIndication) -> str:
     )
 
 
+def effective_range_mg() -> tuple[Decimal, Decimal]:
+    return match_weights.DOSE_CURVE[1][0], match_weights.DOSE_CURVE[2][0]
+
+
+def dose_position(per_day: Decimal) -> str:
+    """Where a daily amount lies against the effective range: below, within or above."""
+    low, high = effective_range_mg()
+    return "below" if per_day < low else "above" if per_day > high else "within"
+
+
 def dose_reasons(product: Product, request: MatchRequest) -> list[str]:
     per_day = product.elemental_mg_per_day
-    low, high = match_weights.DOSE_CURVE[1][0], match_weights.DOSE_CURVE[2][0]
-    where = "below" if per_day < low else "above" if per_day > high else "within"
+    low, high = effective_range_mg()
+    where = dose_position(per_day)
     reasons = [
         translated(
             {
@@ -192,6 +202,40 @@ def price_reason(euro_per_100mg: Decimal | None) -> str:
         },
         price=decimal_text(euro_per_100mg, 2),
     )
+
+
+def evidence_facts(link: CompoundIndication) -> dict:
+    """The evidence sentence's facts, for a client that renders its own text."""
+    return {
+        "indication": link.indication.slug,
+        "compound": link.compound.slug,
+        "grade": link.grade,
+        "basis": link.basis,
+        "carrier": link.compound.carrier.slug,
+        "status": link.status,
+        "references": [reference.key for reference in link.references.all()],
+    }
+
+
+def figures(product: Product, request: MatchRequest, euro_per_100mg: Decimal | None) -> dict:
+    """The numbers of the dose, headroom, tolerability and price sentences, unrounded:
+    products.api.match rounds them as the sentences print them."""
+    per_day = product.elemental_mg_per_day
+    low, high = effective_range_mg()
+    limit = request.limit.amount_mg if request.limit is not None else None
+    worst = worst_line(product).compound
+    return {
+        "elemental_mg_per_day": per_day,
+        "effective_range_mg": [low, high],
+        "dose_position": dose_position(per_day),
+        "jurisdiction": request.jurisdiction,
+        "upper_limit_mg": limit,
+        "percent_of_upper_limit": None if not limit else per_day * 100 / limit,
+        "upper_limit_exceeded": None if limit is None else per_day > limit,
+        "laxative_tendency": worst.laxative_tendency,
+        "laxative_compound": worst.slug,
+        "euro_per_100mg_elemental": euro_per_100mg,
+    }
 
 
 def limit_warnings(product: Product, request: MatchRequest) -> list[dict]:
@@ -383,5 +427,7 @@ def explain(product: Product, request: MatchRequest) -> dict:
         "factors": parts,
         "covered_indications": [i.slug for i in request.indications if i.slug in best],
         "reasons": reasons,
+        "evidence": [evidence_facts(link) for link in links],
+        "figures": figures(product, request, euro_per_100mg),
         "warnings": warnings,
     }
