@@ -228,6 +228,14 @@ class ProductIndication(models.Model):
     )
     dose_value = models.FloatField(help_text="The product's dose value (0-1).")
     price_value = models.FloatField(help_text="The product's price value (0-1).")
+    # The part of the score that depends on the product alone and on no request option:
+    # dose, price and tolerability, weighted. The top-k ranking (products.matching.ranking)
+    # walks the rows of an indication in this order and stops once no row further down can
+    # reach the page; the headroom depends on the asked jurisdiction, so it is bounded there.
+    base_points = models.FloatField(
+        help_text="DOSE_WEIGHT * dose + PRICE_WEIGHT * price + TOLERABILITY_WEIGHT * "
+        "tolerability (0-0.45)."
+    )
 
     class Meta:
         ordering = ["product_id", "indication_id"]
@@ -239,6 +247,7 @@ class ProductIndication(models.Model):
         ]
         indexes = [
             models.Index(fields=["indication", "product"], name="product_indication_idx"),
+            models.Index(fields=["indication", "-base_points"], name="product_indication_top_idx"),
         ]
 
     def __str__(self):

@@ -14,6 +14,7 @@ from formulary.selectors import adult_upper_limit
 from products.enums import AmountBasis, ProductStatus
 from products.gtin import gs1_check_digit
 from products.matching import score as matching
+from products.matching import weights as match_weights
 from products.matching.explain import MatchRequest, explain, prefetch_page
 from products.matching.index import product_indications_rebuild
 from products.matching.ranking import ranked_matches
@@ -397,7 +398,8 @@ def test_match_score_sql_equals_python_on_every_demo_product(slugs, jurisdiction
 
 
 def test_match_rows_cover_exactly_the_products_the_python_rules_link():
-    """The stored rows equal what matching.py gives for evidence, tolerability, dose, price."""
+    """The stored rows equal what matching.py gives for evidence, tolerability, dose, price
+    and their weighted sum, the base points."""
     expected = {}
     for product in Product.objects.prefetch_related("ingredients__compound__evidence"):
         compounds = [line.compound for line in product.ingredients.all()]
@@ -415,6 +417,13 @@ def test_match_rows_cover_exactly_the_products_the_python_rules_link():
                 )
             ),
         )
+        weights = match_weights.WEIGHTS
+        base_points = float(
+            weights["dose"] * Decimal(values[0])
+            + weights["price"] * Decimal(values[1])
+            + weights["tolerability"] * tolerability
+        )
+        values = (*values, base_points)
         for compound in compounds:
             for evidence in compound.evidence.all():
                 key = (product.pk, evidence.indication_id)
@@ -434,14 +443,15 @@ def test_match_rows_cover_exactly_the_products_the_python_rules_link():
             row.tolerability,
             row.dose_value,
             row.price_value,
+            row.base_points,
         )
         for row in ProductIndication.objects.all()
     }
 
     assert set(stored) == set(expected)
-    for key, (strength, grade, tolerability, dose, price) in expected.items():
+    for key, (strength, grade, tolerability, *numbers) in expected.items():
         assert stored[key][:3] == (strength, grade, tolerability)
-        assert stored[key][3:] == (pytest.approx(dose, abs=1e-12), pytest.approx(price, abs=1e-12))
+        assert list(stored[key][3:]) == [pytest.approx(number, abs=1e-12) for number in numbers]
 
 
 def rows_of(product):
@@ -597,8 +607,8 @@ def test_match_unknown_slugs_are_a_400_naming_them(client):
 
 
 @pytest.mark.parametrize("page_size", [1, 15])
-def test_match_runs_two_queries_whatever_the_results_and_no_count(
-    client, django_assert_num_queries, page_size
+def test_match_runs_at_most_four_queries_whatever_the_results_and_no_count(
+    client, django_assert_max_num_queries, page_size
 ):
     url = (
         f"{URL}?indication=sleep,stress,heart-vessels&medication=levothyroxine,digoxin"
@@ -606,8 +616,9 @@ def test_match_runs_two_queries_whatever_the_results_and_no_count(
     )
     client.get(f"{url}&lang=en")  # loads the knowledge kept per version, as a live server has
 
-    # The ranked page and its lines; indications, limits, evidence and rules are kept.
-    with django_assert_num_queries(2) as captured:
+    # The floor of base points, the ranking above it (twice when the first floor was too
+    # high), the page's lines; indications, limits, evidence and rules are kept.
+    with django_assert_max_num_queries(4) as captured:
         response = client.get(url)
 
     assert response.status_code == 200

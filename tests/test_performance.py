@@ -219,6 +219,7 @@ def match_rows():
             "tolerability",
             "dose_value",
             "price_value",
+            "base_points",
         )
     )
 

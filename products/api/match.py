@@ -13,7 +13,7 @@ from products.api.match_filters import MatchFilter
 from products.enums import ProductStatus
 from products.matching import weights as match_weights
 from products.matching.explain import MatchRequest, explain, match_knowledge, prefetch_page
-from products.matching.ranking import ranked_matches
+from products.matching.ranking import TopMatchesPages
 from products.models import Product
 
 WARNING_CODES = [
@@ -135,10 +135,11 @@ class ProductMatchView(CachedReadMixin, generics.ListAPIView):
         limit = knowledge.upper_limits[jurisdiction]
         indications = [knowledge.indications[slug] for slug in slugs]
         page = self.paginate_queryset(
-            ranked_matches(
+            TopMatchesPages(
                 products,
                 indication_ids=[indication.pk for indication in indications],
                 limit_mg=limit.amount_mg if limit else None,
+                evidence_bound=knowledge.evidence_bound(slugs),
             )
         )
         prefetch_page(page, slugs)

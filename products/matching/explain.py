@@ -62,6 +62,19 @@ class MatchKnowledge:
     def rules_for(self, medication_slugs) -> list[InteractionRule]:
         return [rule for rule in self.rules if rule.medication.slug in medication_slugs]
 
+    def evidence_bound(self, indication_slugs: list[str]) -> Decimal:
+        """The highest mean evidence any product can have for the asked indications: the mean
+        of each one's strongest link, since a product's best link is one of these links."""
+        strongest = defaultdict(Decimal)
+        for links in self.evidence.values():
+            for link in links:
+                slug = link.indication.slug
+                strength = matching.link_strength(link.grade, link.basis)
+                strongest[slug] = max(strongest[slug], strength)
+        return matching.evidence_value(
+            (strongest[slug] for slug in indication_slugs), len(indication_slugs)
+        )
+
 
 def build_match_knowledge() -> MatchKnowledge:
     evidence = defaultdict(list)

@@ -6,8 +6,18 @@ products, so a bulk load of a million products costs two statements, not a loop.
 
 from django.db import connections, router, transaction
 from django.db.models import Max, Min, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Cast
 
-from products.matching.ranking import dose_sql, link_strength_sql, price_sql, tolerability_sql
+from products.matching import weights as w
+from products.matching.ranking import (
+    SCORE_FIELD,
+    dose_sql,
+    float_expression,
+    link_strength_sql,
+    number,
+    price_sql,
+    tolerability_sql,
+)
 from products.models import IngredientLine, ProductIndication
 
 
@@ -31,6 +41,11 @@ def rows_select(lines: QuerySet[IngredientLine]) -> QuerySet:
             # Product columns, one value per group: Max only satisfies the GROUP BY.
             dose_value=Max(dose_sql("product__")),
             price_value=Max(price_sql("product__")),
+            base_points=float_expression(
+                number(w.DOSE_WEIGHT) * Max(dose_sql("product__"))
+                + number(w.PRICE_WEIGHT) * Max(price_sql("product__"))
+                + number(w.TOLERABILITY_WEIGHT) * Cast(Subquery(product_tolerability), SCORE_FIELD)
+            ),
         )
         .order_by()
     )
@@ -54,7 +69,7 @@ def product_indications_rebuild(*, product_ids=None) -> None:
     table = ProductIndication._meta.db_table
     columns = (
         "product_id, indication_id, evidence_strength, best_grade, tolerability, dose_value, "
-        "price_value"
+        "price_value, base_points"
     )
     with connections[database].cursor() as cursor:
         cursor.execute(f"INSERT INTO {table} ({columns}) {select}", params)

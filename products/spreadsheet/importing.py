@@ -23,9 +23,10 @@ from simple_history.utils import bulk_create_with_history
 from compounds.models import CompoundForm
 from formulary.common.catalogue_version import catalogue_version_bump
 from formulary.common.history import ChangePath, bulk_history_delete, history_attrs, recording_path
+from formulary.common.statistics import tables_analyze_after_bulk_write
 from formulary.models import Nutrient
 from products.matching.index import product_indications_rebuild
-from products.models import Brand, IngredientLine, NutrientLine, Product
+from products.models import Brand, IngredientLine, NutrientLine, Product, ProductIndication
 from products.services import IngredientInput, NutrientInput, product_set_amounts, validate_lines
 from products.spreadsheet.columns import (
     BOOLEAN_COLUMNS,
@@ -426,6 +427,10 @@ class ProductImport:
             self.write_new(history)
             self.write_changed(history, user)
         catalogue_version_bump()  # bulk writes send no signals
+        tables_analyze_after_bulk_write(
+            (Brand, Product, IngredientLine, NutrientLine, ProductIndication),
+            rows=len(self.new_drafts) + len(self.changed),
+        )
         self.report.written = True
         return self.report
 
