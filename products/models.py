@@ -228,13 +228,16 @@ class ProductIndication(models.Model):
     )
     dose_value = models.FloatField(help_text="The product's dose value (0-1).")
     price_value = models.FloatField(help_text="The product's price value (0-1).")
-    # The part of the score that depends on the product alone and on no request option:
-    # dose, price and tolerability, weighted. The top-k ranking (products.matching.ranking)
+    # The part of the score that depends on the product and the asked jurisdiction, not on
+    # the asked indications: dose, price, tolerability and the headroom under that
+    # jurisdiction's adult upper limit, weighted. The top-k ranking (products.matching.ranking)
     # walks the rows of an indication in this order and stops once no row further down can
-    # reach the page; the headroom depends on the asked jurisdiction, so it is bounded there.
-    base_points = models.FloatField(
-        help_text="DOSE_WEIGHT * dose + PRICE_WEIGHT * price + TOLERABILITY_WEIGHT * "
-        "tolerability (0-0.45)."
+    # reach the page. Rebuilt when an upper limit changes (products.receivers).
+    points_eu = models.FloatField(
+        help_text="The weighted dose, price, tolerability and EU headroom values (0-0.6)."
+    )
+    points_us = models.FloatField(
+        help_text="The weighted dose, price, tolerability and US headroom values (0-0.6)."
     )
 
     class Meta:
@@ -247,7 +250,8 @@ class ProductIndication(models.Model):
         ]
         indexes = [
             models.Index(fields=["indication", "product"], name="product_indication_idx"),
-            models.Index(fields=["indication", "-base_points"], name="product_indication_top_idx"),
+            models.Index(fields=["indication", "-points_eu"], name="product_indication_eu_idx"),
+            models.Index(fields=["indication", "-points_us"], name="product_indication_us_idx"),
         ]
 
     def __str__(self):

@@ -399,7 +399,7 @@ def test_match_score_sql_equals_python_on_every_demo_product(slugs, jurisdiction
 
 def test_match_rows_cover_exactly_the_products_the_python_rules_link():
     """The stored rows equal what matching.py gives for evidence, tolerability, dose, price
-    and their weighted sum, the base points."""
+    and their weighted sum with the headroom of each jurisdiction, the points."""
     expected = {}
     for product in Product.objects.prefetch_related("ingredients__compound__evidence"):
         compounds = [line.compound for line in product.ingredients.all()]
@@ -418,12 +418,22 @@ def test_match_rows_cover_exactly_the_products_the_python_rules_link():
             ),
         )
         weights = match_weights.WEIGHTS
-        base_points = float(
+        base = (
             weights["dose"] * Decimal(values[0])
             + weights["price"] * Decimal(values[1])
             + weights["tolerability"] * tolerability
         )
-        values = (*values, base_points)
+        points = [
+            float(
+                base
+                + weights["headroom"]
+                * matching.headroom_value(
+                    product.elemental_mg_per_day, adult_upper_limit(jurisdiction).amount_mg
+                )
+            )
+            for jurisdiction in ("eu", "us")
+        ]
+        values = (*values, *points)
         for compound in compounds:
             for evidence in compound.evidence.all():
                 key = (product.pk, evidence.indication_id)
@@ -443,7 +453,8 @@ def test_match_rows_cover_exactly_the_products_the_python_rules_link():
             row.tolerability,
             row.dose_value,
             row.price_value,
-            row.base_points,
+            row.points_eu,
+            row.points_us,
         )
         for row in ProductIndication.objects.all()
     }

@@ -219,7 +219,8 @@ def match_rows():
             "tolerability",
             "dose_value",
             "price_value",
-            "base_points",
+            "points_eu",
+            "points_us",
         )
     )
 

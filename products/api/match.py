@@ -138,6 +138,7 @@ class ProductMatchView(CachedReadMixin, generics.ListAPIView):
             TopMatchesPages(
                 products,
                 indication_ids=[indication.pk for indication in indications],
+                jurisdiction=jurisdiction,
                 limit_mg=limit.amount_mg if limit else None,
                 evidence_bound=knowledge.evidence_bound(slugs),
             )

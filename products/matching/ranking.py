@@ -133,7 +133,7 @@ def ranked_matches(
     *,
     indication_ids: list[int],
     limit_mg: Decimal | None,
-    min_base_points: float | None = None,
+    floor: tuple[str, float] | None = None,
 ) -> QuerySet[Product]:
     """``products`` linked to any of the indications, annotated with ``match_score``, best first.
 
@@ -143,13 +143,14 @@ def ranked_matches(
     aggregated too (Max over the product's one or two joined rows), so the query groups on the
     product alone.
 
-    ``min_base_points``: only products whose rows have at least these base points (the rows of
-    one product all carry the same), which the index on (indication, base points) finds
-    without reading the others; ``top_matches`` chooses it.
+    ``floor``: (points field, value): only products whose rows have at least these points
+    (the rows of one product all carry the same), which the index on (indication, points)
+    finds without reading the others; ``top_matches`` chooses it.
     """
     rows = {"indication_matches__indication_id__in": indication_ids}
-    if min_base_points is not None:
-        rows["indication_matches__base_points__gte"] = min_base_points
+    if floor is not None:
+        field, value = floor
+        rows[f"indication_matches__{field}__gte"] = value
     stored_points = (
         number(w.DOSE_WEIGHT) * F("indication_matches__dose_value")
         + number(w.PRICE_WEIGHT) * F("indication_matches__price_value")
@@ -184,13 +185,18 @@ floating-point noise of the SQL score, and enough that rounding to SCORE_ORDER_P
 makes it tie with the last result (a tie would let the GTIN pull it onto the page)."""
 
 
-def base_points_floor(indication_ids: list[int], rows: int) -> float | None:
-    """The highest base points that ``rows`` rows of one asked indication all reach, or None
-    when every asked indication has fewer rows: one query, an index probe per indication."""
+def points_field(jurisdiction: str) -> str:
+    """The ProductIndication column of the points under ``jurisdiction``'s upper limit."""
+    return f"points_{jurisdiction}"
+
+
+def points_floor(indication_ids: list[int], field: str, rows: int) -> float | None:
+    """The highest points that ``rows`` rows of one asked indication all reach, or None when
+    every asked indication has fewer rows: one query, an index probe per indication."""
     nth = (
         ProductIndication.objects.filter(indication=OuterRef("pk"))
-        .order_by("-base_points")
-        .values("base_points")[rows - 1 : rows]
+        .order_by(f"-{field}")
+        .values(field)[rows - 1 : rows]
     )
     floors = (
         Indication.objects.filter(pk__in=indication_ids)
@@ -201,48 +207,50 @@ def base_points_floor(indication_ids: list[int], rows: int) -> float | None:
     return max(reached) if reached else None
 
 
-def base_points_needed(last_score: float, evidence_bound: Decimal) -> float:
-    """The base points below which no product can score within SCORE_MARGIN of ``last_score``.
+def points_needed(last_score: float, evidence_bound: Decimal) -> float:
+    """The points below which no product can score within SCORE_MARGIN of ``last_score``.
 
-    A product's score is 100 * (EVIDENCE_WEIGHT * mean evidence + base points + HEADROOM_WEIGHT
-    * headroom); its mean evidence is at most ``evidence_bound`` and its headroom at most 1.
+    A product's score is 100 * (EVIDENCE_WEIGHT * mean evidence + points), and its mean
+    evidence is at most ``evidence_bound``.
     """
-    return (
-        (last_score - SCORE_MARGIN) / 100
-        - float(w.EVIDENCE_WEIGHT * evidence_bound)
-        - float(w.HEADROOM_WEIGHT)
-    )
+    return (last_score - SCORE_MARGIN) / 100 - float(w.EVIDENCE_WEIGHT * evidence_bound)
 
 
 def top_matches(
     products: QuerySet[Product],
     *,
     indication_ids: list[int],
+    jurisdiction: str,
     limit_mg: Decimal | None,
     evidence_bound: Decimal,
     count: int,
 ) -> list[Product]:
     """``ranked_matches(...)[:count]``, exactly, without ranking every match (a threshold scan).
 
+    ``limit_mg``: the adult upper limit of ``jurisdiction`` (the match rows' points use it).
     ``evidence_bound``: the highest mean evidence any product can have for the asked
     indications (the mean of each one's strongest link in the knowledge base).
 
-    Ranks only the products at or above a floor of base points, so its cost follows ``count``
-    and not the catalogue: first the floor that ``CANDIDATES_PER_RESULT * count`` rows of one
-    indication reach. Every product left out then has fewer base points, so it scores below
-    ``base_points_needed`` allows; when the count-th result's score does not prove that, one
-    more ranking lowers the floor to the one it proves. Two or three queries in all.
+    Ranks only the products at or above a floor of points, so its cost follows ``count`` and
+    not the catalogue: first the floor that ``CANDIDATES_PER_RESULT * count`` rows of one
+    indication reach. Every product left out has fewer points, so it scores below what
+    ``points_needed`` allows; when the count-th result's score does not prove that, one more
+    ranking lowers the floor to the one it proves. Two or three queries in all.
     """
+    field = points_field(jurisdiction)
 
     def ranked(floor: float | None) -> list[Product]:
         ranking = ranked_matches(
-            products, indication_ids=indication_ids, limit_mg=limit_mg, min_base_points=floor
+            products,
+            indication_ids=indication_ids,
+            limit_mg=limit_mg,
+            floor=None if floor is None else (field, floor),
         )
         return list(ranking[:count])
 
     rows = CANDIDATES_PER_RESULT * count
     for _try in range(2):
-        floor = base_points_floor(indication_ids, rows)
+        floor = points_floor(indication_ids, field, rows)
         if floor is None:
             return ranked(None)
         found = ranked(floor)
@@ -251,7 +259,7 @@ def top_matches(
         rows *= WIDER_TRY
     else:
         return ranked(None)
-    needed = base_points_needed(found[-1].match_score, evidence_bound)
+    needed = points_needed(found[-1].match_score, evidence_bound)
     return found if needed >= floor else ranked(needed)
 
 
@@ -261,6 +269,7 @@ class TopMatchesPages:
 
     products: QuerySet[Product]
     indication_ids: list[int]
+    jurisdiction: str
     limit_mg: Decimal | None
     evidence_bound: Decimal
 
@@ -268,6 +277,7 @@ class TopMatchesPages:
         return top_matches(
             self.products,
             indication_ids=self.indication_ids,
+            jurisdiction=self.jurisdiction,
             limit_mg=self.limit_mg,
             evidence_bound=self.evidence_bound,
             count=bounds.stop,
