@@ -7,24 +7,24 @@ from products.api.filters import ProductFilter
 from products.api.permissions import ProductRolePermission, may_see_unpublished
 from products.api.serializers import ProductSerializer
 from products.api.write import RETRIEVE_SCHEMA, ProductWriteMixin, version_etag
-from products.catalogue_rows import PRODUCT_COLUMNS, product_rows
+from products.catalogue_rows import product_rows, product_values
 from products.models import Product
 from products.selectors import published_products
 
 
 class ProductRowsMixin:
-    """Lists and details rendered from plain rows (products.catalogue_rows): three queries
-    a page at any catalogue size. ``ProductSerializer`` declares their shape."""
+    """Lists and details rendered from plain rows (products.catalogue_rows): one query a page
+    at any catalogue size. ``ProductSerializer`` declares their shape."""
 
     def list(self, request, *args, **kwargs):
-        rows = self.filter_queryset(self.get_queryset()).values(*PRODUCT_COLUMNS)
+        rows = product_values(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(product_rows(self.paginate_queryset(rows)))
 
     @RETRIEVE_SCHEMA
     def retrieve(self, request, *args, **kwargs):
         gtin = kwargs[self.lookup_field]
         products = self.filter_queryset(self.get_queryset()).filter(gtin=gtin)
-        rows = list(products.values(*PRODUCT_COLUMNS, "version"))
+        rows = list(product_values(products, "version"))
         if not rows:
             raise Http404
         return Response(product_rows(rows)[0], headers={"ETag": version_etag(rows[0]["version"])})
