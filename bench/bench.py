@@ -432,9 +432,10 @@ TARGETS = [
 
 
 def share(medians, name):
-    if name not in medians:
+    floor = medians["floor: /healthz"]["rps"]
+    if name not in medians or not floor:
         return None
-    return medians[name]["rps"] / medians["floor: /healthz"]["rps"]
+    return medians[name]["rps"] / floor
 
 
 def percent(value):
@@ -497,7 +498,6 @@ def report(args, sizes, machine_text, profile=""):
         "",
     ]
     for size, (generated_s, medians, unloaded_p99, rss, notes, extra, plans) in sizes.items():
-        floor = medians["floor: /healthz"]["rps"]
         generated = (
             "Reused the catalogue a former run generated (--reuse)."
             if generated_s is None
@@ -516,7 +516,7 @@ def report(args, sizes, machine_text, profile=""):
         for name, m in medians.items():
             lines.append(
                 f"| {name} | {m['rps']:.0f} | {m['p50']:.2f} | {m['p99']:.2f} | "
-                f"{m['rps'] / floor:.0%} | {m['errors']:.0f} |"
+                f"{percent(share(medians, name))} | {m['errors']:.0f} |"
             )
         lines += [
             "",
