@@ -16,26 +16,52 @@ from formulary.selectors import adult_upper_limit  # noqa: E402
 from products.api.filters import ProductFilter  # noqa: E402
 from products.api.match import ProductMatchView  # noqa: E402
 from products.api.match_filters import MatchFilter  # noqa: E402
-from products.catalogue_rows import PRODUCT_COLUMNS  # noqa: E402
+from products.catalogue_rows import product_values  # noqa: E402
 from products.knowledge import knowledge  # noqa: E402
-from products.matching.ranking import ranked_matches  # noqa: E402
-from products.models import IngredientLine  # noqa: E402
+from products.matching.ranking import (  # noqa: E402
+    CANDIDATES_PER_RESULT,
+    evidence_bound,
+    points_field,
+    points_floor,
+    points_needed,
+    ranked_matches,
+)
+from products.models import ProductIndication  # noqa: E402
 from products.selectors import published_products  # noqa: E402
 
 
 def page_query(query: str):
     """The page query of products/ as ProductViewSet builds it."""
     filtered = ProductFilter(QueryDict(query), queryset=published_products()).qs
-    return filtered.order_by(*filtered.query.order_by, "gtin").values(*PRODUCT_COLUMNS)[:21]
+    return product_values(filtered.order_by(*filtered.query.order_by, "gtin"))[:21]
 
 
-def match_query(query: str):
-    """The ranking query of products/match/ as ProductMatchView builds it (jurisdiction eu)."""
+def match_queries(query: str):
+    """The queries of products/match/'s top-k as ProductMatchView runs them (jurisdiction eu,
+    the first page): the floor of points, and the ranking above the floor it ends with."""
     filterset = MatchFilter(QueryDict(query), queryset=ProductMatchView().get_queryset())
     assert filterset.is_valid(), filterset.errors
-    ids = [knowledge().indication_ids[slug] for slug in filterset.form.cleaned_data["indication"]]
-    limit = adult_upper_limit("eu")
-    return ranked_matches(filterset.qs, indication_ids=ids, limit_mg=limit.amount_mg)[:21]
+    slugs = filterset.form.cleaned_data["indication"]
+    ids = [knowledge().indication_ids[slug] for slug in slugs]
+    limit = adult_upper_limit("eu").amount_mg
+    count = 21
+    field = points_field("eu")
+    floor = points_floor(ids, field, CANDIDATES_PER_RESULT * count)
+    options = {"indication_ids": ids, "limit_mg": limit}
+    found = list(ranked_matches(filterset.qs, **options, floor=(field, floor))[:count])
+    needed = min(floor, points_needed(found[-1].match_score, evidence_bound(knowledge(), slugs)))
+    nth = (
+        ProductIndication.objects.filter(indication_id=ids[0])
+        .order_by(f"-{field}")
+        .values(field)[CANDIDATES_PER_RESULT * count - 1 :][:1]
+    )
+    return [
+        ("the floor of points (one indication's)", nth),
+        (
+            f"the ranking above {needed:.4f} points",
+            ranked_matches(filterset.qs, **options, floor=(field, needed))[:count],
+        ),
+    ]
 
 
 def main(arguments: list[str]):
@@ -43,15 +69,9 @@ def main(arguments: list[str]):
     for query in queries:
         print(f"### products/?{query}\n\n```\n{page_query(query).explain(analyze=True)}\n```\n")
     for query in (a.removeprefix("match:") for a in arguments if a.startswith("match:")):
-        plan = match_query(query).explain(analyze=True)
-        print(f"### products/match/?{query} (the ranking)\n\n```\n{plan}\n```\n")
-    if not queries:
-        return
-    ids = [row["id"] for row in page_query(queries[0])]
-    lines = IngredientLine.objects.filter(product_id__in=ids).order_by("product_id", "id")
-    print("### Ingredient lines of that first page\n\n```")
-    print(lines.values_list("product_id", "compound_id", "amount_mg").explain(analyze=True))
-    print("```")
+        for title, queryset in match_queries(query):
+            plan = queryset.explain(analyze=True)
+            print(f"### products/match/?{query}: {title}\n\n```\n{plan}\n```\n")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 
 from compounds.models import CompoundForm
 from formulary.common.catalogue_version import catalogue_version_bump
+from formulary.common.statistics import tables_analyze
 from formulary.models import Nutrient
 from products import calculations
 from products.enums import AmountBasis, DosageForm, ProductStatus
@@ -28,6 +29,7 @@ from products.services import products_create_in_bulk
 GTIN_PREFIX = "29"
 BRAND_SLUG_PREFIX = "synthetic-"
 BATCH_SIZE = 5_000
+GENERATED_TABLES = (Brand, Product, IngredientLine, NutrientLine, ProductIndication)
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,8 @@ class CatalogueGenerator:
             )
             done = first + len(batch)
             self.report(f"{done:>9} / {count} products  ({time.monotonic() - started:.1f} s)")
+        # The first reader after a generated catalogue gets the plans an analysed one gets.
+        tables_analyze(GENERATED_TABLES)
 
 
 def generated_catalogue_delete() -> int:

@@ -1,21 +1,27 @@
-"""The catalogue's read path: products as JSON from plain rows, in three queries a page.
+"""The catalogue's read path: products as JSON from plain rows, in one query a page.
 
-One query for the page of products (with the brand joined), one for their ingredient lines
-and one for their nutrient lines. Compounds, their evidence, nutrients and the reference
+
+The page of products (with the brand joined) brings its ingredient and nutrient lines as JSON
+arrays from correlated subqueries: one round trip to the database, which under load cost more
+than building the rows. Compounds, their evidence, nutrients and the reference
 intakes come from the knowledge snapshot kept per catalogue version (products.knowledge). The
 output is exactly that of ``products.api.serializers.ProductSerializer`` (a test holds them
 equal); the arithmetic is ``products.calculations``, as there.
 """
 
-from collections import defaultdict
+import json
 from decimal import Decimal
+
+from django.db import connections, router
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 
 from formulary.common.localization import current_language
 from formulary.common.numbers import MG_PLACES, rounded
 from products import calculations, claims
 from products.claims_rows import health_claims_data
 from products.knowledge import CompoundFacts, Knowledge, knowledge
-from products.models import IngredientLine, NutrientLine
+from products.models import IngredientLine, NutrientLine, Product
 
 PRODUCT_COLUMNS = (
     "id",
@@ -36,33 +42,61 @@ PRODUCT_COLUMNS = (
 )
 
 
+def lines_json(table: str, columns: tuple[str, ...], vendor: str) -> RawSQL:
+    """The lines of the outer query's product as one JSON array of arrays, in id order.
+
+    A correlated subquery in the page's own query: the page and its lines come in one round
+    trip. Numbers arrive as JSON text and are read back as Decimal (``parse_lines``).
+    """
+    fields = ", ".join(f"line.{column}" for column in columns)
+    outer = f"{Product._meta.db_table}.id"
+    if vendor == "postgresql":
+        sql = (
+            f"SELECT json_agg(json_build_array({fields}) ORDER BY line.id)::text "
+            f"FROM {table} line WHERE line.product_id = {outer}"
+        )
+    else:  # SQLite keeps the order its ordered FROM subquery gives the aggregate
+        sql = (
+            f"SELECT json_group_array(json_array({fields})) FROM (SELECT * FROM {table} "
+            f"WHERE product_id = {outer} ORDER BY id) line"
+        )
+    return RawSQL(f"({sql})", ())
+
+
+def product_values(products: QuerySet, *columns: str) -> QuerySet:
+    """``products`` as dicts of ``PRODUCT_COLUMNS`` (and ``columns``) with their ingredient and
+    nutrient lines, for ``product_rows``: one query."""
+    vendor = connections[router.db_for_read(Product)].vendor
+    return products.values(*PRODUCT_COLUMNS, *columns).annotate(
+        ingredient_lines=lines_json(
+            IngredientLine._meta.db_table, ("compound_id", "amount_mg", "amount_basis"), vendor
+        ),
+        nutrient_lines=lines_json(NutrientLine._meta.db_table, ("nutrient_id", "amount"), vendor),
+    )
+
+
+def parse_lines(text: str | None) -> list[tuple]:
+    """(id, amount, *rest) tuples from ``lines_json``; amounts as Decimal, never as float."""
+    if not text:
+        return []
+    return [
+        (line[0], Decimal(line[1]), *line[2:]) for line in json.loads(text, parse_float=Decimal)
+    ]
+
+
 def product_rows(products, *, with_health_claims: bool = False) -> list[dict]:
-    """``products``: dicts with ``PRODUCT_COLUMNS``. Two queries: the lines of all of them.
+    """``products``: dicts from ``product_values``; no query of its own.
 
     ``with_health_claims`` adds the claims each may carry (a detail's field, not the list's:
     a page of products would carry every claim text once per product).
     """
-    ids = [product["id"] for product in products]
-    lines, nutrients = defaultdict(list), defaultdict(list)
-    for product_id, *line in (
-        IngredientLine.objects.filter(product_id__in=ids)
-        .order_by("product_id", "id")
-        .values_list("product_id", "compound_id", "amount_mg", "amount_basis")
-    ):
-        lines[product_id].append(line)
-    for product_id, *line in (
-        NutrientLine.objects.filter(product_id__in=ids)
-        .order_by("product_id", "id")
-        .values_list("product_id", "nutrient_id", "amount")
-    ):
-        nutrients[product_id].append(line)
     data = knowledge()
     language = current_language()
     return [
         product_row(
             product,
-            lines[product["id"]],
-            nutrients[product["id"]],
+            parse_lines(product["ingredient_lines"]),
+            parse_lines(product["nutrient_lines"]),
             data,
             language,
             with_health_claims=with_health_claims,

@@ -21,7 +21,7 @@ from django.db import connections, router, transaction
 from django.db.models import Max, Q
 from django.db.models.expressions import RawSQL
 
-from products.catalogue_rows import PRODUCT_COLUMNS, product_rows
+from products.catalogue_rows import product_rows, product_values
 from products.models import CatalogueChange
 from products.selectors import published_products
 
@@ -92,15 +92,13 @@ def feed_lines():
         last_gtin = ""
         while True:
             rows = list(
-                published_products()
-                .using(alias)
-                .filter(gtin__gt=last_gtin)
-                .order_by("gtin")
-                .values(*PRODUCT_COLUMNS)[:FEED_CHUNK]
+                product_values(
+                    published_products().using(alias).filter(gtin__gt=last_gtin).order_by("gtin")
+                )[:FEED_CHUNK]
             )
             if not rows:
                 return
-            yield product_rows(rows)
+            yield product_rows(rows, with_health_claims=True)
             last_gtin = rows[-1]["gtin"]
 
 
@@ -132,12 +130,11 @@ def changes_after(after: Cursor, *, limit: int) -> ChangesPage:
             row["gtin"]: row
             for row in product_rows(
                 list(
-                    published_products()
-                    .using(alias)
-                    .filter(gtin__in=gtins)
-                    .order_by("gtin")
-                    .values(*PRODUCT_COLUMNS)
-                )
+                    product_values(
+                        published_products().using(alias).filter(gtin__in=gtins).order_by("gtin")
+                    )
+                ),
+                with_health_claims=True,
             )
         }
     changes = [

@@ -284,6 +284,19 @@ class ProductIndication(models.Model):
     price_value = models.FloatField(
         _("price value"), help_text=_("The product's price value (0-1).")
     )
+    # The part of the score that depends on the product and the asked jurisdiction, not on
+    # the asked indications: dose, price, tolerability and the headroom under that
+    # jurisdiction's adult upper limit, weighted. The top-k ranking (products.matching.ranking)
+    # walks the rows of an indication in this order and stops once no row further down can
+    # reach the page. Rebuilt when an upper limit changes (products.receivers).
+    points_eu = models.FloatField(
+        _("points (EU)"),
+        help_text=_("The weighted dose, price, tolerability and EU headroom values (0-0.6)."),
+    )
+    points_us = models.FloatField(
+        _("points (US)"),
+        help_text=_("The weighted dose, price, tolerability and US headroom values (0-0.6)."),
+    )
 
     # Rebuilt by the code, never written by staff: the admin's delete confirmation omits them.
     derived_rows = True
@@ -300,6 +313,8 @@ class ProductIndication(models.Model):
         ]
         indexes = [
             models.Index(fields=["indication", "product"], name="product_indication_idx"),
+            models.Index(fields=["indication", "-points_eu"], name="product_indication_eu_idx"),
+            models.Index(fields=["indication", "-points_us"], name="product_indication_us_idx"),
         ]
 
     def __str__(self):

@@ -3,10 +3,13 @@
 compounds sits below products and may not import it, so products listens instead.
 """
 
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
 from compounds.models import CompoundForm, CompoundIndication
+from formulary.models import ReferenceIntake
+from formulary.selectors import adult_upper_limits_mg
+from products.matching.index import product_indications_rebuild
 from products.services import products_refresh_for_compound, products_refresh_for_compounds
 
 # What products take from a compound: the elemental % (from the formula) for their stored
@@ -69,3 +72,22 @@ def refresh_match_rows_on_evidence_change(sender, instance, raw=False, **kwargs)
         return
     compounds = {instance.compound_id, getattr(instance, "previous_compound_id", None)} - {None}
     products_refresh_for_compounds(compounds)
+
+
+@receiver(pre_save, sender=ReferenceIntake, dispatch_uid="match_rows_before_intake_save")
+@receiver(pre_delete, sender=ReferenceIntake, dispatch_uid="match_rows_before_intake_delete")
+def remember_upper_limits(sender, instance, raw=False, **kwargs):
+    instance.upper_limits_before = None if raw else adult_upper_limits_mg()
+
+
+@receiver(post_save, sender=ReferenceIntake, dispatch_uid="match_rows_on_intake_save")
+@receiver(post_delete, sender=ReferenceIntake, dispatch_uid="match_rows_on_intake_delete")
+def rebuild_match_rows_on_upper_limit_change(sender, instance, raw=False, **kwargs):
+    """The match rows' points per jurisdiction use the adult upper limits: when one changes,
+    every row is rebuilt, in the same transaction as the change (two set-based statements),
+    so no reader sees the new limit with the old points. Reloading the knowledge base saves
+    the intakes unchanged and rebuilds nothing."""
+    before = getattr(instance, "upper_limits_before", None)
+    if raw or before is None or before == adult_upper_limits_mg():
+        return
+    product_indications_rebuild()

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('compounds', '0004_merge_0003_medications_substances_0003_verbose_names'),
+        ('compounds', '0004_merge_branches'),
     ]
 
     operations = [

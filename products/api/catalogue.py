@@ -9,18 +9,18 @@ from products.api.filters import ProductFilter
 from products.api.permissions import ProductRolePermission, may_see_unpublished
 from products.api.serializers import ProductSerializer
 from products.api.write import RETRIEVE_SCHEMA, ProductWriteMixin, version_etag
-from products.catalogue_rows import PRODUCT_COLUMNS, product_rows
+from products.catalogue_rows import product_rows, product_values
 from products.facets import FACETS, facet_counts, own_filters
 from products.models import Product
 from products.selectors import published_products
 
 
 class ProductRowsMixin:
-    """Lists and details rendered from plain rows (products.catalogue_rows): three queries
-    a page at any catalogue size. ``ProductSerializer`` declares their shape."""
+    """Lists and details rendered from plain rows (products.catalogue_rows): one query a page
+    at any catalogue size. ``ProductSerializer`` declares their shape."""
 
     def list(self, request, *args, **kwargs):
-        rows = self.filter_queryset(self.get_queryset()).values(*PRODUCT_COLUMNS)
+        rows = product_values(self.filter_queryset(self.get_queryset()))
         response = self.get_paginated_response(product_rows(self.paginate_queryset(rows)))
         response.data.update(self.counts(request))
         return response
@@ -52,7 +52,7 @@ class ProductRowsMixin:
     def retrieve(self, request, *args, **kwargs):
         gtin = kwargs[self.lookup_field]
         products = self.filter_queryset(self.get_queryset()).filter(gtin=gtin)
-        rows = list(products.values(*PRODUCT_COLUMNS, "version"))
+        rows = list(product_values(products, "version"))
         if not rows:
             raise Http404
         row = product_rows(rows, with_health_claims=True)[0]

@@ -15,7 +15,7 @@ from products.enums import ProductStatus
 from products.knowledge import knowledge
 from products.matching import weights as match_weights
 from products.matching.explain import MatchRequest, explain, prefetch_page
-from products.matching.ranking import ranked_matches
+from products.matching.ranking import TopMatchesPages, evidence_bound
 from products.models import Product
 
 WARNING_CODES = [
@@ -192,10 +192,12 @@ class ProductMatchView(CachedReadMixin, FieldSelectionMixin, generics.ListAPIVie
         limit = kept.upper_limits[jurisdiction]
         indications = [kept.indications[slug] for slug in slugs]
         page = self.paginate_queryset(
-            ranked_matches(
+            TopMatchesPages(
                 products,
                 indication_ids=[indication.pk for indication in indications],
+                jurisdiction=jurisdiction,
                 limit_mg=limit.amount_mg if limit else None,
+                evidence_bound=evidence_bound(kept, slugs),
             )
         )
         prefetch_page(page, slugs)

@@ -6,14 +6,33 @@ products, so a bulk load of a million products costs two statements, not a loop.
 
 from django.db import connections, router, transaction
 from django.db.models import Max, Min, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Cast
 
 from formulary.common.catalogue_version import catalogue_version_bump
-from products.matching.ranking import dose_sql, link_strength_sql, price_sql, tolerability_sql
+from formulary.enums import Jurisdiction
+from formulary.selectors import adult_upper_limits_mg
+from products.matching import weights as w
+from products.matching.ranking import (
+    SCORE_FIELD,
+    dose_sql,
+    float_expression,
+    headroom_sql,
+    link_strength_sql,
+    number,
+    points_field,
+    price_sql,
+    tolerability_sql,
+)
 from products.models import IngredientLine, ProductIndication
 
 
 def rows_select(lines: QuerySet[IngredientLine]) -> QuerySet:
-    """One row per (product, indication) with evidence: the values ProductIndication stores."""
+    """One row per (product, indication) with evidence: the values ProductIndication stores.
+
+    The points per jurisdiction use the adult upper limits of now; products.receivers rebuilds
+    every row when one of them changes.
+    """
+    limits = adult_upper_limits_mg()
     product_tolerability = (
         IngredientLine.objects.filter(product=OuterRef("product_id"))
         .values("product")
@@ -32,6 +51,17 @@ def rows_select(lines: QuerySet[IngredientLine]) -> QuerySet:
             # Product columns, one value per group: Max only satisfies the GROUP BY.
             dose_value=Max(dose_sql("product__")),
             price_value=Max(price_sql("product__")),
+            **{
+                points_field(jurisdiction): float_expression(
+                    number(w.DOSE_WEIGHT) * Max(dose_sql("product__"))
+                    + number(w.PRICE_WEIGHT) * Max(price_sql("product__"))
+                    + number(w.TOLERABILITY_WEIGHT)
+                    * Cast(Subquery(product_tolerability), SCORE_FIELD)
+                    + number(w.HEADROOM_WEIGHT)
+                    * Max(headroom_sql(limits.get(jurisdiction), "product__"))
+                )
+                for jurisdiction in Jurisdiction.values
+            },
         )
         .order_by()
     )
@@ -57,7 +87,7 @@ def product_indications_rebuild(*, product_ids=None) -> None:
     table = ProductIndication._meta.db_table
     columns = (
         "product_id, indication_id, evidence_strength, best_grade, tolerability, dose_value, "
-        "price_value"
+        f"price_value, {', '.join(points_field(j) for j in Jurisdiction.values)}"
     )
     with connections[database].cursor() as cursor:
         cursor.execute(f"INSERT INTO {table} ({columns}) {select}", params)

@@ -5,6 +5,8 @@ Every formula here restates one of products/matching/score.py from the same cons
 """
 
 import itertools
+from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import (
@@ -13,8 +15,10 @@ from django.db.models import (
     F,
     FloatField,
     Max,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
@@ -22,9 +26,10 @@ from django.db.models import (
 from django.db.models.functions import Cast, NullIf, Round
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 
+from formulary.models import Indication
 from products.matching import weights as w
-from products.matching.score import Points, headroom_points
-from products.models import Product
+from products.matching.score import Points, evidence_value, headroom_points, link_strength
+from products.models import Product, ProductIndication
 
 # Floating point in SQL: SQLite computes in REAL anyway, and Decimal outputs would wrap every
 # step in CAST(... AS NUMERIC), past SQLite's parser depth. The ranking rounds the score to
@@ -125,7 +130,11 @@ def price_sql(prefix: str = "") -> Case:
 
 
 def ranked_matches(
-    products: QuerySet[Product], *, indication_ids: list[int], limit_mg: Decimal | None
+    products: QuerySet[Product],
+    *,
+    indication_ids: list[int],
+    limit_mg: Decimal | None,
+    floor: tuple[str, float] | None = None,
 ) -> QuerySet[Product]:
     """``products`` linked to any of the indications, annotated with ``match_score``, best first.
 
@@ -134,7 +143,15 @@ def ranked_matches(
     headroom (it depends on the asked jurisdiction) is computed here. The product terms are
     aggregated too (Max over the product's one or two joined rows), so the query groups on the
     product alone.
+
+    ``floor``: (points field, value): only products whose rows have at least these points
+    (the rows of one product all carry the same), which the index on (indication, points)
+    finds without reading the others; ``top_matches`` chooses it.
     """
+    rows = {"indication_matches__indication_id__in": indication_ids}
+    if floor is not None:
+        field, value = floor
+        rows[f"indication_matches__{field}__gte"] = value
     stored_points = (
         number(w.DOSE_WEIGHT) * F("indication_matches__dose_value")
         + number(w.PRICE_WEIGHT) * F("indication_matches__price_value")
@@ -145,7 +162,7 @@ def ranked_matches(
         "product_points"
     )
     return (
-        products.filter(indication_matches__indication_id__in=indication_ids)
+        products.filter(**rows)
         .annotate(
             evidence_total=Cast(Sum("indication_matches__evidence_strength"), SCORE_FIELD),
             product_points=Max(float_expression(stored_points)),
@@ -153,3 +170,128 @@ def ranked_matches(
         .annotate(match_score=float_expression(number(100) * weighted))
         .order_by(Round("match_score", w.SCORE_ORDER_PLACES).desc(), "gtin")
     )
+
+
+CANDIDATES_PER_RESULT = 4
+"""How many rows of one asked indication the first try of ``top_matches`` reads per result
+asked for: enough that the page's filters seldom leave too few, few enough to stay small."""
+
+WIDER_TRY = 16
+"""When the first try's candidates leave fewer results than asked (selective filters), the
+second reads this many times more rows; after it the ranking reads all matches."""
+
+SCORE_MARGIN = 1e-5
+"""Score points (0-100) that a left-out product stays below the last result: well above the
+floating-point noise of the SQL score, and enough that rounding to SCORE_ORDER_PLACES never
+makes it tie with the last result (a tie would let the GTIN pull it onto the page)."""
+
+
+def points_field(jurisdiction: str) -> str:
+    """The ProductIndication column of the points under ``jurisdiction``'s upper limit."""
+    return f"points_{jurisdiction}"
+
+
+def points_floor(indication_ids: list[int], field: str, rows: int) -> float | None:
+    """The highest points that ``rows`` rows of one asked indication all reach, or None when
+    every asked indication has fewer rows: one query, an index probe per indication."""
+    nth = (
+        ProductIndication.objects.filter(indication=OuterRef("pk"))
+        .order_by(f"-{field}")
+        .values(field)[rows - 1 : rows]
+    )
+    floors = (
+        Indication.objects.filter(pk__in=indication_ids)
+        .annotate(floor=Subquery(nth))
+        .values_list("floor", flat=True)
+    )
+    reached = [floor for floor in floors if floor is not None]
+    return max(reached) if reached else None
+
+
+def points_needed(last_score: float, evidence_bound: Decimal) -> float:
+    """The points below which no product can score within SCORE_MARGIN of ``last_score``.
+
+    A product's score is 100 * (EVIDENCE_WEIGHT * mean evidence + points), and its mean
+    evidence is at most ``evidence_bound``.
+    """
+    return (last_score - SCORE_MARGIN) / 100 - float(w.EVIDENCE_WEIGHT * evidence_bound)
+
+
+def top_matches(
+    products: QuerySet[Product],
+    *,
+    indication_ids: list[int],
+    jurisdiction: str,
+    limit_mg: Decimal | None,
+    evidence_bound: Decimal,
+    count: int,
+) -> list[Product]:
+    """``ranked_matches(...)[:count]``, exactly, without ranking every match (a threshold scan).
+
+    ``limit_mg``: the adult upper limit of ``jurisdiction`` (the match rows' points use it).
+    ``evidence_bound``: the highest mean evidence any product can have for the asked
+    indications (the mean of each one's strongest link in the knowledge base).
+
+    Ranks only the products at or above a floor of points, so its cost follows ``count`` and
+    not the catalogue: first the floor that ``CANDIDATES_PER_RESULT * count`` rows of one
+    indication reach. Every product left out has fewer points, so it scores below what
+    ``points_needed`` allows; when the count-th result's score does not prove that, one more
+    ranking lowers the floor to the one it proves. Two or three queries in all.
+    """
+    field = points_field(jurisdiction)
+
+    def ranked(floor: float | None) -> list[Product]:
+        ranking = ranked_matches(
+            products,
+            indication_ids=indication_ids,
+            limit_mg=limit_mg,
+            floor=None if floor is None else (field, floor),
+        )
+        return list(ranking[:count])
+
+    rows = CANDIDATES_PER_RESULT * count
+    for _try in range(2):
+        floor = points_floor(indication_ids, field, rows)
+        if floor is None:
+            return ranked(None)
+        found = ranked(floor)
+        if len(found) == count:
+            break
+        rows *= WIDER_TRY
+    else:
+        return ranked(None)
+    needed = points_needed(found[-1].match_score, evidence_bound)
+    return found if needed >= floor else ranked(needed)
+
+
+@dataclass(frozen=True)
+class TopMatchesPages:
+    """``top_matches`` as the paginator slices a queryset: a page reads only what it shows."""
+
+    products: QuerySet[Product]
+    indication_ids: list[int]
+    jurisdiction: str
+    limit_mg: Decimal | None
+    evidence_bound: Decimal
+
+    def __getitem__(self, bounds: slice) -> list[Product]:
+        return top_matches(
+            self.products,
+            indication_ids=self.indication_ids,
+            jurisdiction=self.jurisdiction,
+            limit_mg=self.limit_mg,
+            evidence_bound=self.evidence_bound,
+            count=bounds.stop,
+        )[bounds]
+
+
+def evidence_bound(knowledge, indication_slugs: list[str]) -> Decimal:
+    """The highest mean evidence any product can have for the asked indications: the mean of
+    each one's strongest link in ``knowledge`` (products.knowledge), since a product's best
+    link is one of these links."""
+    strongest = defaultdict(Decimal)
+    for links in knowledge.evidence.values():
+        for link in links:
+            slug = link.indication.slug
+            strongest[slug] = max(strongest[slug], link_strength(link.grade, link.basis))
+    return evidence_value((strongest[slug] for slug in indication_slugs), len(indication_slugs))

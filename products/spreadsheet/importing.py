@@ -20,8 +20,9 @@ from simple_history.utils import bulk_create_with_history
 
 from compounds.models import CompoundForm
 from formulary.common.history import ChangePath, history_attrs, recording_path
+from formulary.common.statistics import tables_analyze_after_bulk_write
 from formulary.models import Nutrient
-from products.models import Brand, IngredientLine, NutrientLine, Product
+from products.models import Brand, IngredientLine, NutrientLine, Product, ProductIndication
 from products.services import (
     IngredientInput,
     NutrientInput,
@@ -435,6 +436,10 @@ class ProductImport:
             )
             self.write_new(user)
             self.write_changed(user)
+        tables_analyze_after_bulk_write(
+            (Brand, Product, IngredientLine, NutrientLine, ProductIndication),
+            rows=len(self.new_drafts) + len(self.changed),
+        )
         self.report.written = True
         return self.report
 

@@ -1,0 +1,214 @@
+"""The bounded top-k of products/match/ (products.matching.ranking.top_matches) gives exactly
+the full ranking's first results, in the same order, on generated catalogues with ties."""
+
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
+
+from compounds.models import CompoundForm
+from formulary.models import Indication
+from formulary.selectors import adult_upper_limit
+from products.api.match import ProductMatchView
+from products.api.match_filters import MatchFilter
+from products.catalogue_generator import BRAND_SLUG_PREFIX
+from products.enums import AmountBasis, ProductStatus
+from products.gtin import gs1_check_digit
+from products.matching import score as matching
+from products.matching.explain import match_knowledge
+from products.matching.ranking import ranked_matches, top_matches
+from products.models import Brand, ProductIndication
+from products.services import IngredientInput, product_upsert
+
+pytestmark = pytest.mark.django_db
+
+TIED_COPIES = 12
+
+
+def tied_products():
+    """Products equal in everything the score reads, so only their GTINs order them; some
+    share the best composition of sleep and sport, so the ties reach the top of the page."""
+    brand = Brand.objects.create(slug=f"{BRAND_SLUG_PREFIX}ties", name="Ties")
+    compositions = [
+        ["magnesium-bisglycinate"],
+        ["magnesium-bisglycinate", "magnesium-citrate-tri-anhydrous", "magnesium-taurate"],
+    ]
+    serial = 0
+    for slugs in compositions:
+        for _copy in range(TIED_COPIES):
+            serial += 1
+            data = f"29900{serial:07d}"
+            product_upsert(
+                gtin=f"{data}{gs1_check_digit(data)}",
+                fields={
+                    "brand": brand,
+                    "name": f"Tie {serial}",
+                    "dosage_form": "capsule",
+                    "units_per_package": 120,
+                    "units_per_serving": Decimal(1),
+                    "servings_per_day": Decimal(2),
+                    "status": ProductStatus.PUBLISHED,
+                    "price_eur": Decimal("14.95"),
+                    "vegan": True,
+                },
+                ingredients=[
+                    IngredientInput(
+                        compound=CompoundForm.objects.get(slug=slug),
+                        amount_mg=Decimal(120) / len(slugs),
+                        amount_basis=AmountBasis.ELEMENTAL,
+                    )
+                    for slug in slugs
+                ],
+                nutrients=[],
+            )
+
+
+@pytest.fixture
+def catalogue():
+    call_command("generate_catalog", products=1500, seed=11, brands=20, stdout=io.StringIO())
+    tied_products()
+
+
+def filtered(query: str):
+    filterset = MatchFilter(QueryDict(query), queryset=ProductMatchView().get_queryset())
+    assert filterset.is_valid(), filterset.errors
+    return filterset.qs
+
+
+def ranking_options(query: str, jurisdiction: str) -> dict:
+    slugs = QueryDict(query)["indication"].split(",")
+    return {
+        "indication_ids": [Indication.objects.get(slug=slug).pk for slug in slugs],
+        "limit_mg": adult_upper_limit(jurisdiction).amount_mg,
+    }
+
+
+def top(query: str, jurisdiction: str, count: int):
+    slugs = QueryDict(query)["indication"].split(",")
+    return top_matches(
+        filtered(query),
+        **ranking_options(query, jurisdiction),
+        jurisdiction=jurisdiction,
+        evidence_bound=match_knowledge().evidence_bound(slugs),
+        count=count,
+    )
+
+
+def both_rankings(query: str, jurisdiction: str, count: int):
+    full = ranked_matches(filtered(query), **ranking_options(query, jurisdiction))
+    return list(full[:count]), top(query, jurisdiction, count)
+
+
+def order(products):
+    return [(product.gtin, round(product.match_score, 6)) for product in products]
+
+
+QUERIES = [
+    "indication=sleep",
+    "indication=sleep,sport",
+    "indication=heart-vessels,sport,energy",
+    "indication=sleep,sport&dosage_form=capsule&vegan=true",
+    "indication=sleep,stress&min_elemental_mg=150&max_daily_elemental_mg=400",
+    "indication=sleep,sport&exclude_laxative=true&within_upper_limit=eu",
+    "indication=sleep,sport&indication_match=all",
+    "indication=cramps&dosage_form=liquid",
+]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_top_matches_equal_the_full_ranking_with_ties(catalogue, query):
+    for jurisdiction in ["eu", "us"]:
+        for count in [1, 5, 21, 41, 400]:
+            full, top_k = both_rankings(query, jurisdiction, count)
+
+            assert order(top_k) == order(full), (jurisdiction, count)
+            assert [p.match_score for p in top_k] == [p.match_score for p in full]
+
+
+def test_top_matches_catalogue_holds_ties_at_the_top(catalogue):
+    """The equality above is tested where it is hardest: equal scores on the first page."""
+    full, _top = both_rankings("indication=sleep,sport", "eu", 41)
+    scores = [round(product.match_score, 6) for product in full]
+
+    assert len(scores) - len(set(scores)) >= TIED_COPIES - 1
+    assert scores.count(scores[0]) >= 2 or scores.count(scores[20]) >= 2
+
+
+def ranking_queries(query: str, count: int) -> list[str]:
+    """The rankings (grouped queries) that ``top_matches`` runs for ``query``."""
+    with CaptureQueriesContext(connection) as captured:
+        top(query, "eu", count)
+    return [q["sql"] for q in captured.captured_queries if "GROUP BY" in q["sql"]]
+
+
+def test_top_matches_ranks_only_the_products_above_a_floor_of_points(catalogue):
+    """The first page of a large catalogue is ranked from the rows above a floor, not all."""
+    ranked = ranking_queries("indication=sleep,sport", 21)
+    rows = ProductIndication.objects.filter(indication__slug__in=["sleep", "sport"]).count()
+
+    assert ranked and all('"points_eu" >=' in sql for sql in ranked)
+    assert rows > 4 * 21 * 2
+
+
+def test_top_matches_ranks_everything_when_the_filters_leave_too_few(catalogue):
+    ranked = ranking_queries("indication=cramps&dosage_form=liquid&vegan=true", 400)
+
+    assert ranked[-1].count('"points_eu" >=') == 0
+
+
+def test_match_pages_follow_the_full_ranking(client, catalogue):
+    """Page 2 through the API: the same products and order as the full ranking's 21st-40th."""
+    full, _ = both_rankings("indication=sleep,sport", "eu", 40)
+
+    response = client.get("/api/v1/products/match/?indication=sleep,sport&page=2")
+
+    assert [row["gtin"] for row in response.json()["results"]] == [p.gtin for p in full[20:40]]
+
+
+def test_evidence_bound_is_the_mean_of_each_indications_strongest_link():
+    knowledge = match_knowledge()
+    strongest = {}
+    for links in knowledge.evidence.values():
+        for link in links:
+            value = matching.link_strength(link.grade, link.basis)
+            strongest[link.indication.slug] = max(strongest.get(link.indication.slug, 0), value)
+
+    assert knowledge.evidence_bound(["sleep"]) == strongest["sleep"]
+    assert (
+        knowledge.evidence_bound(["sleep", "sport"])
+        == (strongest["sleep"] + strongest["sport"]) / 2
+    )
+    best_stored = max(
+        ProductIndication.objects.filter(indication__slug="sleep").values_list(
+            "evidence_strength", flat=True
+        )
+    )
+    assert best_stored <= knowledge.evidence_bound(["sleep"])
+
+
+def test_top_matches_follow_a_changed_upper_limit(catalogue):
+    """The stored points use the adult upper limit; changing it rebuilds them, so the bounded
+    ranking still equals the full one under the new limit."""
+    limit = adult_upper_limit("eu")
+    before = sorted(ProductIndication.objects.values_list("pk", "points_eu"))
+    limit.amount_mg = Decimal(300)
+    limit.save()
+
+    full, top_k = both_rankings("indication=sleep,sport", "eu", 21)
+
+    assert sorted(ProductIndication.objects.values_list("pk", "points_eu")) != before
+    assert order(top_k) == order(full)
+
+
+def test_reloading_the_same_upper_limit_leaves_the_match_rows_alone(django_assert_max_num_queries):
+    limit = adult_upper_limit("eu")
+
+    # The limits before and after; no DELETE and INSERT of every match row.
+    with django_assert_max_num_queries(4) as captured:
+        limit.save()
+
+    assert not any("products_productindication" in q["sql"] for q in captured.captured_queries)
