@@ -244,13 +244,17 @@ def test_changes_entries_of_one_gtin_come_once_with_its_latest_state(committed_k
         upsert(product.gtin, amount=amount)
 
     def changes():
-        return client.get(f"{API}/changes/?after={cursor}").json()
+        body = client.get(f"{API}/changes/?after={cursor}&page_size=1000").json()
+        return [change for change in body["results"] if change["gtin"] == product.gtin]
 
-    assert eventually(lambda: changes()["results"])
-    body = changes()
+    # On PostgreSQL the feed's cursor may also repeat earlier changes that the feed already
+    # holds (the oldest transaction still running on the server sets it): harmless, and
+    # left out here.
+    assert eventually(changes)
+    found = changes()
 
-    assert [change["gtin"] for change in body["results"]] == [product.gtin]
-    assert body["results"][0]["product"]["ingredients"][0]["amount_mg"] == 330
+    assert len(found) == 1
+    assert found[0]["product"]["ingredients"][0]["amount_mg"] == 330
 
 
 @pytest.mark.django_db
