@@ -41,8 +41,8 @@ REFUSED = {
 WRITERS = ["shop_staff", "superuser"]
 PUBLISHED_DEMO = "2073100011373"
 # token with its user, the user's other tokens (knox drops expired ones), permissions (2),
-# product, its ingredient lines, its nutrient lines (the knowledge base is kept per version)
-QUERIES_FOR_STAFF_DETAIL = 7
+# product with its ingredient and nutrient lines (the knowledge base is kept per version)
+QUERIES_FOR_STAFF_DETAIL = 5
 
 
 def error(status, code, message, details=()):
