@@ -41,9 +41,9 @@ REFUSED = {
 WRITERS = ["shop_staff", "superuser"]
 PUBLISHED_DEMO = "2073100011373"
 # token with its user, the user's other tokens (knox drops expired ones), permissions (2),
-# product, its ingredient lines, its nutrient lines, the catalogue version of the knowledge
+# product with its ingredient and nutrient lines, the catalogue version of the knowledge
 # base kept in memory
-QUERIES_FOR_STAFF_DETAIL = 8
+QUERIES_FOR_STAFF_DETAIL = 6
 
 
 def error(status, code, message, details=()):
