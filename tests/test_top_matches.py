@@ -18,9 +18,9 @@ from products.api.match_filters import MatchFilter
 from products.catalogue_generator import BRAND_SLUG_PREFIX
 from products.enums import AmountBasis, ProductStatus
 from products.gtin import gs1_check_digit
+from products.knowledge import knowledge as kept_knowledge
 from products.matching import score as matching
-from products.matching.explain import match_knowledge
-from products.matching.ranking import ranked_matches, top_matches
+from products.matching.ranking import evidence_bound, ranked_matches, top_matches
 from products.models import Brand, ProductIndication
 from products.services import IngredientInput, product_upsert
 
@@ -93,7 +93,7 @@ def top(query: str, jurisdiction: str, count: int):
         filtered(query),
         **ranking_options(query, jurisdiction),
         jurisdiction=jurisdiction,
-        evidence_bound=match_knowledge().evidence_bound(slugs),
+        evidence_bound=evidence_bound(kept_knowledge(), slugs),
         count=count,
     )
 
@@ -170,16 +170,16 @@ def test_match_pages_follow_the_full_ranking(client, catalogue):
 
 
 def test_evidence_bound_is_the_mean_of_each_indications_strongest_link():
-    knowledge = match_knowledge()
+    knowledge = kept_knowledge()
     strongest = {}
     for links in knowledge.evidence.values():
         for link in links:
             value = matching.link_strength(link.grade, link.basis)
             strongest[link.indication.slug] = max(strongest.get(link.indication.slug, 0), value)
 
-    assert knowledge.evidence_bound(["sleep"]) == strongest["sleep"]
+    assert evidence_bound(knowledge, ["sleep"]) == strongest["sleep"]
     assert (
-        knowledge.evidence_bound(["sleep", "sport"])
+        evidence_bound(knowledge, ["sleep", "sport"])
         == (strongest["sleep"] + strongest["sport"]) / 2
     )
     best_stored = max(
@@ -187,7 +187,7 @@ def test_evidence_bound_is_the_mean_of_each_indications_strongest_link():
             "evidence_strength", flat=True
         )
     )
-    assert best_stored <= knowledge.evidence_bound(["sleep"])
+    assert best_stored <= evidence_bound(knowledge, ["sleep"])
 
 
 def test_top_matches_follow_a_changed_upper_limit(catalogue):
