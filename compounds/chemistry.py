@@ -96,6 +96,10 @@ MAX_FORMULA_LENGTH = 200
 ASCII_DIGITS = frozenset("0123456789")
 # A count or multiplier of more than three digits is a typing error, not a salt.
 MAX_COUNT_DIGITS = 3
+# Nested brackets multiply their counts: ((Mg)999)999 already holds a million atoms, and eight
+# levels give a molar mass beyond the 28 digits Decimal arithmetic keeps, so rounding it failed
+# with InvalidOperation (a 500). The largest salt of the reference table has under 100 atoms.
+MAX_ATOMS = 10_000
 
 HYDRATE_NAMES = {
     0: "anhydrous",
@@ -177,6 +181,11 @@ def parse_formula(text: str, *, require_magnesium: bool = True) -> ParsedFormula
             water += multiplier
         for symbol, count in part_atoms.items():
             atoms[symbol] += multiplier * count
+    if sum(atoms.values()) > MAX_ATOMS:
+        raise FormulaError(
+            "too_many_atoms",
+            f"The formula {formula!r} holds more than {MAX_ATOMS} atoms; check the counts.",
+        )
     if require_magnesium and not atoms[MAGNESIUM]:
         raise FormulaError("no_magnesium", f"The formula {formula!r} contains no magnesium (Mg).")
     counts = dict(atoms)
