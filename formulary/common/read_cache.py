@@ -3,7 +3,7 @@
 A rendered read is stored under the language and the full URL together with the catalogue
 version it was read under, so any write (which bumps the version) makes every stored read
 stale at once; the version and the stored read come from the cache in one round trip. A client that
-revalidates with the version's ETag gets a 304 before anything is read or rendered.
+revalidates a stored answer with its ETag gets a 304 before anything is read or rendered.
 
 It works inside the DRF view, after authentication, permissions and throttling, so a cached
 answer still counts against a client's rate. Shared by every layer's read endpoints, so it
@@ -17,7 +17,7 @@ from django.core.cache import cache
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.cache import parse_etags
 
-from formulary.common.catalogue_version import catalogue_version, catalogue_version_with
+from formulary.common.catalogue_version import catalogue_version_with
 from formulary.common.localization import current_language
 
 BYPASS_HEADER = "X-Cache-Bypass"
@@ -48,24 +48,23 @@ class CachedReadMixin:
         if request.auth is not None or bypasses_cache(request):
             return read(request, *args, **kwargs)
         language = current_language()
-        path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
-        key = f"read:{language}:{path}"
-        revalidating = "If-None-Match" in request.headers
-        # A revalidation needs the version alone; a read, the version and the stored answer,
-        # both in one round trip.
-        version, stored = (
-            (catalogue_version(), None) if revalidating else catalogue_version_with(key)
-        )
+        # The whole URL, scheme and host included: the answer's next and previous links are
+        # absolute, so a page read over http://a must not be served to https://b.
+        url = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
+        key = f"read:{language}:{url}"
+        version, stored = catalogue_version_with(key)
         if version is None:
             return read(request, *args, **kwargs)
-        etag = catalogue_etag(version, language)
-        self.read_cache_entry = (key, etag, version)
-        if revalidating:
-            if etag in parse_etags(request.headers["If-None-Match"]):
-                return HttpResponseNotModified(headers={"ETag": etag})
-            stored = cache.get(key)  # an ETag of an earlier version: answer in full
+        self.read_cache_entry = (key, catalogue_etag(version, language), version)
         if stored is not None and stored[0] == version:
             _, content, headers = stored
+            # Only a stored answer is revalidated, against its own ETag: the catalogue's
+            # version alone says nothing about whether this URL exists (an unknown GTIN got
+            # a 304), and a product's ETag is its own version.
+            if "If-None-Match" in request.headers and headers.get("ETag") in parse_etags(
+                request.headers["If-None-Match"]
+            ):
+                return HttpResponseNotModified(headers={"ETag": headers["ETag"]})
             return HttpResponse(content, headers=headers)
         return read(request, *args, **kwargs)
 

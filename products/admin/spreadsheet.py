@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpResponseRedirect, StreamingHttpResponse
@@ -45,6 +46,12 @@ class ImportForm(forms.Form):
             file_format(upload.name)
         except SpreadsheetError as error:
             raise forms.ValidationError(error.message) from error
+        limit = settings.SPREADSHEET_MAX_FILE_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                _("The file is %(size)d MB; at most %(limit)d MB can be imported. Split it.")
+                % {"size": upload.size // (1024 * 1024), "limit": limit // (1024 * 1024)}
+            )
         return upload
 
 
@@ -148,7 +155,9 @@ class SpreadsheetAdminMixin:
             report = import_products(stored, name=name, dry_run=True)
         except SpreadsheetError as error:
             stored.unlink(missing_ok=True)
-            return self.render_import(request, {"form": ImportForm(), "file_error": error.message})
+            return self.render_import(
+                request, {"form": ImportForm(), "file_error": error.message}, status=400
+            )
         if not report.ok:
             stored.unlink(missing_ok=True)
             request.session.pop(SESSION_KEY, None)
@@ -204,7 +213,7 @@ class SpreadsheetAdminMixin:
         )
         return HttpResponseRedirect(reverse("admin:products_product_changelist"))
 
-    def render_import(self, request, context: dict):
+    def render_import(self, request, context: dict, *, status: int = 200):
         return render(
             request,
             "admin/products/product/import.html",
@@ -214,4 +223,5 @@ class SpreadsheetAdminMixin:
                 "title": _("Import products from a spreadsheet"),
                 **context,
             },
+            status=status,
         )

@@ -103,6 +103,9 @@ class ProductMatchView(CachedReadMixin, generics.ListAPIView):
 
     Answers come from the response cache like the catalogue's (formulary.common.read_cache)."""
 
+    # Per-client limit on work the response cache cannot absorb (config/throttling.py).
+    throttle_scope = "uncached"
+
     serializer_class = MatchSerializer
     filterset_class = MatchFilter
     filter_backends = [DjangoFilterBackend]

@@ -23,6 +23,7 @@ from simple_history.utils import bulk_create_with_history
 from compounds.models import CompoundForm
 from formulary.common.catalogue_version import catalogue_version_bump
 from formulary.common.history import ChangePath, bulk_history_delete, history_attrs, recording_path
+from formulary.common.text import TEXT_CONTROL_CHARACTER
 from formulary.models import Nutrient
 from products.matching.index import product_indications_rebuild
 from products.models import Brand, IngredientLine, NutrientLine, Product
@@ -183,7 +184,9 @@ class ProductImport:
 
     def validate(self) -> ImportReport:
         for number, cells in self.sheet.rows:
-            self.read_row(number, dict(zip(self.sheet.columns, cells, strict=True)))
+            record = dict(zip(self.sheet.columns, cells, strict=True))
+            if not self.has_control_characters(number, record):
+                self.read_row(number, record)
             self.report.rows += 1
             if self.report.rows % PROGRESS_EVERY_ROWS == 0:
                 self.progress(_("%(rows)d rows validated") % {"rows": self.report.rows})
@@ -197,6 +200,19 @@ class ProductImport:
         self.compare_with_catalogue()
         self.report.problems.sort(key=lambda p: (p.row or 0, p.column or ""))
         return self.report
+
+    def has_control_characters(self, number: int, record: dict[str, str]) -> bool:
+        """The API's rule for text (a NUL passed the preview and failed on PostgreSQL)."""
+        found = False
+        for column, text in record.items():
+            if TEXT_CONTROL_CHARACTER.search(text):
+                found = True
+                self.problem(
+                    number,
+                    column,
+                    _("The cell contains a control character (such as NUL); remove it."),
+                )
+        return found
 
     def read_row(self, number: int, record: dict[str, str]) -> None:
         gtin = record["gtin"]
