@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import redis
+
 from config.throttling import LOCAL_COUNTERS, counters
 
 pytestmark = pytest.mark.django_db
