@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "knox",
     "axes",
     "simple_history",
+    "huey.contrib.djhuey",
     "formulary",
     "compounds",
     "products",
@@ -296,3 +297,18 @@ DEMO_LOGINS_ALLOWED = env.str("DJANGO_ENV", default="development") != "productio
 # Browser clients write with If-Match and read the ETag they must send back (and when to retry).
 CORS_ALLOW_HEADERS = (*cors_default_headers, "if-match", "if-none-match")
 CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
+
+# ---- Background jobs (issue 18): spreadsheet imports from the admin run on Huey
+# (products/spreadsheet/jobs.py). With REDIS_URL on the deployment's Redis, worked by
+# `python manage.py run_huey`; without it (the embedded default) in Huey's immediate mode,
+# inside the request, so `make demo` needs no broker. HUEY_IMMEDIATE overrides either way.
+HUEY = {
+    "name": env.str("CACHE_KEY_PREFIX", default="formulary"),
+    "immediate": env.bool("HUEY_IMMEDIATE", default=not REDIS_URL),
+    "huey_class": "huey.RedisHuey",
+    "connection": {"url": REDIS_URL or "redis://127.0.0.1:6379/0"},
+    "results": False,
+    "consumer": {"workers": env.int("HUEY_WORKERS", default=1), "worker_type": "thread"},
+}
+# Uploads nobody confirmed are removed after this many hours.
+IMPORT_UPLOAD_MAX_AGE_HOURS = env.int("IMPORT_UPLOAD_MAX_AGE_HOURS", default=24)

@@ -7,6 +7,9 @@ asserts the bounded behaviour: the refusal, its message, the rows read, the memo
 
 import csv
 import io
+import os
+import re
+import time
 import tracemalloc
 import zipfile
 
@@ -14,14 +17,16 @@ import pytest
 from django.core.management import call_command
 from openpyxl import Workbook
 
-from products.admin.spreadsheet import UPLOAD_DIR
-from products.models import Product
+from products.models import ImportJob, Product
 from products.spreadsheet.columns import ALL_COLUMNS, neutralise_formula, restore_formula
 from products.spreadsheet.importing import import_products
+from products.spreadsheet.jobs import UPLOAD_DIR, run_import_job
 from products.spreadsheet.reading import SpreadsheetError, open_sheet
 from tests.test_admin import new_gtin, staff_client
 from tests.test_import_export import (
     HEADER,
+    IMPORT,
+    confirm,
     every_table_count,
     export,
     rejected,
@@ -287,9 +292,8 @@ def test_admin_preview_of_a_broken_workbook_is_a_400_without_the_server_path(
     assert "The file cannot be read as an XLSX workbook" in text
     assert str(UPLOAD_DIR) not in text
     assert "formulary-product-imports" not in text
-    assert list(UPLOAD_DIR.glob("*.xlsx")) == [] or all(
-        p.stat().st_mtime < path.stat().st_mtime for p in UPLOAD_DIR.glob("*.xlsx")
-    )
+    job = ImportJob.objects.get()
+    assert (job.status, (UPLOAD_DIR / job.stored_name).exists()) == ("failed", False)
 
 
 def test_admin_preview_shows_a_nul_byte_as_a_problem_and_offers_no_confirmation(
@@ -359,3 +363,73 @@ def test_import_command_stays_quiet_about_paths(tmp_path):
         call_command("import_products", str(path), stdout=out, stderr=io.StringIO())
 
     assert "could not read worksheets from" not in str(raised.value)
+
+
+# ---- imports as background jobs ---------------------------------------------------------
+
+
+def test_admin_upload_is_a_job_whose_page_follows_it_until_a_worker_has_checked_it(
+    tmp_path, client, django_user_model
+):
+    shop = staff_client(client, django_user_model, "Shop staff")
+    path = write(tmp_path, [row(new_gtin(9))])
+
+    with path.open("rb") as handle:
+        posted = shop.post(IMPORT, {"file": handle})  # the worker has not run yet
+    waiting = shop.get(posted.headers["Location"])
+    job = ImportJob.objects.get()
+    run_import_job.call_local(job.pk)
+    checked = shop.get(posted.headers["Location"])
+
+    assert (waiting.status_code, checked.status_code) == (200, 200)
+    assert '<meta http-equiv="refresh"' in waiting.content.decode()
+    assert "Waiting for a worker" in waiting.content.decode()
+    assert checked.context["report"].created == 1
+    assert "Confirm the import" in checked.content.decode()
+    assert not Product.objects.filter(gtin=new_gtin(9)).exists()
+
+
+def test_another_users_job_is_not_shown(tmp_path, client, django_user_model):
+    owner = django_user_model.objects.create_user(username="owner", password="x")
+    job = ImportJob.objects.create(user=owner, file_name="a.csv", stored_name="x.csv")
+    shop = staff_client(client, django_user_model, "Shop staff")
+
+    response = shop.get(f"/admin/products/product/import/{job.token}/")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == IMPORT
+
+
+def test_confirmed_import_job_writes_all_or_nothing_like_the_command(
+    tmp_path, client, django_user_model
+):
+    shop = staff_client(client, django_user_model, "Shop staff")
+    gtins = [new_gtin(n) for n in range(20, 25)]
+    path = write(tmp_path, [row(gtin) for gtin in gtins])
+    preview = upload(shop, path)
+
+    done = confirm(shop, preview.context["token"])
+
+    assert set(Product.objects.filter(gtin__in=gtins).values_list("gtin", flat=True)) == set(gtins)
+    assert [str(m) for m in done.context["messages"]] == [
+        "Imported products.csv: 5 created, 0 updated, 0 unchanged."
+    ]
+    job = ImportJob.objects.get()
+    assert (job.status, job.report["created"]) == ("imported", 5)
+    assert not (UPLOAD_DIR / job.stored_name).exists()
+
+
+def test_abandoned_uploads_are_removed_after_their_age(tmp_path):
+    UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
+    old, fresh = UPLOAD_DIR / "old-test-upload.csv", UPLOAD_DIR / "fresh-test-upload.csv"
+    old.write_text("x")
+    fresh.write_text("x")
+    day_ago = time.time() - 25 * 3600
+    os.utime(old, (day_ago, day_ago))
+    out = io.StringIO()
+
+    call_command("clean_import_uploads", "--hours", "24", stdout=out)
+
+    assert (old.exists(), fresh.exists()) == (False, True)
+    assert re.fullmatch(r"[1-9][0-9]* abandoned upload\(s\) removed\.\n", out.getvalue())
+    fresh.unlink()
