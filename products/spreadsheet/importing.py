@@ -7,6 +7,7 @@ repeated-compound rule by ``services.validate_lines`` and the stored elemental a
 is one transaction, in bulk, with audit history recorded as the "import" path.
 """
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -39,6 +40,7 @@ from products.spreadsheet.columns import (
 from products.spreadsheet.reading import Sheet, open_sheet
 
 BATCH = 1000
+INTERNED_CHARS = 40
 PROGRESS_EVERY_ROWS = 10_000
 # Product fields an import sets; "brand" and "nutrients" are resolved separately.
 FIELD_COLUMNS = tuple(c for c in PRODUCT_COLUMNS if c not in ("gtin", "brand", "nutrients"))
@@ -54,7 +56,9 @@ class Problem:
     message: str
 
 
-@dataclass
+# Drafts are kept for every product of the file until it is written: slots, and a product's
+# cells as an interned tuple rather than a dict of strings, keep a 1M-row file under 1 GiB.
+@dataclass(slots=True)
 class LineDraft:
     row: int
     compound: CompoundForm
@@ -62,11 +66,12 @@ class LineDraft:
     amount_basis: str
 
 
-@dataclass
+@dataclass(slots=True)
 class ProductDraft:
     gtin: str
     row: int
-    cells: dict[str, str]
+    # The product columns' texts of its first row, in ``ProductImport.product_columns`` order.
+    cells: tuple[str, ...]
     fields: dict = field(default_factory=dict)
     brand_name: str = ""
     lines: list[LineDraft] = field(default_factory=list)
@@ -221,12 +226,14 @@ class ProductImport:
         except ValidationError as error:
             self.problem(number, "gtin", message_of(error))
             # Not a product to write, but its other cells are still checked and reported.
-            draft = ProductDraft(gtin=gtin, row=number, cells=record)
+            draft = ProductDraft(gtin=gtin, row=number, cells=())
             self.read_product(draft, record)
         else:
             draft = self.drafts.get(gtin)
             if draft is None:
-                draft = self.drafts[gtin] = ProductDraft(gtin=gtin, row=number, cells=record)
+                draft = self.drafts[gtin] = ProductDraft(
+                    gtin=gtin, row=number, cells=self.product_cells(record)
+                )
                 self.read_product(draft, record)
             else:
                 self.check_agreement(draft, number, record)
@@ -268,9 +275,16 @@ class ProductImport:
                 raise ValidationError(f"{slug}: {message_of(error)}") from error
         return lines
 
+    def product_cells(self, record: dict[str, str]) -> tuple[str, ...]:
+        # Short texts (forms, flags, amounts, brands) repeat on every product: one copy each.
+        return tuple(
+            sys.intern(text) if len(text) <= INTERNED_CHARS else text
+            for text in (record[column] for column in self.product_columns)
+        )
+
     def check_agreement(self, draft: ProductDraft, number: int, record: dict[str, str]) -> None:
-        for column in self.product_columns:
-            here, there = record[column], draft.cells[column]
+        for column, there in zip(self.product_columns, draft.cells, strict=True):
+            here = record[column]
             if here == there or self.same_value(column, here, there):
                 continue
             self.problem(
