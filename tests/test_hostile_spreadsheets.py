@@ -15,6 +15,7 @@ import zipfile
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 from openpyxl import Workbook
 
 from products.models import ImportJob, Product
@@ -37,6 +38,14 @@ from tests.test_import_export import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    """The reader's messages follow the active language; an earlier test may leave Dutch on."""
+    with translation.override("en"):
+        yield
+
 
 MIB = 1024 * 1024
 SHEET = "xl/worksheets/sheet1.xml"
