@@ -136,6 +136,9 @@ class CalculatorForm(forms.Form):
 
 
 class ElementalCalculatorView(APIView):
+    # Per-client limit on work the response cache cannot absorb (config/throttling.py).
+    throttle_scope = "uncached"
+
     @extend_schema(
         summary="Elemental magnesium of any formula",
         parameters=[

@@ -22,5 +22,4 @@ URL_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f]")
 # Header values reach us as latin-1 decoded bytes, so bytes 0x80-0x9f may be parts of UTF-8
 # characters; a tab is legal folding whitespace.
 HEADER_CONTROL_CHARACTER = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
-# Text in bodies may hold line breaks and tabs (multi-line notes), nothing else below space.
-TEXT_CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Text in bodies follows the rule of every text of ours: formulary.common.text.

@@ -1,6 +1,7 @@
 import re
 from urllib.parse import parse_qsl
 
+from django.conf import settings
 from django.utils import translation
 
 from config.errors import DATABASE_OUTAGE_ERRORS, database_unavailable_response, error_response
@@ -10,6 +11,7 @@ from config.hygiene import (
     MAX_QUERY_STRING_CHARS,
     URL_CONTROL_CHARACTER,
 )
+from config.request_body import TOO_LARGE_FLAG
 from formulary.common.catalogue_version import version_read_once
 from formulary.common.edge_cache import PRIVATE_CACHE_CONTROL
 from formulary.common.history import ChangePath, recording_path
@@ -51,7 +53,8 @@ REESCAPED_BYTE = re.compile("%[0-9A-Fa-f]{2}")
 
 class RequestHygieneMiddleware:
     """Refuses, before any view or database sees them, requests whose path, query string or
-    headers carry control characters or invalid UTF-8, overlong query strings, and API
+    headers carry control characters or invalid UTF-8, overlong query strings, bodies over
+    ``MAX_REQUEST_BODY_BYTES``, chunked bodies the server could not read whole, and API
     bodies without a Content-Type (DRF would silently read them as empty)."""
 
     def __init__(self, get_response):
@@ -112,6 +115,19 @@ class RequestHygieneMiddleware:
                 return error_response(
                     400, "control_character", f"The {header} header contains a control character."
                 )
+        length = request.META.get("CONTENT_LENGTH") or ""
+        if request.META.get(TOO_LARGE_FLAG) or (
+            length.isdigit() and int(length) > settings.MAX_REQUEST_BODY_BYTES
+        ):
+            return error_response(413, "request_too_large", "The request body is too large.")
+        # config/request_body.py turned every chunked body it could read into one with a
+        # length; what is left cannot be read whole and must not be taken for empty.
+        if "HTTP_TRANSFER_ENCODING" in request.META and not length:
+            return error_response(
+                411,
+                "length_required",
+                "This server reads a request body only with a Content-Length header.",
+            )
         if (
             request.path_info.startswith("/api/")
             and has_body(request)

@@ -17,8 +17,8 @@ from config.hygiene import (
     MAX_JSON_BODY_BYTES,
     MAX_JSON_DEPTH,
     MAX_JSON_NUMBER_CHARS,
-    TEXT_CONTROL_CHARACTER,
 )
+from formulary.common.text import TEXT_CONTROL_CHARACTER
 
 
 class RequestTooLarge(APIException):
@@ -59,6 +59,19 @@ def _number(parse):
     return parse_bounded
 
 
+def _object_without_repeated_keys(pairs):
+    """json.loads keeps the last of two equal keys; a body that says two things about one
+    field is refused instead of silently trusting one of them."""
+    data = {}
+    for key, value in pairs:
+        if key in data:
+            raise ParseError(
+                f"The key {key[:50]!r} appears twice in one object.", code="duplicate_key"
+            )
+        data[key] = value
+    return data
+
+
 def _strings(value, path="body"):
     """Every (path, text) of keys and string values, walked without recursion."""
     pending = [(path, value)]
@@ -93,6 +106,7 @@ class StrictJSONParser(BaseParser):
             data = json.loads(
                 text,
                 parse_constant=_refuse_constant,
+                object_pairs_hook=_object_without_repeated_keys,
                 # Decimal keeps quantities exact, and 1e400 finite for the field to refuse.
                 parse_float=_number(Decimal),
                 parse_int=_number(int),

@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers as cors_default_headers
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
@@ -32,6 +33,7 @@ INSTALLED_APPS = [
     "knox",
     "axes",
     "simple_history",
+    "huey.contrib.djhuey",
     "formulary",
     "compounds",
     "products",
@@ -137,15 +139,22 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": [
         "config.throttling.AnonymousClientThrottle",
         "config.throttling.AccountThrottle",
+        "config.throttling.ScopedWorkThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_rate("API_THROTTLE_ANON", default="1200/min"),
         "user": env_rate("API_THROTTLE_USER", default="6000/min"),
+        # Per client, on match/, advice/ and the calculator: work no cache absorbs.
+        "uncached": env_rate("API_THROTTLE_UNCACHED", default="300/min"),
+        # Wrong tokens per client address.
+        "failed_token": env_rate("API_THROTTLE_FAILED_TOKENS", default="30/min"),
     },
     # Without a count DRF trusts any X-Forwarded-For, so a client could name a new address
     # on every request and never be throttled. Behind one load balancer: API_NUM_PROXIES=1.
     "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
 }
+# The one client-address rule (config/client_address.py) of the throttles and the lockout.
+API_NUM_PROXIES = REST_FRAMEWORK["NUM_PROXIES"]
 
 # API tokens are stored hashed (SHA-512) and shown once, when `manage.py api_token issue`
 # makes them; this is their lifetime unless the command is given --expiry-days.
@@ -197,6 +206,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "config.login_lockout.locked_out_response"
+# Behind API_NUM_PROXIES proxies the client, not the load balancer, is the address locked.
+AXES_CLIENT_IP_CALLABLE = "config.client_address.client_address"
 
 # Security headers for the admin and the docs (SecurityMiddleware, XFrameOptionsMiddleware,
 # django-csp). Scripts only from our own static files: the docs use the Swagger UI view that
@@ -286,3 +297,35 @@ if DJANGO_ENV == "production":
         database["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
     # Probes come over plain HTTP from inside the network, not through the TLS redirect.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
+# ---- Hardening, round 2 (issue 18): bounds on bodies and spreadsheets, demo logins, CORS.
+# No request body may be larger (413): a chunked one is read whole up to this size
+# (config/request_body.py). The largest legitimate body is a spreadsheet upload.
+SPREADSHEET_MAX_FILE_BYTES = env.int("SPREADSHEET_MAX_FILE_MB", default=256) * 1024 * 1024
+MAX_REQUEST_BODY_BYTES = SPREADSHEET_MAX_FILE_BYTES + 1024 * 1024
+# Spreadsheets are read in bounded time and memory (products/spreadsheet/reading.py).
+SPREADSHEET_MAX_ROWS = env.int("SPREADSHEET_MAX_ROWS", default=2_000_000)
+SPREADSHEET_MAX_CELL_CHARS = env.int("SPREADSHEET_MAX_CELL_CHARS", default=4096)
+SPREADSHEET_MAX_UNPACKED_BYTES = env.int("SPREADSHEET_MAX_UNPACKED_MB", default=1024) * 1024 * 1024
+SPREADSHEET_MAX_COMPRESSION_RATIO = env.int("SPREADSHEET_MAX_COMPRESSION_RATIO", default=100)
+SPREADSHEET_MAX_SHARED_STRINGS = env.int("SPREADSHEET_MAX_SHARED_STRINGS", default=4_000_000)
+# The demo superuser of `make demo` (ensure_demo_staff) never exists in production.
+DEMO_LOGINS_ALLOWED = env.str("DJANGO_ENV", default="development") != "production"
+# Browser clients write with If-Match and read the ETag they must send back (and when to retry).
+CORS_ALLOW_HEADERS = (*cors_default_headers, "if-match", "if-none-match")
+CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
+
+# ---- Background jobs (issue 18): spreadsheet imports from the admin run on Huey
+# (products/spreadsheet/jobs.py). With REDIS_URL on the deployment's Redis, worked by
+# `python manage.py run_huey`; without it (the embedded default) in Huey's immediate mode,
+# inside the request, so `make demo` needs no broker. HUEY_IMMEDIATE overrides either way.
+HUEY = {
+    "name": env.str("CACHE_KEY_PREFIX", default="formulary"),
+    "immediate": env.bool("HUEY_IMMEDIATE", default=not REDIS_URL),
+    "huey_class": "huey.RedisHuey",
+    "connection": {"url": REDIS_URL or "redis://127.0.0.1:6379/0"},
+    "results": False,
+    "consumer": {"workers": env.int("HUEY_WORKERS", default=1), "worker_type": "thread"},
+}
+# Uploads nobody confirmed are removed after this many hours.
+IMPORT_UPLOAD_MAX_AGE_HOURS = env.int("IMPORT_UPLOAD_MAX_AGE_HOURS", default=24)

@@ -22,3 +22,14 @@ class AmountBasis(models.TextChoices):
 
     COMPOUND = "compound", _("mg of the compound")
     ELEMENTAL = "elemental", _("mg of elemental magnesium")
+
+
+class ImportJobStatus(models.TextChoices):
+    """Where a spreadsheet import run in the background stands."""
+
+    QUEUED = "queued", _("waiting for a worker")
+    RUNNING = "running", _("running")
+    PREVIEWED = "previewed", _("checked, waiting for confirmation")
+    REJECTED = "rejected", _("the file has problems; nothing was saved")
+    IMPORTED = "imported", _("imported")
+    FAILED = "failed", _("the file could not be read; nothing was saved")

@@ -1,4 +1,10 @@
-"""GS1 GTIN validation (GTIN-8, -12, -13 and -14)."""
+"""GS1 GTIN validation (GTIN-8, -12, -13 and -14), and the one written form of each GTIN.
+
+GS1 compares GTINs in their 14-digit form, left-padded with zeros: ``02073300015485`` and
+``2073300015485`` are one trade item. Each GTIN is therefore written one way only, its
+shortest standard length (``canonical_gtin``); a longer form with leading zeros is refused
+with the form to write, so one product cannot be entered twice under two barcodes.
+"""
 
 GTIN_LENGTHS = (8, 12, 13, 14)
 
@@ -16,6 +22,13 @@ def gs1_check_digit(data_digits: str) -> int:
     return (10 - total % 10) % 10
 
 
+def canonical_gtin(digits: str) -> str:
+    """The shortest of the standard lengths that holds every significant digit."""
+    significant = digits.lstrip("0")
+    length = next(n for n in GTIN_LENGTHS if n >= len(significant))
+    return digits[-length:] if len(digits) >= length else digits.zfill(length)
+
+
 def validate_gtin(value: str) -> str:
     """Return ``value`` if it is a well-formed GTIN, else raise ``GtinError``."""
     if not isinstance(value, str) or not value.isascii() or not value.isdigit():
@@ -31,5 +44,11 @@ def validate_gtin(value: str) -> str:
             "gtin_check_digit",
             f"The check digit of GTIN {value} is wrong: the last digit should be {expected}. "
             "Check the barcode for a typing error.",
+        )
+    canonical = canonical_gtin(value)
+    if canonical != value:
+        raise GtinError(
+            "gtin_not_canonical",
+            f"GTIN {value} is GTIN {canonical} with leading zeros: write it as {canonical}.",
         )
     return value

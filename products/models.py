@@ -1,7 +1,9 @@
 """Brands, products and their ingredient lines. The dose arithmetic is in calculations.py."""
 
+import uuid
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -14,7 +16,7 @@ from formulary.common.history import audit_history
 from formulary.common.localized_numbers import number_text
 from formulary.enums import choices_check
 from formulary.models import Indication, Nutrient
-from products.enums import AmountBasis, DosageForm, ProductStatus
+from products.enums import AmountBasis, DosageForm, ImportJobStatus, ProductStatus
 from products.gtin import GtinError, validate_gtin
 
 POSITIVE = [MinValueValidator(Decimal("0.001"))]
@@ -340,3 +342,33 @@ class CatalogueChange(models.Model):
 
     def __str__(self):
         return f"{self.xact}-{self.id} {self.gtin}"
+
+
+class ImportJob(models.Model):
+    """A spreadsheet import run by a worker: first checked (the preview), then, once
+    confirmed, written all or nothing. The upload waits under ``stored_name`` in the upload
+    folder, a random name never shown; the public handle is ``token``."""
+
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="product_imports"
+    )
+    file_name = models.CharField(max_length=255)
+    stored_name = models.CharField(max_length=64)
+    # The uploader's language: the worker writes the report's messages in it.
+    language = models.CharField(max_length=8, blank=True)
+    status = models.CharField(
+        max_length=12, choices=ImportJobStatus.choices, default=ImportJobStatus.QUEUED
+    )
+    confirmed = models.BooleanField(default=False)
+    # The report of the last run: counts, the first problems, or why the file is unreadable.
+    report = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [choices_check("status", ImportJobStatus, "import_job_status_valid")]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.status})"

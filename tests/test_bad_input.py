@@ -143,6 +143,16 @@ PER_ENDPOINT = [
     ("products", "search=%7B%7B7*7%7D%7D%7B%25%20debug%20%25%7D", 200, None),
     ("products", "search=" + "x" * 101, 400, "max_length"),
     ("products", "within_upper_limit=mars", 400, "invalid_choice"),
+    # Decimal() reads Arabic-Indic and fullwidth digits; a number parameter takes 0-9 only.
+    ("products", "min_elemental_mg=%D9%A1%D9%A0%D9%A0", 400, "invalid"),
+    ("products", "max_elemental_mg=%EF%BC%91%EF%BC%90", 400, "invalid"),
+    ("compounds", "min_elemental_percent=%E0%A5%A7", 400, "invalid"),
+    ("match", "max_daily_elemental_mg=%D9%A1", 400, "invalid"),
+    # The 20-value limit counts what was sent: repeats of one value are values too.
+    ("products", "&".join(["indication=sleep"] * 21), 400, "too_many"),
+    ("products", "&".join(["brand=lindeblad,lindeblad"] * 11), 400, "too_many"),
+    ("advice", "&".join(["medication=levothyroxine"] * 21), 400, "too_many"),
+    ("products", "&".join(["indication=sleep"] * 20), 200, None),
     ("product", "/api/v1/products/2073300015486/", 404, "not_found"),
     ("product", "/api/v1/products/1234567/", 404, "not_found"),
     ("product", f"/api/v1/products/{FORTY_DIGITS}/", 404, "not_found"),
@@ -169,6 +179,15 @@ PER_ENDPOINT = [
     ("calculator", f"{API}/calculate/elemental/?formula=" + "MgO" * 70, 400, "max_length"),
     ("calculator", f"{API}/calculate/elemental/?formula=" + "Mg" * 5000, 400, "query_too_long"),
     ("calculator", f"{API}/calculate/elemental/", 400, "required"),
+    # Nested counts multiply past what Decimal arithmetic keeps (a 500 before).
+    (
+        "calculator",
+        f"{API}/calculate/elemental/?formula=((((((((Mg)999)999)999)999)999)999)999)999",
+        400,
+        "count_too_large",
+    ),
+    ("calculator", f"{API}/calculate/elemental/?formula=(Mg)999(O)999(H)999", 200, None),
+    ("calculator", f"{API}/calculate/elemental/?formula=((Mg)999)11", 400, "count_too_large"),
     (
         "calculator",
         f"{API}/calculate/elemental/?formula=MgO&formula=MgCl2",
@@ -470,6 +489,19 @@ WRITE_BODIES = {
     "no-lines": (encoded(valid_body(ingredients=[])), JSON, 400, "invalid"),
     "empty-object": (b"{}", JSON, 400, "required"),
     "null-body": (b"null", JSON, 400, "null"),
+    # json.loads keeps the last of two equal keys: which name was meant?
+    "duplicate-key": (
+        encoded(valid_body()).replace(b'"name": "Nachtrust"', b'"name": "A", "name": "B"'),
+        JSON,
+        400,
+        "duplicate_key",
+    ),
+    "duplicate-key-in-a-line": (
+        encoded(valid_body()).replace(b'"amount_mg": 1000', b'"amount_mg": 1, "amount_mg": 1000'),
+        JSON,
+        400,
+        "duplicate_key",
+    ),
 }
 # Only a new product's GTIN is read; PUT and PATCH refuse any GTIN other than the URL's.
 CREATE_BODIES = {
@@ -482,6 +514,13 @@ CREATE_BODIES = {
     "gtin-letters": (encoded(valid_body(gtin="20998OOOOOO11")), 400, "gtin_not_digits"),
     "gtin-sql-injection": (encoded(valid_body(gtin="' OR 1=1 --")), 400, "gtin_not_digits"),
     "gtin-in-use": (encoded(valid_body(gtin="2073300015485")), 400, "unique"),
+    # The same trade item as 2073300015485, padded to 14 digits as GS1 compares them.
+    "gtin-in-use-with-a-leading-zero": (
+        encoded(valid_body(gtin="02073300015485")),
+        400,
+        "gtin_not_canonical",
+    ),
+    "gtin-8-padded-to-13": (encoded(valid_body(gtin="0000096385074")), 400, "gtin_not_canonical"),
 }
 PATCH_ONLY = {"empty-object"}  # an empty PATCH is a valid no-op save
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.apps import apps
 from django.core.management import CommandError, call_command
+from django.test import TestCase
 from django.urls import reverse
 
 from products.models import Brand, IngredientLine, NutrientLine, Product
@@ -308,8 +309,19 @@ def test_export_to_stdout_is_csv_ordered_by_gtin():
 
 
 def upload(client, path):
-    with path.open("rb") as handle:
-        return client.post(IMPORT, {"file": handle})
+    """Upload as staff do, let the background job run (Huey's immediate mode, after the
+    commit), and open the job's page as the browser's redirect does."""
+    with path.open("rb") as handle, TestCase.captureOnCommitCallbacks(execute=True):
+        posted = client.post(IMPORT, {"file": handle})
+    if posted.status_code != 302:
+        return posted
+    return client.get(posted.headers["Location"])
+
+
+def confirm(client, token):
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        posted = client.post(IMPORT, {"confirm": token})
+    return client.get(posted.headers["Location"], follow=True)
 
 
 def test_admin_import_preview_writes_nothing_until_confirmed(tmp_path, client, django_user_model):
@@ -324,7 +336,7 @@ def test_admin_import_preview_writes_nothing_until_confirmed(tmp_path, client, d
     assert preview.context["report"].created == 1
     assert "Nothing has been saved yet." in preview.content.decode()
     assert table_counts() == before
-    confirmed = shop.post(IMPORT, {"confirm": preview.context["token"]}, follow=True)
+    confirmed = confirm(shop, preview.context["token"])
     assert Product.objects.filter(gtin=gtin).exists()
     assert [str(m) for m in confirmed.context["messages"]] == [
         "Imported products.csv: 1 created, 0 updated, 0 unchanged."

@@ -83,6 +83,10 @@ class BoundedDecimalField(forms.Field):
         text = str(value).strip()
         if len(text) > 30:
             raise forms.ValidationError("Enter a shorter number.", code="invalid")
+        # Decimal() also reads Arabic-Indic, Devanagari and fullwidth digits; a number
+        # in a URL is written with ASCII digits, as every other numeric parameter demands.
+        if not text.isascii():
+            raise forms.ValidationError("Enter a number in the digits 0-9.", code="invalid")
         try:
             number = Decimal(text)
         except InvalidOperation as error:
@@ -139,8 +143,17 @@ def refuse_unknown_and_repeated_parameters(query_params, *, known, repeatable=()
             problems[name] = [ErrorDetail("Unknown parameter.", code="unknown_parameter")]
         elif name not in repeatable and len(query_params.getlist(name)) > 1:
             problems[name] = [ErrorDetail("Give this parameter once.", code="repeated_parameter")]
+        elif name in repeatable and values_given(query_params.getlist(name)) > MAX_SLUGS:
+            # Counted as sent: django-filter's widget drops repeated values before the field
+            # sees them, so ``a=x&a=x&...`` passed the field's own limit however often.
+            problems[name] = [ErrorDetail(f"At most {MAX_SLUGS} values.", code="too_many")]
     if problems:
         raise ValidationError(problems)
+
+
+def values_given(values: list[str]) -> int:
+    """How many values a list parameter carries, repeated or comma-separated."""
+    return sum(len([part for part in value.split(",") if part.strip()]) for value in values)
 
 
 def refuse_parameters_unknown_to(view, query_params):

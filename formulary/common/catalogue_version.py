@@ -75,7 +75,7 @@ MAX_PRODUCT_KEYS = 200
 KNOWLEDGE_APPS = ("formulary", "compounds")
 PRODUCT_APP = "products"
 # Models of the catalogue apps that no answer reads (their writes make nothing stale).
-NOT_READ_BY_ANSWERS = frozenset({"formulary.CatalogueVersion"})
+NOT_READ_BY_ANSWERS = frozenset({"formulary.CatalogueVersion", "products.ImportJob"})
 
 KNOWLEDGE_ANSWER = (CATALOGUE, KNOWLEDGE)
 COLLECTION_ANSWER = (CATALOGUE, KNOWLEDGE, PRODUCTS)

@@ -4,7 +4,8 @@ A rendered read is stored under the language and the full URL together with the 
 what it depends on (``formulary.common.catalogue_version``: the keys a view names in
 ``read_depends_on``), so a write makes exactly the answers that may contain it stale. The
 version is read from the database first, the stored read from the cache after; a client that
-revalidates with the version's ETag gets a 304 before anything else is read or rendered.
+revalidates a stored answer with its ETag gets a 304 before anything else is read or rendered.
+The cache key is the whole URL, scheme and host included: the answers' next links are absolute.
 
 It works inside the DRF view, after authentication, permissions and throttling, so a cached
 answer still counts against a client's rate. Anonymous answers carry the edge-cache headers
@@ -62,20 +63,25 @@ class CachedReadMixin:
         if request.auth is not None or bypasses_cache(request):
             return read(request, *args, **kwargs)
         language = current_language()
-        path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
-        key = f"read:{language}:{path}"
+        # The whole URL, scheme and host included: the answer's next and previous links are
+        # absolute, so a page read over http://a must not be served to https://b.
+        url = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
+        key = f"read:{language}:{url}"
         dependencies = self.read_dependencies(request, **kwargs)
         # The version before anything it stands for: the stored read, or the data.
         version = answer_versions(dependencies)
         etag = catalogue_etag(version, language)
         self.read_cache_entry = (key, etag, version, dependencies)
-        if "If-None-Match" in request.headers and etag in parse_etags(
-            request.headers["If-None-Match"]
-        ):
-            return HttpResponseNotModified(headers={"ETag": etag})
         stored = cache.get(key)
         if stored is not None and stored[0] == version:
             _, content, headers = stored
+            # Only a stored answer is revalidated, against its own ETag: the versions alone
+            # say nothing about whether this URL exists (an unknown GTIN got a 304), and a
+            # product's ETag is its own version.
+            if "If-None-Match" in request.headers and headers.get("ETag") in parse_etags(
+                request.headers["If-None-Match"]
+            ):
+                return HttpResponseNotModified(headers={"ETag": headers["ETag"]})
             return HttpResponse(content, headers={**headers, CACHE_HEADER: "hit"})
         return read(request, *args, **kwargs)
 

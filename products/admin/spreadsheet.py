@@ -2,31 +2,37 @@
 
 Import: upload, then a preview of what would be created, updated and unchanged and of every
 problem, then confirm. Nothing is written before the confirmation; the upload waits in a
-temporary folder under a random name that only the uploader's session knows.
+temporary folder under a random name that is never shown. The check and the write are
+background jobs (products/spreadsheet/jobs.py) whose progress the import page follows.
 Export: the changelist as it is filtered, or the selected products (an action).
 """
 
-import secrets
 import tempfile
-from pathlib import Path
+import uuid
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from products.enums import ImportJobStatus
+from products.models import ImportJob
 from products.spreadsheet.exporting import csv_lines, export_rows, write_xlsx
 from products.spreadsheet.guide import column_guide, template_rows
-from products.spreadsheet.importing import import_products
+from products.spreadsheet.jobs import (
+    import_job_confirm,
+    import_job_progress,
+    import_job_start,
+    job_report,
+)
 from products.spreadsheet.reading import FORMATS, SpreadsheetError, file_format
 
-UPLOAD_DIR = Path(tempfile.gettempdir()) / "formulary-product-imports"
-SESSION_KEY = "product_import"
 PREVIEW_PROBLEMS = 500
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -46,6 +52,12 @@ class ImportForm(forms.Form):
             file_format(upload.name)
         except SpreadsheetError as error:
             raise forms.ValidationError(error.message) from error
+        limit = settings.SPREADSHEET_MAX_FILE_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                _("The file is %(size)d MB; at most %(limit)d MB can be imported. Split it.")
+                % {"size": upload.size // (1024 * 1024), "limit": limit // (1024 * 1024)}
+            )
         return upload
 
 
@@ -90,6 +102,11 @@ class SpreadsheetAdminMixin:
                 name="products_product_import_template",
             ),
             path(
+                "import/<uuid:token>/",
+                view(self.import_job_view),
+                name="products_product_import_job",
+            ),
+            path(
                 "export/<str:extension>/",
                 view(self.export_view),
                 name="products_product_export",
@@ -129,7 +146,9 @@ class SpreadsheetAdminMixin:
     export_selected_xlsx.short_description = gettext_lazy("Export selected products (XLSX)")
     export_selected_xlsx.allowed_permissions = ["export"]
 
-    # ---- import -------------------------------------------------------------------------
+    # ---- import ----------------------------------------------------------------------------
+    # The check and the write run as background jobs (products/spreadsheet/jobs.py); these
+    # views upload, follow a job's progress and confirm it.
 
     def import_template_view(self, request, extension: str):
         """The import's header and one example row, to fill in (CSV or XLSX)."""
@@ -147,79 +166,81 @@ class SpreadsheetAdminMixin:
             return self.import_confirm(request)
         form = ImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
-            upload = form.cleaned_data["file"]
-            UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
-            token = secrets.token_hex(16)
-            stored = UPLOAD_DIR / f"{token}{file_format(upload.name)}"
-            with stored.open("wb") as target:
-                for chunk in upload.chunks():
-                    target.write(chunk)
-            request.session[SESSION_KEY] = {"token": token, "name": upload.name}
-            return self.import_preview(request, stored, upload.name, token)
+            job = import_job_start(
+                user=request.user,
+                upload=form.cleaned_data["file"],
+                language=translation.get_language() or "",
+            )
+            return HttpResponseRedirect(self.job_url(job))
         return self.render_import(request, {"form": form})
 
-    def import_preview(self, request, stored: Path, name: str, token: str):
+    def job_url(self, job: ImportJob) -> str:
+        return reverse("admin:products_product_import_job", args=[job.token])
+
+    def user_job(self, request, token) -> ImportJob | None:
         try:
-            report = import_products(stored, name=name, dry_run=True)
-        except SpreadsheetError as error:
-            stored.unlink(missing_ok=True)
-            return self.render_import(request, {"form": ImportForm(), "file_error": error.message})
-        if not report.ok:
-            stored.unlink(missing_ok=True)
-            request.session.pop(SESSION_KEY, None)
+            token = uuid.UUID(str(token))
+        except ValueError:
+            return None
+        jobs = ImportJob.objects.filter(token=token)
+        if not request.user.is_superuser:
+            jobs = jobs.filter(user=request.user)
+        return jobs.first()
+
+    def import_job_view(self, request, token):
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        job = self.user_job(request, token)
+        if job is None:
+            messages.error(request, _("That upload is no longer waiting; upload the file again."))
+            return HttpResponseRedirect(reverse("admin:products_product_import"))
+        if job.status == ImportJobStatus.IMPORTED:
+            report = job_report(job)
+            messages.success(
+                request,
+                _(
+                    "Imported %(name)s: %(created)d created, %(updated)d updated, "
+                    "%(unchanged)d unchanged."
+                )
+                % {
+                    "name": job.file_name,
+                    "created": report.created,
+                    "updated": report.updated,
+                    "unchanged": report.unchanged,
+                },
+            )
+            return HttpResponseRedirect(reverse("admin:products_product_changelist"))
+        if job.status == ImportJobStatus.FAILED:
+            return self.render_import(
+                request, {"form": ImportForm(), "file_error": job.report["error"]}, status=400
+            )
+        if job.status in (ImportJobStatus.QUEUED, ImportJobStatus.RUNNING):
+            return self.render_import(
+                request, {"job": job, "job_progress": import_job_progress(job)}
+            )
+        report = job_report(job)
+        problem_count = job.report["problem_count"]
         return self.render_import(
             request,
             {
+                "job": job,
                 "report": report,
                 "problems": report.problems[:PREVIEW_PROBLEMS],
-                "hidden_problems": max(len(report.problems) - PREVIEW_PROBLEMS, 0),
-                "file_name": name,
-                "token": token,
+                "problem_count": problem_count,
+                "hidden_problems": max(problem_count - PREVIEW_PROBLEMS, 0),
+                "file_name": job.file_name,
+                "token": job.token if job.status == ImportJobStatus.PREVIEWED else "",
             },
         )
 
     def import_confirm(self, request):
-        pending = request.session.get(SESSION_KEY) or {}
-        token = request.POST.get("confirm", "")
-        name = pending.get("name", "")
-        stored = UPLOAD_DIR / f"{token}{Path(name).suffix.lower()}"
-        if not token or pending.get("token") != token or not stored.is_file():
+        job = self.user_job(request, request.POST.get("confirm", ""))
+        if job is None or not import_job_confirm(job):
             messages.error(request, _("That upload is no longer waiting; upload the file again."))
             return HttpResponseRedirect(reverse("admin:products_product_import"))
-        del request.session[SESSION_KEY]
-        try:
-            report = import_products(stored, name=name, user=request.user)
-        except SpreadsheetError as error:
-            messages.error(request, error.message)
-            return HttpResponseRedirect(reverse("admin:products_product_import"))
-        finally:
-            stored.unlink(missing_ok=True)
-        if not report.ok:
-            # The catalogue changed between the preview and the confirmation.
-            return self.render_import(
-                request,
-                {
-                    "report": report,
-                    "problems": report.problems[:PREVIEW_PROBLEMS],
-                    "file_name": name,
-                },
-            )
-        messages.success(
-            request,
-            _(
-                "Imported %(name)s: %(created)d created, %(updated)d updated, "
-                "%(unchanged)d unchanged."
-            )
-            % {
-                "name": name,
-                "created": report.created,
-                "updated": report.updated,
-                "unchanged": report.unchanged,
-            },
-        )
-        return HttpResponseRedirect(reverse("admin:products_product_changelist"))
+        return HttpResponseRedirect(self.job_url(job))
 
-    def render_import(self, request, context: dict):
+    def render_import(self, request, context: dict, *, status: int = 200):
         return render(
             request,
             "admin/products/product/import.html",
@@ -230,4 +251,5 @@ class SpreadsheetAdminMixin:
                 "columns": column_guide(),
                 **context,
             },
+            status=status,
         )

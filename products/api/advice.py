@@ -218,6 +218,9 @@ class AdviceView(APIView):
     directions, monitoring flags, the sources of every rule, and a day schedule when every
     window can be met (the README describes the day model)."""
 
+    # Per-client limit on work the response cache cannot absorb (config/throttling.py).
+    throttle_scope = "uncached"
+
     @extend_schema(
         summary="Intake plan for a compound or product with medication",
         parameters=[

@@ -159,6 +159,9 @@ class ProductMatchView(CachedReadMixin, FieldSelectionMixin, generics.ListAPIVie
 
     Answers come from the response cache like the catalogue's (formulary.common.read_cache)."""
 
+    # Per-client limit on work the response cache cannot absorb (config/throttling.py).
+    throttle_scope = "uncached"
+
     serializer_class = MatchSerializer
     read_depends_on = COLLECTION_ANSWER
     filterset_class = MatchFilter

@@ -4,6 +4,7 @@ Rows sharing a GTIN form one product; its product columns must agree on every ro
 amounts are per serving, as on the label.
 """
 
+import re
 from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
@@ -73,3 +74,25 @@ def format_nutrients(lines) -> str:
     return NUTRIENT_SEPARATOR.join(
         f"{slug}{NUTRIENT_AMOUNT_SEPARATOR}{format_decimal(amount)}" for slug, amount in lines
     )
+
+
+# Spreadsheet formula injection (OWASP, "CSV Injection"): a CSV cell that starts with one of
+# these is run as a formula when the file is opened (=HYPERLINK(...), @SUM(...), +1+cmd|...).
+# Such a cell is written with a leading apostrophe, which spreadsheet programs read as "this
+# is text". Leading apostrophes are counted in, so the escape can always be undone exactly;
+# numbers (-5, +1.5, -1e3) are left as they are: as formulas they are only themselves.
+FORMULA_START = re.compile("^'*[=+\\-@\t\r]")
+ESCAPED_FORMULA_START = re.compile("^'+[=+\\-@\t\r]")
+PLAIN_NUMBER = re.compile(r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
+
+
+def neutralise_formula(text: str) -> str:
+    """A CSV cell that no spreadsheet program runs as a formula."""
+    if FORMULA_START.match(text) and not PLAIN_NUMBER.match(text):
+        return f"'{text}"
+    return text
+
+
+def restore_formula(text: str) -> str:
+    """The inverse of ``neutralise_formula``, for cells read from a CSV file."""
+    return text[1:] if ESCAPED_FORMULA_START.match(text) else text

@@ -19,6 +19,7 @@ from products.spreadsheet.columns import (
     format_boolean,
     format_decimal,
     format_nutrients,
+    neutralise_formula,
 )
 
 CHUNK = 2000
@@ -75,12 +76,18 @@ def export_rows(products: QuerySet[Product] | None = None) -> Iterator[list[str]
             yield [cells[column] for column in ALL_COLUMNS]
 
 
+def csv_safe(row: list[str]) -> list[str]:
+    """Cells no spreadsheet program runs as formulas. XLSX cells need no such care: each is
+    written as text, which is never evaluated."""
+    return [neutralise_formula(cell) for cell in row]
+
+
 def write_csv(rows: Iterator[list[str]], stream: IO[str]) -> int:
     """Write ``rows`` as CSV; returns the number of data rows."""
     writer = csv.writer(stream, lineterminator="\n")
     count = -1
     for count, row in enumerate(rows):  # noqa: B007 - the count is the result
-        writer.writerow(row)
+        writer.writerow(csv_safe(row))
     return max(count, 0)
 
 
@@ -112,4 +119,4 @@ class Echo:
 def csv_lines(rows: Iterator[list[str]]) -> Iterator[str]:
     writer = csv.writer(Echo(), lineterminator="\n")
     for row in rows:
-        yield writer.writerow(row)
+        yield writer.writerow(csv_safe(row))

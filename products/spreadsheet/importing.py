@@ -7,6 +7,7 @@ itself is one transaction through the bulk services (``products_create_in_bulk``
 ``products_changed_in_bulk``), with audit history recorded as the "import" path.
 """
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -21,6 +22,7 @@ from simple_history.utils import bulk_create_with_history
 from compounds.models import CompoundForm
 from formulary.common.history import ChangePath, history_attrs, recording_path
 from formulary.common.statistics import tables_analyze_after_bulk_write
+from formulary.common.text import TEXT_CONTROL_CHARACTER
 from formulary.models import Nutrient
 from products.models import Brand, IngredientLine, NutrientLine, Product, ProductIndication
 from products.services import (
@@ -42,6 +44,7 @@ from products.spreadsheet.columns import (
 from products.spreadsheet.reading import Sheet, open_sheet
 
 BATCH = 1000
+INTERNED_CHARS = 40
 PROGRESS_EVERY_ROWS = 10_000
 # Product fields an import sets; "brand" and "nutrients" are resolved separately.
 FIELD_COLUMNS = tuple(c for c in PRODUCT_COLUMNS if c not in ("gtin", "brand", "nutrients"))
@@ -56,7 +59,9 @@ class Problem:
     message: str
 
 
-@dataclass
+# Drafts are kept for every product of the file until it is written: slots, and a product's
+# cells as an interned tuple rather than a dict of strings, keep a 1M-row file under 1 GiB.
+@dataclass(slots=True)
 class LineDraft:
     row: int
     compound: CompoundForm
@@ -64,11 +69,12 @@ class LineDraft:
     amount_basis: str
 
 
-@dataclass
+@dataclass(slots=True)
 class ProductDraft:
     gtin: str
     row: int
-    cells: dict[str, str]
+    # The product columns' texts of its first row, in ``ProductImport.product_columns`` order.
+    cells: tuple[str, ...]
     fields: dict = field(default_factory=dict)
     brand_name: str = ""
     lines: list[LineDraft] = field(default_factory=list)
@@ -186,7 +192,9 @@ class ProductImport:
 
     def validate(self) -> ImportReport:
         for number, cells in self.sheet.rows:
-            self.read_row(number, dict(zip(self.sheet.columns, cells, strict=True)))
+            record = dict(zip(self.sheet.columns, cells, strict=True))
+            if not self.has_control_characters(number, record):
+                self.read_row(number, record)
             self.report.rows += 1
             if self.report.rows % PROGRESS_EVERY_ROWS == 0:
                 self.progress(_("%(rows)d rows validated") % {"rows": self.report.rows})
@@ -201,6 +209,19 @@ class ProductImport:
         self.report.problems.sort(key=lambda p: (p.row or 0, p.column or ""))
         return self.report
 
+    def has_control_characters(self, number: int, record: dict[str, str]) -> bool:
+        """The API's rule for text (a NUL passed the preview and failed on PostgreSQL)."""
+        found = False
+        for column, text in record.items():
+            if TEXT_CONTROL_CHARACTER.search(text):
+                found = True
+                self.problem(
+                    number,
+                    column,
+                    _("The cell contains a control character (such as NUL); remove it."),
+                )
+        return found
+
     def read_row(self, number: int, record: dict[str, str]) -> None:
         gtin = record["gtin"]
         try:
@@ -208,12 +229,14 @@ class ProductImport:
         except ValidationError as error:
             self.problem(number, "gtin", message_of(error))
             # Not a product to write, but its other cells are still checked and reported.
-            draft = ProductDraft(gtin=gtin, row=number, cells=record)
+            draft = ProductDraft(gtin=gtin, row=number, cells=())
             self.read_product(draft, record)
         else:
             draft = self.drafts.get(gtin)
             if draft is None:
-                draft = self.drafts[gtin] = ProductDraft(gtin=gtin, row=number, cells=record)
+                draft = self.drafts[gtin] = ProductDraft(
+                    gtin=gtin, row=number, cells=self.product_cells(record)
+                )
                 self.read_product(draft, record)
             else:
                 self.check_agreement(draft, number, record)
@@ -255,9 +278,16 @@ class ProductImport:
                 raise ValidationError(f"{slug}: {message_of(error)}") from error
         return lines
 
+    def product_cells(self, record: dict[str, str]) -> tuple[str, ...]:
+        # Short texts (forms, flags, amounts, brands) repeat on every product: one copy each.
+        return tuple(
+            sys.intern(text) if len(text) <= INTERNED_CHARS else text
+            for text in (record[column] for column in self.product_columns)
+        )
+
     def check_agreement(self, draft: ProductDraft, number: int, record: dict[str, str]) -> None:
-        for column in self.product_columns:
-            here, there = record[column], draft.cells[column]
+        for column, there in zip(self.product_columns, draft.cells, strict=True):
+            here = record[column]
             if here == there or self.same_value(column, here, there):
                 continue
             self.problem(
