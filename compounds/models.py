@@ -462,15 +462,15 @@ class EvidenceCitation(Citation):
         ]
 
 
-def stated_hours_field(direction: str):
+def stated_hours_field(verbose_name, help_text):
     return models.DecimalField(
+        verbose_name,
         max_digits=4,
         decimal_places=1,
         null=True,
         blank=True,
         validators=[MinValueValidator(0), MaxValueValidator(MAX_SPACING_HOURS)],
-        help_text=f"The medication at least this many hours {direction} magnesium, as this "
-        "source states it; empty: the source gives no window in that order.",
+        help_text=help_text,
     )
 
 
@@ -484,9 +484,23 @@ class InteractionRuleCitation(Citation):
     rule = models.ForeignKey(
         InteractionRule, on_delete=models.CASCADE, verbose_name=_("interaction rule")
     )
-    stated_drug_before_mg_hours = stated_hours_field("before")
-    stated_drug_after_mg_hours = stated_hours_field("after")
-    stated = models.TextField(blank=True, help_text="What the source says, in its own terms.")
+    stated_drug_before_mg_hours = stated_hours_field(
+        _("stated hours, medication before magnesium"),
+        _(
+            "The medication at least this many hours before magnesium, as this source states "
+            "it; empty: the source gives no window in that order."
+        ),
+    )
+    stated_drug_after_mg_hours = stated_hours_field(
+        _("stated hours, medication after magnesium"),
+        _(
+            "The medication at least this many hours after magnesium, as this source states "
+            "it; empty: the source gives no window in that order."
+        ),
+    )
+    stated = models.TextField(
+        _("stated"), blank=True, help_text=_("What the source says, in its own terms.")
+    )
 
     history = audit_history()
 

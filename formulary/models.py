@@ -127,29 +127,42 @@ class Medication(models.Model):
     """
 
     slug = models.SlugField(_("slug"), max_length=60, unique=True)
-    kind = models.CharField(max_length=12, choices=MedicationKind.choices)
+    kind = models.CharField(_("kind"), max_length=12, choices=MedicationKind.choices)
     parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="members"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="members",
+        verbose_name=_("parent"),
     )
     name_nl = models.CharField(_("name (Dutch)"), max_length=100)
     name_en = models.CharField(_("name (English)"), max_length=100)
-    atc_code = models.CharField("ATC code", max_length=7, blank=True, validators=[atc_validator])
+    atc_code = models.CharField(_("ATC code"), max_length=7, blank=True, validators=[atc_validator])
     brand_names = models.JSONField(
-        default=list, blank=True, help_text="Brand names sold in the Netherlands and Belgium."
+        _("brand names"),
+        default=list,
+        blank=True,
+        help_text=_("Brand names sold in the Netherlands and Belgium."),
     )
     # Some labels ask for the medicine alone, first thing on an empty stomach, with nothing else
     # (food, drink or medicine) for this long afterwards: oral bisphosphonates.
     taken_alone_minutes = models.PositiveSmallIntegerField(
+        _("minutes taken alone"),
         null=True,
         blank=True,
         validators=[MaxValueValidator(24 * 60)],
-        help_text="Taken first thing in the day, and nothing else for this many minutes.",
+        help_text=_("Taken first thing in the day, and nothing else for this many minutes."),
     )
     # Derived on every save from the slug, names and brand names: lower case, accents removed,
     # so that search works alike on SQLite and PostgreSQL without unaccent.
-    search_text = models.TextField(editable=False, default="")
+    search_text = models.TextField(_("search text"), editable=False, default="")
     references = models.ManyToManyField(
-        Reference, through="MedicationCitation", related_name="+", blank=True
+        Reference,
+        through="MedicationCitation",
+        related_name="+",
+        blank=True,
+        verbose_name=_("references"),
     )
 
     history = audit_history()
@@ -392,17 +405,24 @@ class DeficiencySignCitation(Citation):
 class MedicationCitation(Citation):
     """A source for a medication row, with what it states about taking the medicine alone."""
 
-    medication = models.ForeignKey(Medication, on_delete=models.CASCADE)
+    medication = models.ForeignKey(
+        Medication, on_delete=models.CASCADE, verbose_name=_("medication")
+    )
     stated_alone_minutes = models.PositiveSmallIntegerField(
+        _("stated minutes alone"),
         null=True,
         blank=True,
-        help_text="Minutes with nothing else after the medicine, as this source states them.",
+        help_text=_("Minutes with nothing else after the medicine, as this source states them."),
     )
-    stated = models.TextField(blank=True, help_text="What the source says, in its own terms.")
+    stated = models.TextField(
+        _("stated"), blank=True, help_text=_("What the source says, in its own terms.")
+    )
 
     history = audit_history()
 
     class Meta:
+        verbose_name = _("cited reference of a medication")
+        verbose_name_plural = _("cited references of medications")
         constraints = [
             models.UniqueConstraint(
                 fields=["medication", "reference"], name="medication_citation_unique"
@@ -418,42 +438,61 @@ class SourceOfRule(models.Model):
     computed from the two stored numbers (products.claims), never typed in.
     """
 
-    nutrient = models.CharField(max_length=20, choices=ClaimNutrient.choices, unique=True)
+    nutrient = models.CharField(
+        _("nutrient"), max_length=20, choices=ClaimNutrient.choices, unique=True
+    )
     nrv_mg = models.DecimalField(
-        "NRV (mg)",
+        _("NRV (mg)"),
         max_digits=8,
         decimal_places=3,
         validators=[MinValueValidator(Decimal("0.001"))],
-        help_text="The nutrient reference value of Reg. 1169/2011 Annex XIII Part A, in mg.",
+        help_text=_("The nutrient reference value of Reg. 1169/2011 Annex XIII Part A, in mg."),
     )
     minimum_percent_of_nrv = models.DecimalField(
+        _("minimum percentage of the NRV"),
         max_digits=5,
         decimal_places=2,
         validators=[MinValueValidator(Decimal("0.01"))],
-        help_text="The significant amount as a percentage of the NRV (15 for supplements).",
+        help_text=_("The significant amount as a percentage of the NRV (15 for supplements)."),
     )
-    rule_status = models.CharField(max_length=12, choices=VerificationStatus.choices)
-    basis = models.CharField(max_length=20, choices=ClaimBasis.choices)
+    rule_status = models.CharField(
+        _("rule status"), max_length=12, choices=VerificationStatus.choices
+    )
+    basis = models.CharField(_("basis"), max_length=20, choices=ClaimBasis.choices)
     basis_status = models.CharField(
+        _("basis status"),
         max_length=12,
         choices=VerificationStatus.choices,
-        help_text="Whether a source says the amount is tested on this basis for supplements.",
+        help_text=_("Whether a source says the amount is tested on this basis for supplements."),
     )
-    basis_note_nl = models.TextField(blank=True)
-    basis_note_en = models.TextField(blank=True)
-    condition_nl = models.TextField(help_text="The condition of use as the register words it.")
-    condition_nl_status = models.CharField(max_length=16, choices=WordingStatus.choices)
-    condition_en = models.TextField(help_text="The condition of use as the register words it.")
-    condition_en_status = models.CharField(max_length=16, choices=WordingStatus.choices)
+    basis_note_nl = models.TextField(_("basis note (Dutch)"), blank=True)
+    basis_note_en = models.TextField(_("basis note (English)"), blank=True)
+    condition_nl = models.TextField(
+        _("condition (Dutch)"), help_text=_("The condition of use as the register words it.")
+    )
+    condition_nl_status = models.CharField(
+        _("condition status (Dutch)"), max_length=16, choices=WordingStatus.choices
+    )
+    condition_en = models.TextField(
+        _("condition (English)"), help_text=_("The condition of use as the register words it.")
+    )
+    condition_en_status = models.CharField(
+        _("condition status (English)"), max_length=16, choices=WordingStatus.choices
+    )
     references = models.ManyToManyField(
-        Reference, through="SourceOfRuleCitation", related_name="+", blank=True
+        Reference,
+        through="SourceOfRuleCitation",
+        related_name="+",
+        blank=True,
+        verbose_name=_("references"),
     )
 
     history = audit_history()
 
     class Meta:
         ordering = ["nutrient"]
-        verbose_name = "“source of” rule"
+        verbose_name = _("“source of” rule")
+        verbose_name_plural = _("“source of” rules")
         constraints = [
             choices_check("nutrient", ClaimNutrient, "source_of_nutrient_valid"),
             choices_check("rule_status", VerificationStatus, "source_of_rule_status_valid"),
@@ -479,27 +518,42 @@ class HealthClaim(models.Model):
     compounds.CompoundIndication, graded A-D. The two never stand in for each other.
     """
 
-    slug = models.SlugField(max_length=40, unique=True)
-    rule = models.ForeignKey(SourceOfRule, on_delete=models.PROTECT, related_name="claims")
-    efsa_ids = models.CharField(
-        "EFSA IDs",
-        max_length=60,
-        help_text="The numbers of the EFSA consolidated Art. 13 list, the register's entry id.",
+    slug = models.SlugField(_("slug"), max_length=40, unique=True)
+    rule = models.ForeignKey(
+        SourceOfRule,
+        on_delete=models.PROTECT,
+        related_name="claims",
+        verbose_name=_("“source of” rule"),
     )
-    text_nl = models.TextField()
-    text_nl_status = models.CharField(max_length=16, choices=WordingStatus.choices)
-    text_en = models.TextField()
-    text_en_status = models.CharField(max_length=16, choices=WordingStatus.choices)
-    note_nl = models.TextField(blank=True)
-    note_en = models.TextField(blank=True)
+    efsa_ids = models.CharField(
+        _("EFSA IDs"),
+        max_length=60,
+        help_text=_("The numbers of the EFSA consolidated Art. 13 list, the register's entry id."),
+    )
+    text_nl = models.TextField(_("text (Dutch)"))
+    text_nl_status = models.CharField(
+        _("text status (Dutch)"), max_length=16, choices=WordingStatus.choices
+    )
+    text_en = models.TextField(_("text (English)"))
+    text_en_status = models.CharField(
+        _("text status (English)"), max_length=16, choices=WordingStatus.choices
+    )
+    note_nl = models.TextField(_("note (Dutch)"), blank=True)
+    note_en = models.TextField(_("note (English)"), blank=True)
     references = models.ManyToManyField(
-        Reference, through="HealthClaimCitation", related_name="+", blank=True
+        Reference,
+        through="HealthClaimCitation",
+        related_name="+",
+        blank=True,
+        verbose_name=_("references"),
     )
 
     history = audit_history()
 
     class Meta:
         ordering = ["slug"]
+        verbose_name = _("health claim")
+        verbose_name_plural = _("health claims")
         constraints = [
             choices_check("text_nl_status", WordingStatus, "claim_text_nl_status_valid"),
             choices_check("text_en_status", WordingStatus, "claim_text_en_status_valid"),
@@ -510,22 +564,28 @@ class HealthClaim(models.Model):
 
 
 class SourceOfRuleCitation(Citation):
-    rule = models.ForeignKey(SourceOfRule, on_delete=models.CASCADE)
+    rule = models.ForeignKey(
+        SourceOfRule, on_delete=models.CASCADE, verbose_name=_("“source of” rule")
+    )
 
     history = audit_history()
 
     class Meta:
+        verbose_name = _("cited reference of a “source of” rule")
+        verbose_name_plural = _("cited references of “source of” rules")
         constraints = [
             models.UniqueConstraint(fields=["rule", "reference"], name="source_of_citation_unique")
         ]
 
 
 class HealthClaimCitation(Citation):
-    claim = models.ForeignKey(HealthClaim, on_delete=models.CASCADE)
+    claim = models.ForeignKey(HealthClaim, on_delete=models.CASCADE, verbose_name=_("health claim"))
 
     history = audit_history()
 
     class Meta:
+        verbose_name = _("cited reference of a health claim")
+        verbose_name_plural = _("cited references of health claims")
         constraints = [
             models.UniqueConstraint(fields=["claim", "reference"], name="claim_citation_unique")
         ]

@@ -332,11 +332,13 @@ class CatalogueChange(models.Model):
     only once every transaction that could still add an earlier one has ended.
     """
 
-    id = models.BigAutoField(primary_key=True)
-    gtin = models.CharField(max_length=14)
-    xact = models.BigIntegerField(default=0)
+    id = models.BigAutoField(_("ID"), primary_key=True)
+    gtin = models.CharField(_("GTIN"), max_length=14)
+    xact = models.BigIntegerField(_("transaction"), default=0)
 
     class Meta:
+        verbose_name = _("catalogue change")
+        verbose_name_plural = _("catalogue changes")
         ordering = ["xact", "id"]
         indexes = [models.Index(fields=["xact", "id"], name="catalogue_change_order_idx")]
 
@@ -349,24 +351,32 @@ class ImportJob(models.Model):
     confirmed, written all or nothing. The upload waits under ``stored_name`` in the upload
     folder, a random name never shown; the public handle is ``token``."""
 
-    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    token = models.UUIDField(_("token"), default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="product_imports"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="product_imports",
+        verbose_name=_("user"),
     )
-    file_name = models.CharField(max_length=255)
-    stored_name = models.CharField(max_length=64)
+    file_name = models.CharField(_("file name"), max_length=255)
+    stored_name = models.CharField(_("stored name"), max_length=64)
     # The uploader's language: the worker writes the report's messages in it.
-    language = models.CharField(max_length=8, blank=True)
+    language = models.CharField(_("language"), max_length=8, blank=True)
     status = models.CharField(
-        max_length=12, choices=ImportJobStatus.choices, default=ImportJobStatus.QUEUED
+        _("status"),
+        max_length=12,
+        choices=ImportJobStatus.choices,
+        default=ImportJobStatus.QUEUED,
     )
-    confirmed = models.BooleanField(default=False)
+    confirmed = models.BooleanField(_("confirmed"), default=False)
     # The report of the last run: counts, the first problems, or why the file is unreadable.
-    report = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    report = models.JSONField(_("report"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
         ordering = ["-created_at", "-id"]
         constraints = [choices_check("status", ImportJobStatus, "import_job_status_valid")]
 

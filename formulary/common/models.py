@@ -5,6 +5,7 @@ model needs an app); it belongs to the platform, not to the vocabulary.
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class CatalogueVersion(models.Model):
@@ -14,11 +15,13 @@ class CatalogueVersion(models.Model):
     process sees the new version exactly when it sees the new data.
     """
 
-    key = models.CharField(max_length=64, primary_key=True)
-    value = models.BigIntegerField()
+    key = models.CharField(_("key"), max_length=64, primary_key=True)
+    value = models.BigIntegerField(_("value"))
 
     class Meta:
         app_label = "formulary"
+        verbose_name = _("catalogue version")
+        verbose_name_plural = _("catalogue versions")
         ordering = ["key"]
 
     def __str__(self):
