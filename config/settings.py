@@ -309,8 +309,6 @@ SPREADSHEET_MAX_CELL_CHARS = env.int("SPREADSHEET_MAX_CELL_CHARS", default=4096)
 SPREADSHEET_MAX_UNPACKED_BYTES = env.int("SPREADSHEET_MAX_UNPACKED_MB", default=1024) * 1024 * 1024
 SPREADSHEET_MAX_COMPRESSION_RATIO = env.int("SPREADSHEET_MAX_COMPRESSION_RATIO", default=100)
 SPREADSHEET_MAX_SHARED_STRINGS = env.int("SPREADSHEET_MAX_SHARED_STRINGS", default=4_000_000)
-# The demo superuser of `make demo` (ensure_demo_staff) never exists in production.
-DEMO_LOGINS_ALLOWED = env.str("DJANGO_ENV", default="development") != "production"
 # Browser clients write with If-Match and read the ETag they must send back (and when to retry).
 CORS_ALLOW_HEADERS = (*cors_default_headers, "if-match", "if-none-match")
 CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]

@@ -11,6 +11,7 @@ is then exactly the number of products the list gives with that value chosen ins
 
 from django.db.models import Count, QuerySet
 
+from formulary.enums import SignKind
 from products.models import IngredientLine, ProductIndication
 
 # name -> (rows of the facet, the value column, whether a product can appear twice)
@@ -27,6 +28,9 @@ FACETS = {
     "gluten_free": (None, "gluten_free", False),
     "lactose_free": (None, "lactose_free", False),
 }
+# Rows a facet leaves out, as its filter does: a condition merely associated with low
+# magnesium (cardiovascular disease) is not a symptom (products.api.filters.filter_symptom).
+FACET_CONDITIONS = {"symptom": {"indication__deficiency_signs__kind": SignKind.SIGN}}
 # The filters a facet ignores: its own.
 OWN_FILTERS = {"indication": ("indication", "indication_match")}
 
@@ -42,7 +46,11 @@ def facet_counts(facet: str, products: QuerySet) -> list[dict]:
         rows = products.order_by().values(column)
         counted = Count("pk")
     else:
-        rows = model.objects.filter(product__in=products.order_by().values("pk")).values(column)
+        rows = (
+            model.objects.filter(product__in=products.order_by().values("pk"))
+            .filter(**FACET_CONDITIONS.get(facet, {}))
+            .values(column)
+        )
         # A product with two lines of one classification counts once.
         counted = Count("product_id", distinct=may_repeat)
     found = rows.exclude(**{f"{column}__isnull": True}).annotate(count=counted).order_by()

@@ -11,7 +11,6 @@ import sys
 
 import pytest
 from django.contrib.auth.models import Group
-from django.core.management import CommandError, call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from knox.models import AuthToken
@@ -237,21 +236,3 @@ def test_cors_read_exposes_the_etag_to_the_browser(client, settings):
 
     exposed = {h.strip() for h in response.headers["Access-Control-Expose-Headers"].split(",")}
     assert {"ETag", "Retry-After"} <= exposed
-
-
-# ---- demo logins ------------------------------------------------------------------------
-
-
-def test_ensure_demo_staff_refuses_in_production_and_creates_nobody(settings, django_user_model):
-    settings.DEMO_LOGINS_ALLOWED = False
-
-    with pytest.raises(CommandError, match="refuses to run with DJANGO_ENV=production"):
-        call_command("ensure_demo_staff", stdout=io.StringIO())
-
-    assert not django_user_model.objects.filter(username="demo").exists()
-
-
-def test_ensure_demo_staff_creates_the_demo_login_outside_production(django_user_model):
-    call_command("ensure_demo_staff", stdout=io.StringIO())
-
-    assert django_user_model.objects.get(username="demo").check_password("magnesium-demo")

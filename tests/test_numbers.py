@@ -75,7 +75,7 @@ def test_a_half_way_amount_reads_the_same_in_the_api_and_the_admin(
 
     assert (api["elemental_mg_per_serving"], api["elemental_mg_per_day"]) == (56.3, 56.3)
     assert api["ingredients"][0]["elemental_mg"] == 56.3
-    assert "Within: 56.3 mg a day, adult limit 250.0 mg." in page
+    assert "Within: 56.3 mg a day, adult limit 250 mg." in page
     assert "56.3 mg" in listing
 
 

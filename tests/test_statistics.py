@@ -62,9 +62,9 @@ def test_import_of_a_few_products_leaves_the_statistics_to_autovacuum(
     before = planner_rows("products_product")
     path = write(tmp_path, [row(gtin(serial)) for serial in range(3)])
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    # An ANALYZE, were one asked for, would run at commit: the callbacks are executed here.
+    with django_capture_on_commit_callbacks(execute=True):
         report = import_products(path)
 
     assert report.written
     assert planner_rows("products_product") == before
-    assert callbacks  # the version bump at commit ran; an ANALYZE would have too

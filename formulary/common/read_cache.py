@@ -94,7 +94,8 @@ class CachedReadMixin:
         # A view's own ETag (a product's version, for If-Match) is left as it is.
         response.headers.setdefault("ETag", etag)
         public_cache_headers(response, dependencies)
-        response.headers[CACHE_HEADER] = "miss"
+        # An answer from the cache says "hit" already; a rendered one is a miss.
+        response.headers.setdefault(CACHE_HEADER, "miss")
         seconds = settings.API_CACHE_SECONDS
         if seconds and response.status_code == 200 and hasattr(response, "render"):
             response.render()

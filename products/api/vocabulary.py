@@ -23,6 +23,7 @@ from compounds.terms_api import (
     SymptomSerializer,
     SymptomViewSet,
 )
+from formulary.common.catalogue_version import COLLECTION_ANSWER
 from products.facets import facet_counts
 from products.selectors import published_products
 
@@ -44,6 +45,8 @@ class ProductCountField(serializers.Field):
 
 class ProductCountsMixin:
     facet: str
+    # The counts change with every product write, not only with the knowledge base.
+    read_depends_on = COLLECTION_ANSWER
 
     def get_serializer_context(self):
         # Counted once per request: compounds/ asks for a context per profile it renders.
