@@ -10,7 +10,9 @@ amount: rounding first would let 56.2 mg pass as "15 %".
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+
+from formulary.common.numbers import half_up
 
 HUNDRED = Decimal(100)
 MICROGRAMS_PER_MG = Decimal(1000)
@@ -67,10 +69,6 @@ def nutrient_mg_per_day(
     return {slug: amount_mg(amount, unit) * servings_per_day for slug, unit, amount in lines}
 
 
-def round_half_up(value: Decimal, places: int) -> Decimal:
-    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-
-
 def stated(value: Decimal, places: int, *, minimum: Decimal) -> Decimal:
     """``value`` rounded half up to ``places``, with as many more decimals as it takes for the
     stated figure to fall on the same side of ``minimum`` as the value itself.
@@ -79,10 +77,10 @@ def stated(value: Decimal, places: int, *, minimum: Decimal) -> Decimal:
     vitamin B6 reads "0.2095 mg", never "0.21 mg". The loop ends at the latest where the
     figure is the value itself.
     """
-    figure = round_half_up(value, places)
+    figure = half_up(value, places)
     while (figure >= minimum) != (value >= minimum):
         places += 1
-        figure = round_half_up(value, places)
+        figure = half_up(value, places)
     return figure
 
 
