@@ -91,11 +91,14 @@ class MedicationViewSet(CachedReadMixin, KeptMedicationsMixin, ReadOnlySlugViewS
 # are loaded once per catalogue version, and a request only queries which compounds it lists.
 kept_compound_profiles = kept_per_version(lambda: {c.pk: c for c in compound_profiles()})
 kept_rules = kept_per_version(lambda: list(rules_with_details()))
-# Rendered profiles by (language, compound id), filled as they are asked for.
-kept_rendered_profiles = kept_per_version(dict)
 
 
 class KeptProfilesMixin:
+    # Rendered profiles by (language, compound id), filled as they are asked for. A subclass
+    # whose serializer renders more than the knowledge base (products.api.vocabulary's counts)
+    # keeps its own, per the versions of what it renders.
+    kept_rendered_profiles = staticmethod(kept_per_version(dict))
+
     def list(self, request, *args, **kwargs):
         ids = self.paginate_queryset(
             self.filter_queryset(CompoundForm.objects.all()).values_list("pk", flat=True)
@@ -110,7 +113,7 @@ class KeptProfilesMixin:
         return Response(self.rendered_profile(found[0]))
 
     def rendered_profile(self, pk: int) -> dict:
-        rendered = kept_rendered_profiles()
+        rendered = self.kept_rendered_profiles()
         key = (current_language(), pk)
         if key not in rendered:
             rendered[key] = self.get_serializer(kept_compound_profiles()[pk]).data

@@ -187,7 +187,11 @@ def stored_amounts(product_ids: list[int], *, raise_version: bool, now: datetime
 
 @transaction.atomic
 def products_refresh(
-    *, product_ids: Iterable[int], raise_version: bool = True, now: datetime | None = None
+    *,
+    product_ids: Iterable[int],
+    raise_version: bool = True,
+    now: datetime | None = None,
+    terms: bool = True,
 ) -> int:
     """The bookkeeping after any write of products or their lines; returns how many.
 
@@ -196,6 +200,8 @@ def products_refresh(
     ``raise_version=False``), rebuilds the match rows and bumps the catalogue version. Five
     statements per batch of ``REFRESH_BATCH`` products (the lines, the products, one UPDATE
     run for all of them, the match rows' DELETE and INSERT ... SELECT), whatever their number.
+    ``terms=False``: the write changed no product's status nor compounds, or its signals
+    said so already (the vocabularies' product counts stay cached).
     """
     ids = list(product_ids)
     now = now or timezone.now()
@@ -204,13 +210,16 @@ def products_refresh(
         stored_amounts(batch, raise_version=raise_version, now=now)
         product_indications_rebuild(product_ids=batch)
     # Bulk statements send no signals: the answers that may show these products are stale.
-    catalogue_version_bump(products=ids)
+    catalogue_version_bump(products=ids, terms=terms)
     return len(ids)
 
 
 def product_lines_saved(*, product: Product) -> None:
-    """After a door saved the product (``save()``) and then its lines itself: the admin form."""
-    products_refresh(product_ids=[product.pk], raise_version=False)
+    """After a door saved the product (``save()``) and then its lines itself: the admin form.
+
+    Those saves sent signals, which bumped the counts if the status or compounds changed.
+    """
+    products_refresh(product_ids=[product.pk], raise_version=False, terms=False)
     product.refresh_from_db(fields=list(AMOUNT_FIELDS))
 
 
@@ -310,7 +319,10 @@ def products_changed_in_bulk(
         # line's "deleted" history row a second time, one INSERT per line.
         old._raw_delete(old.db)
         bulk_create_with_history(new_lines, model, **options)
-    products_refresh(product_ids=[product.pk for product in products], now=now)
+    terms = "status" in fields or any(
+        model is IngredientLine and replaced for model, replaced, _ in line_replacements
+    )
+    products_refresh(product_ids=[product.pk for product in products], now=now, terms=terms)
 
 
 def repeated_names(rows: list, name_of: Callable) -> str:
@@ -394,24 +406,26 @@ def validate_amounts(*, ingredients: list[IngredientInput], servings_per_day) ->
 
 
 @transaction.atomic
-def product_save(
-    *,
-    product: Product,
-    ingredients: list[IngredientInput],
-    nutrients: list[NutrientInput],
-    expected_version: int | None = None,
-) -> Product:
-    """Validate ``product`` and its lines, save them all and store the derived amounts.
+def lines_unchanged(
+    *, product: Product, ingredients: list[IngredientInput], nutrients: list[NutrientInput]
+) -> bool:
+    """Whether the product already has exactly these lines, in this order.
 
-    The lines replace the product's current lines. Nothing is written if anything is invalid,
-    or if ``expected_version`` is given and the saved product is at another version.
+    A write that leaves the lines as they were keeps them: no history rows for lines nobody
+    changed, and the vocabularies' product counts stay cached.
     """
-    if expected_version is not None and not product._state.adding:
-        product_locked(product=product, expected_version=expected_version)
-    validate_lines(ingredients, nutrients)
-    validate_amounts(ingredients=ingredients, servings_per_day=product.servings_per_day)
-    product.full_clean()
-    product.save()
+    stored_ingredients = list(
+        product.ingredients.values_list("compound_id", "amount_mg", "amount_basis")
+    )
+    stored_nutrients = list(product.nutrients.values_list("nutrient_id", "amount"))
+    return stored_ingredients == [
+        (line.compound.pk, line.amount_mg, line.amount_basis) for line in ingredients
+    ] and stored_nutrients == [(line.nutrient.pk, line.amount) for line in nutrients]
+
+
+def lines_replace(
+    *, product: Product, ingredients: list[IngredientInput], nutrients: list[NutrientInput]
+) -> None:
     product.ingredients.all().delete()
     product.nutrients.all().delete()
     line_errors = []
@@ -438,6 +452,29 @@ def product_save(
             row.save()
     if line_errors:
         raise ValidationError({"ingredients": line_errors})
+
+
+def product_save(
+    *,
+    product: Product,
+    ingredients: list[IngredientInput],
+    nutrients: list[NutrientInput],
+    expected_version: int | None = None,
+) -> Product:
+    """Validate ``product`` and its lines, save them all and store the derived amounts.
+
+    The lines replace the product's current lines. Nothing is written if anything is invalid,
+    or if ``expected_version`` is given and the saved product is at another version.
+    """
+    if expected_version is not None and not product._state.adding:
+        product_locked(product=product, expected_version=expected_version)
+    validate_lines(ingredients, nutrients)
+    validate_amounts(ingredients=ingredients, servings_per_day=product.servings_per_day)
+    product.full_clean()
+    adding = product._state.adding
+    product.save()
+    if adding or not lines_unchanged(product=product, ingredients=ingredients, nutrients=nutrients):
+        lines_replace(product=product, ingredients=ingredients, nutrients=nutrients)
     product_lines_saved(product=product)
     return product
 

@@ -170,10 +170,6 @@ def test_feed_query_count_does_not_grow_with_the_catalogue(client, django_assert
         read_feed(client)
 
 
-@pytest.mark.xfail(
-    reason="Not yet passing after the merge of the parallel branches; see issues 15 and 16.",
-    strict=False,
-)
 @COMMITTED_WRITES
 def test_changes_after_every_kind_of_write_reproduce_the_catalogue(committed_knowledge, client):
     cursor, copy = read_feed(client)
@@ -206,10 +202,6 @@ def test_changes_after_every_kind_of_write_reproduce_the_catalogue(committed_kno
     assert {unpublished.gtin, discontinued.gtin, deleted.gtin}.isdisjoint(copy)
 
 
-@pytest.mark.xfail(
-    reason="Not yet passing after the merge of the parallel branches; see issues 15 and 16.",
-    strict=False,
-)
 @COMMITTED_WRITES
 def test_changes_after_knowledge_base_edits_upsert_the_affected_products(
     committed_knowledge, client
@@ -357,10 +349,6 @@ def in_own_connection(work):
 @pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="SQLite runs one writer at a time; the sequential sync tests cover it.",
-)
-@pytest.mark.xfail(
-    reason="Not yet passing after the merge of the parallel branches; see issues 15 and 16.",
-    strict=False,
 )
 @pytest.mark.django_db(transaction=True)
 def test_sync_under_concurrent_writers_misses_nothing(committed_knowledge):

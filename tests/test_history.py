@@ -178,6 +178,7 @@ def test_an_api_write_records_the_tokens_user_and_the_api_path(django_user_model
     user = django_user_model.objects.get(username="shop_staff")
     product = Product.objects.get(gtin=FIRST_DEMO)
     if_match = client.get(f"/api/v1/products/{FIRST_DEMO}/").headers["ETag"]
+    lines_recorded = IngredientLine.history.filter(product_id=product.pk).count()
 
     response = send(client, "patch", FIRST_DEMO, {"name": "Hernoemd via de API"}, if_match=if_match)
 
@@ -189,8 +190,22 @@ def test_an_api_write_records_the_tokens_user_and_the_api_path(django_user_model
         user,
         "Hernoemd via de API",
     )
+    # The lines were sent back unchanged: nothing happened to them, so nothing is recorded.
+    assert IngredientLine.history.filter(product_id=product.pk).count() == lines_recorded
+
+
+def test_an_api_write_of_other_lines_records_them_with_the_tokens_user(django_user_model):
+    client = api_client(django_user_model, "shop_staff")
+    user = django_user_model.objects.get(username="shop_staff")
+    product = Product.objects.get(gtin=FIRST_DEMO)
+    if_match = client.get(f"/api/v1/products/{FIRST_DEMO}/").headers["ETag"]
+    lines = [{"compound": "magnesium-malate", "amount_mg": 900, "amount_basis": "compound"}]
+
+    response = send(client, "patch", FIRST_DEMO, {"ingredients": lines}, if_match=if_match)
+
+    assert response.status_code == 200, response.content
     line = latest(IngredientLine, product_id=product.pk)
-    assert (line.history_path, line.history_user) == ("api", user)
+    assert (line.history_type, line.history_path, line.history_user) == ("+", "api", user)
 
 
 def test_an_api_create_and_delete_record_the_tokens_user(django_user_model):

@@ -7,6 +7,8 @@ The interface for write paths
     catalogue_version_bump(gtins=["2073...", ...])    the same by GTIN (a deleted row has no pk)
     catalogue_version_bump(knowledge=True)            the knowledge base (formulary, compounds)
     catalogue_version_bump(all_products=True)         every product (a brand, a bulk load)
+    catalogue_version_bump(products=[...], terms=True) and which products are published with
+                                                      which compounds changed (the counts)
 
 The keywords combine (``products=[...], knowledge=True``). Call it inside the transaction that
 writes, or right after an autocommitted write; never before the write. The model signals
@@ -24,11 +26,14 @@ Every cached answer names the keys it depends on (``formulary.common.read_cache`
     PRODUCTS          collections of products: the list and match (any product write)
     PRODUCT_DETAILS   every product detail (a bump of many products at once)
     product-<gtin>    that product's detail
+    PRODUCT_TERMS     the vocabularies' product counts: which products are published, with
+                      which compounds (a product created, deleted, its status or compounds
+                      changed); a name or price edit leaves them cached
 
 A write raises the keys it affects; an answer goes stale exactly when one of its keys is raised,
-so a product write leaves ``compounds/`` and the other products' details cached, and a
-knowledge-base write leaves nothing that shows knowledge. The same keys are the answers'
-edge-cache tags, purged when the transaction commits (``formulary.common.edge_cache``).
+so a product's name or price edit leaves ``compounds/`` and the other products' details
+cached, and a knowledge-base write leaves nothing that shows knowledge. The same keys are the
+answers' edge-cache tags, purged when the transaction commits (``formulary.common.edge_cache``).
 
 Why it is never stale
 ---------------------
@@ -69,6 +74,7 @@ CATALOGUE = "catalogue"
 KNOWLEDGE = "knowledge"
 PRODUCTS = "products"
 PRODUCT_DETAILS = "product-details"
+PRODUCT_TERMS = "product-terms"
 # Above this many products one bump raises PRODUCT_DETAILS instead of a row per product.
 MAX_PRODUCT_KEYS = 200
 
@@ -79,6 +85,8 @@ NOT_READ_BY_ANSWERS = frozenset({"formulary.CatalogueVersion", "products.ImportJ
 
 KNOWLEDGE_ANSWER = (CATALOGUE, KNOWLEDGE)
 COLLECTION_ANSWER = (CATALOGUE, KNOWLEDGE, PRODUCTS)
+# A vocabulary with the number of published products per term (products.api.vocabulary).
+COUNTED_ANSWER = (CATALOGUE, KNOWLEDGE, PRODUCT_TERMS)
 
 T = TypeVar("T")
 
@@ -137,11 +145,14 @@ def catalogue_version_bump(
     gtins: Iterable[str] | None = None,
     knowledge: bool = False,
     all_products: bool = False,
+    terms: bool = False,
 ) -> None:
     """Make the answers that may contain what was written stale: see the module docstring."""
     keys = bumped_keys(
         products=products, gtins=gtins, knowledge=knowledge, all_products=all_products
     )
+    if terms or all_products:
+        keys.append(PRODUCT_TERMS)
     if not keys:
         return
     alias = router.db_for_write(CatalogueVersion)
@@ -155,7 +166,7 @@ def catalogue_version_bump(
 
 def bumped_keys(*, products, gtins, knowledge, all_products) -> list[str]:
     if products is None and gtins is None and not knowledge and not all_products:
-        return [CATALOGUE]
+        return [CATALOGUE]  # the bare bump: CATALOGUE is in every answer, the counted too
     keys = [KNOWLEDGE] if knowledge else []
     if all_products:
         return [*keys, PRODUCTS, PRODUCT_DETAILS]
@@ -233,12 +244,29 @@ def depends_on_model(label: str) -> tuple[str, ...]:
 # ---- Signals: every save, delete and many-to-many change of a catalogue model bumps.
 
 
-def remember_gtin_before_save(sender, instance, **kwargs):
-    """A product whose GTIN changes leaves a cached detail under the old GTIN: note it."""
-    if instance.pk is not None:
-        instance._gtin_before_save = (
-            sender.objects.filter(pk=instance.pk).values_list("gtin", flat=True).first()
-        )
+# Per model, the columns whose change alters the vocabularies' product counts.
+TERM_COLUMNS = {"Product": "status", "IngredientLine": "compound_id"}
+
+
+def remember_before_save(sender, instance, **kwargs):
+    """What a save may change that the bump needs to know: the GTIN a product's cached detail
+    is stored under, and the column that puts a product under a term (TERM_COLUMNS)."""
+    if instance.pk is None:
+        return
+    column = TERM_COLUMNS[sender.__name__]
+    names = ("gtin", column) if sender.__name__ == "Product" else (column,)
+    stored = sender.objects.filter(pk=instance.pk).values(*names).first() or {}
+    instance._gtin_before_save = stored.get("gtin")
+    instance._terms_changed = column not in stored or stored[column] != getattr(instance, column)
+
+
+def terms_changed(instance, kwargs) -> bool:
+    """Whether this save or delete of a product or ingredient line changes the counts."""
+    if type(instance).__name__ not in TERM_COLUMNS:
+        return False
+    if "created" not in kwargs or kwargs["created"]:
+        return True  # a delete or a new row
+    return getattr(instance, "_terms_changed", True)
 
 
 def bump_on_catalogue_write(sender, instance=None, action=None, **kwargs):
@@ -251,10 +279,12 @@ def bump_on_catalogue_write(sender, instance=None, action=None, **kwargs):
         catalogue_version_bump(knowledge=True)
     elif sender._meta.label == f"{PRODUCT_APP}.Product":
         gtins = {instance.gtin, getattr(instance, "_gtin_before_save", None)} - {None}
-        catalogue_version_bump(gtins=sorted(gtins))
+        catalogue_version_bump(gtins=sorted(gtins), terms=terms_changed(instance, kwargs))
     elif getattr(instance, "product_id", None) is not None:
         # Ingredient, nutrient and match lines.
-        catalogue_version_bump(products=[instance.product_id])
+        catalogue_version_bump(
+            products=[instance.product_id], terms=terms_changed(instance, kwargs)
+        )
     else:
         # A brand (its name shows in every product of it) or a model added later: every
         # product answer, until a narrower rule is written here.
@@ -277,8 +307,9 @@ def connect_catalogue_signals() -> None:
                     sender=model,
                     dispatch_uid=f"catalogue-version-{name}-{model._meta.label}",
                 )
-    pre_save.connect(
-        remember_gtin_before_save,
-        sender=apps.get_model(PRODUCT_APP, "Product"),
-        dispatch_uid="catalogue-version-product-gtin",
-    )
+    for name in TERM_COLUMNS:
+        pre_save.connect(
+            remember_before_save,
+            sender=apps.get_model(PRODUCT_APP, name),
+            dispatch_uid=f"catalogue-version-before-save-{name}",
+        )

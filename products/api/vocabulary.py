@@ -23,7 +23,7 @@ from compounds.terms_api import (
     SymptomSerializer,
     SymptomViewSet,
 )
-from formulary.common.catalogue_version import COLLECTION_ANSWER
+from formulary.common.catalogue_version import COUNTED_ANSWER, kept_per_version
 from products.facets import facet_counts
 from products.selectors import published_products
 
@@ -45,8 +45,9 @@ class ProductCountField(serializers.Field):
 
 class ProductCountsMixin:
     facet: str
-    # The counts change with every product write, not only with the knowledge base.
-    read_depends_on = COLLECTION_ANSWER
+    # The counts change when a product is published, withdrawn or given other compounds; a
+    # name or price edit leaves them (formulary.common.catalogue_version.PRODUCT_TERMS).
+    read_depends_on = COUNTED_ANSWER
 
     def get_serializer_context(self):
         # Counted once per request: compounds/ asks for a context per profile it renders.
@@ -84,6 +85,7 @@ class CountedCompoundViewSet(ProductCountsMixin, CompoundViewSet):
     __doc__ = CompoundViewSet.__doc__
     facet = "compound"
     serializer_class = CompoundCountedSerializer
+    kept_rendered_profiles = staticmethod(kept_per_version(dict, depends_on=COUNTED_ANSWER))
 
 
 @extend_schema_view(
