@@ -237,10 +237,12 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # A cache on the same network answers in a millisecond; one that does not answer within this
 # is treated as down for that call, so a frozen Redis costs a read at most this, per call.
 REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=0.25)
+# After a call that failed, this process leaves Redis alone this long (config/redis_cache.py).
+REDIS_RETRY_SECONDS = env.float("REDIS_RETRY_SECONDS", default=5)
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            "BACKEND": "config.redis_cache.RedisCacheWithBreaker",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="formulary"),
             "OPTIONS": {

@@ -140,5 +140,5 @@ def test_redis_url_selects_the_redis_cache_and_its_absence_local_memory():
     with_redis = manage("shell", "-c", show, REDIS_URL="redis://127.0.0.1:6379/5")
     without = manage("shell", "-c", show)
 
-    assert with_redis.stdout.split()[-1] == "django_redis.cache.RedisCache"
+    assert with_redis.stdout.split()[-1] == "config.redis_cache.RedisCacheWithBreaker"
     assert without.stdout.split()[-1] == "django.core.cache.backends.locmem.LocMemCache"

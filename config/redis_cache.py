@@ -1,0 +1,69 @@
+"""django-redis that stops asking a Redis that did not answer, for a few seconds.
+
+With ``IGNORE_EXCEPTIONS`` django-redis turns a failed call into a miss, but every call still
+waits for its socket timeout: against a frozen Redis (the process stopped, the connection
+open) a cached read waits for its get and its set, so the drill's reads fell to 4 % of normal.
+After a call fails, this process skips Redis for ``REDIS_RETRY_SECONDS``: reads are rendered
+from the database and this process's knowledge snapshot as if nothing were cached, the
+throttles count in this process's memory (config.throttling), and one call per period tries
+Redis again. Nothing served can be stale: the catalogue version that every cached answer is
+stored under lives in the database, not in Redis.
+"""
+
+import threading
+import time
+
+from django.conf import settings
+from django_redis.cache import RedisCache
+from django_redis.exceptions import ConnectionInterrupted
+
+
+class Breaker:
+    """Open for ``seconds`` after a failure; thread-safe, one per process and cache."""
+
+    def __init__(self):
+        self.open_until = 0.0
+        self.lock = threading.Lock()
+
+    def is_open(self) -> bool:
+        return time.monotonic() < self.open_until
+
+    def trip(self) -> None:
+        with self.lock:
+            self.open_until = time.monotonic() + settings.REDIS_RETRY_SECONDS
+
+
+class GuardedClient:
+    """The django-redis client's calls, refused at once while the breaker is open."""
+
+    def __init__(self, client, breaker: Breaker):
+        self.client = client
+        self.breaker = breaker
+
+    def __getattr__(self, name):
+        attribute = getattr(self.client, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args, **kwargs):
+            if self.breaker.is_open():
+                raise ConnectionInterrupted(connection=None) from ConnectionError(
+                    "Redis skipped: it did not answer a moment ago"
+                )
+            try:
+                return attribute(*args, **kwargs)
+            except ConnectionInterrupted:
+                self.breaker.trip()
+                raise
+
+        return call
+
+
+class RedisCacheWithBreaker(RedisCache):
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self.breaker = Breaker()
+
+    @property
+    def client(self):
+        return GuardedClient(super().client, self.breaker)
