@@ -631,9 +631,11 @@ def intake_plan(
     intakes_per_day: int,
     medications: Sequence[tuple],
     index: MedicationIndex,
+    others: Sequence[tuple[str, str, Timing]] = (),
 ) -> dict:
     """The whole plan for the magnesium in ``compounds`` and ``medications`` ((medication,
-    dosing) pairs)."""
+    dosing) pairs). ``others``: (slug, name, timing) of further intakes the schedule places
+    under the same rules, such as another supplement with its own window (products.regimen)."""
     time_of_day, food_relation = intake_guidance(compounds)
     entries = [
         medication_advice(medication, compounds, index, dosing)
@@ -641,11 +643,13 @@ def intake_plan(
     ]
     count = max(1, min(intakes_per_day, MAX_INTAKES_PER_DAY))
     schedule = plan_schedule(
-        {entry["slug"]: entry["timing"] for entry in entries},
+        {entry["slug"]: entry["timing"] for entry in entries}
+        | {slug: timing for slug, _name, timing in others},
         intakes_per_day=count,
         time_of_day=time_of_day,
     )
     names = {entry["slug"]: entry["name"] for entry in entries}
+    names |= {slug: name for slug, name, _timing in others}
     names[MAGNESIUM] = "Magnesium"
     dose_number: dict[str, int] = {}
     times = []

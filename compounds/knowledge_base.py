@@ -16,6 +16,8 @@ from compounds.models import (
     CompoundIndication,
     InteractionRule,
     InteractionRuleCitation,
+    SupplementRule,
+    SupplementRuleCitation,
 )
 from formulary.common.loading import (
     FIXTURES_DIR,
@@ -75,6 +77,44 @@ RULE_FIELDS = (
 )
 EFFECT_FIELDS = ("text_nl", "text_en", "indications", "status", "references")
 RULE_CITATION_FIELDS = ("key", "before", "after", "stated")
+SUPPLEMENT_RULE_FIELDS = (
+    "nutrient",
+    "mechanism",
+    "supplement_before_mg_hours",
+    "supplement_after_mg_hours",
+    "minimum_daily_amount",
+    "check_label",
+    "advice_nl",
+    "advice_en",
+    "status",
+    "references",
+)
+
+
+def cite_supplement_rule(rule: SupplementRule, rows: list, references: dict, *, where: str):
+    """A supplement rule's sources, each with the window it states, as ``cite_rule``."""
+    kept = []
+    for j, row in enumerate(rows):
+        citation_where = f"{where}: references[{j}]"
+        fields = pick(
+            row if isinstance(row, dict) else {"key": row},
+            RULE_CITATION_FIELDS,
+            where=citation_where,
+        )
+        (reference,) = resolve(references, [fields["key"]], kind="reference", where=citation_where)
+        kept.append(
+            upsert(
+                SupplementRuleCitation,
+                lookup={"rule": rule, "reference": reference},
+                values={
+                    "stated_supplement_before_mg_hours": fields.get("before"),
+                    "stated_supplement_after_mg_hours": fields.get("after"),
+                    "stated": fields.get("stated"),
+                },
+                where=citation_where,
+            ).pk
+        )
+    SupplementRuleCitation.objects.filter(rule=rule).exclude(pk__in=kept).delete()
 
 
 def cite_rule(rule: InteractionRule, rows: list, references: dict, *, where: str) -> None:
@@ -232,3 +272,17 @@ def load_knowledge_base(report=print) -> None:
         cite_rule(rule, cited, references, where=where)
         rule.compounds.set(restricted)
     report(f"  interaction rules: {len(data.get('interaction_rules') or [])}")
+
+    for i, row in enumerate(data.get("supplement_rules") or []):
+        where = f"{name}: supplement_rules[{i}] ({row.get('nutrient')})"
+        values = pick(row, SUPPLEMENT_RULE_FIELDS, where=where)
+        cited = values.pop("references", None) or []
+        lookup = {
+            "nutrient": resolve(
+                lookups["nutrients"], [values.pop("nutrient")], kind="nutrient", where=where
+            )[0],
+            "mechanism": values.pop("mechanism"),
+        }
+        rule = upsert(SupplementRule, lookup=lookup, values=values, where=where)
+        cite_supplement_rule(rule, cited, references, where=where)
+    report(f"  supplement rules: {len(data.get('supplement_rules') or [])}")

@@ -24,7 +24,7 @@ from compounds.enums import (
 from formulary.common.history import audit_history
 from formulary.common.localization import localized
 from formulary.enums import VerificationStatus, choices_check
-from formulary.models import Citation, Indication, Medication, Reference
+from formulary.models import Citation, Indication, Medication, Nutrient, Reference
 
 MAX_SPACING_HOURS = 48
 # The fact groups of a compound form that carry a verification status of their own.
@@ -509,4 +509,148 @@ class InteractionRuleCitation(Citation):
         verbose_name_plural = _("cited references of interaction rules")
         constraints = [
             models.UniqueConstraint(fields=["rule", "reference"], name="rule_citation_unique")
+        ]
+
+
+class SupplementRule(models.Model):
+    """How magnesium and another supplement's nutrient (zinc, iron, calcium) interact: a rule
+    of the same kind as a medication's, with directional spacing.
+
+    ``supplement_before_mg_hours``: the other supplement at least this long before magnesium;
+    ``supplement_after_mg_hours``: at least this long after it. An empty direction on a spacing
+    rule means no sourced window. ``minimum_daily_amount`` (in the nutrient's unit): the rule
+    holds from this daily amount on (high-dose zinc); empty: at any amount.
+    """
+
+    nutrient = models.ForeignKey(
+        Nutrient,
+        on_delete=models.PROTECT,
+        related_name="supplement_rules",
+        verbose_name=_("nutrient"),
+    )
+    mechanism = models.CharField(_("mechanism"), max_length=16, choices=Mechanism.choices)
+    supplement_before_mg_hours = models.DecimalField(
+        _("supplement before magnesium (hours)"),
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(MAX_SPACING_HOURS)],
+    )
+    supplement_after_mg_hours = models.DecimalField(
+        _("supplement after magnesium (hours)"),
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(MAX_SPACING_HOURS)],
+    )
+    minimum_daily_amount = models.DecimalField(
+        _("from a daily amount of"),
+        max_digits=9,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text=_("In the nutrient's unit; empty: the rule holds at any amount."),
+    )
+    check_label = models.BooleanField(
+        _("check the label"),
+        default=False,
+        help_text=_("No verified window: the product label decides."),
+    )
+    advice_nl = models.TextField(_("advice (Dutch)"))
+    advice_en = models.TextField(_("advice (English)"))
+    status = status_field(_("verification status"), _("How far the rule was checked."))
+    references = models.ManyToManyField(
+        Reference,
+        through="SupplementRuleCitation",
+        related_name="+",
+        blank=True,
+        verbose_name=_("references"),
+    )
+
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("supplement interaction rule")
+        verbose_name_plural = _("supplement interaction rules")
+        ordering = ["nutrient__slug", "id"]
+        constraints = [
+            choices_check("mechanism", Mechanism, "supplement_rule_mechanism_valid"),
+            choices_check("status", VerificationStatus, "supplement_rule_status_valid"),
+            models.UniqueConstraint(
+                fields=["nutrient", "mechanism"], name="supplement_rule_one_per_mechanism"
+            ),
+            models.CheckConstraint(
+                condition=Q(mechanism__in=SPACING_MECHANISMS)
+                | Q(
+                    supplement_before_mg_hours__isnull=True, supplement_after_mg_hours__isnull=True
+                ),
+                name="supplement_rule_hours_only_for_spacing",
+            ),
+            *(
+                models.CheckConstraint(
+                    condition=Q(**{f"{field}__isnull": True})
+                    | Q(**{f"{field}__gte": 0, f"{field}__lte": MAX_SPACING_HOURS}),
+                    name=f"supplement_rule_{field}_range",
+                )
+                for field in ("supplement_before_mg_hours", "supplement_after_mg_hours")
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.nutrient.slug}: {self.mechanism}"
+
+    @property
+    def action(self):
+        return ACTION_FOR_MECHANISM[Mechanism(self.mechanism)]
+
+    def clean(self):
+        if self.mechanism not in SPACING_MECHANISMS and (
+            self.supplement_before_mg_hours is not None
+            or self.supplement_after_mg_hours is not None
+        ):
+            raise ValidationError(
+                {
+                    "mechanism": "Only chelation and absorption rules carry spacing hours; "
+                    "clear the hours or change the mechanism."
+                },
+                code="hours_without_spacing",
+            )
+
+
+class SupplementRuleCitation(Citation):
+    """A source of a supplement rule, with the window that source states beside it."""
+
+    rule = models.ForeignKey(
+        SupplementRule, on_delete=models.CASCADE, verbose_name=_("supplement interaction rule")
+    )
+    stated_supplement_before_mg_hours = stated_hours_field(
+        _("stated hours, supplement before magnesium"),
+        _(
+            "The supplement at least this many hours before magnesium, as this source states "
+            "it; empty: the source gives no window in that order."
+        ),
+    )
+    stated_supplement_after_mg_hours = stated_hours_field(
+        _("stated hours, supplement after magnesium"),
+        _(
+            "The supplement at least this many hours after magnesium, as this source states "
+            "it; empty: the source gives no window in that order."
+        ),
+    )
+    stated = models.TextField(
+        _("stated"), blank=True, help_text=_("What the source says, in its own terms.")
+    )
+
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("cited reference of a supplement rule")
+        verbose_name_plural = _("cited references of supplement rules")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "reference"], name="supplement_rule_citation_unique"
+            )
         ]

@@ -10,6 +10,7 @@ from products.api.advice import AdviceView
 from products.api.catalogue import ProductViewSet
 from products.api.feed import ChangesView, ProductFeedView
 from products.api.match import ProductMatchView
+from products.api.regimen import RegimenView
 from products.api.vocabulary import (
     CountedCompoundViewSet,
     CountedIndicationViewSet,
@@ -21,6 +22,7 @@ from products.api.vocabulary import (
 ROOT_ENTRIES = {
     "products/match": "product-match",
     "advice": "advice",
+    "regimen": "regimen",
     "calculate/elemental": "calculate-elemental",
     "feed": "feed",
     "changes": "changes",
@@ -54,6 +56,7 @@ api_v1 = [
     path("calculate/elemental/", ElementalCalculatorView.as_view(), name="calculate-elemental"),
     path("products/match/", ProductMatchView.as_view(), name="product-match"),
     path("advice/", AdviceView.as_view(), name="advice"),
+    path("regimen/", RegimenView.as_view(), name="regimen"),
     # Compressed as it streams, when the client accepts gzip.
     path("feed/", gzip_page(ProductFeedView.as_view()), name="feed"),
     path("changes/", ChangesView.as_view(), name="changes"),

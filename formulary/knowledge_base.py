@@ -10,11 +10,14 @@ from formulary.common.loading import (
 )
 from formulary.health_claims import load_health_claims
 from formulary.models import (
+    Caution,
     DeficiencySign,
     Indication,
     Medication,
     MedicationCitation,
     Nutrient,
+    NutrientUpperLimit,
+    Population,
     Reference,
     ReferenceIntake,
     RiskGroup,
@@ -51,6 +54,20 @@ MEDICATION_FIELDS = (
     "references",
 )
 MEDICATION_CITATION_FIELDS = ("key", "alone_minutes", "stated")
+POPULATION_FIELDS = ("life_stage", "age_from_months", "age_to_months", "is_default")
+NUTRIENT_LIMIT_FIELDS = (
+    "nutrient",
+    "jurisdiction",
+    "life_stage",
+    "age_from_months",
+    "age_to_months",
+    "amount",
+    "status",
+    "note_nl",
+    "note_en",
+    "references",
+)
+CAUTION_FIELDS = ("advice_nl", "advice_en", "status", "references")
 
 
 def load_medications(rows: list, references: dict, *, name: str) -> dict:
@@ -136,6 +153,33 @@ def load_formulary(report=print) -> dict[str, dict]:
         intake.references.set(cited)
         intakes += 1
     report(f"  reference intakes: {intakes}")
+
+    # The default moves with the file: clear it first, so the one-default constraint holds
+    # whichever row carries it now.
+    Population.objects.filter(is_default=True).update(is_default=False)
+    populations = load_named("populations", Population, POPULATION_FIELDS)
+    if sum(population.is_default for population in populations.values()) != 1:
+        raise LoadError(f"{name}: populations: exactly one population is the default.")
+
+    for i, row in enumerate(data.get("nutrient_upper_limits") or []):
+        where = f"{name}: nutrient_upper_limits[{i}] ({row.get('nutrient')})"
+        values = pick(row, NUTRIENT_LIMIT_FIELDS, where=where)
+        cited = resolve(references, values.pop("references", []), kind="reference", where=where)
+        (nutrient,) = resolve(nutrients, [values.pop("nutrient")], kind="nutrient", where=where)
+        lookup = {"nutrient": nutrient} | {
+            f: values.pop(f) for f in ("jurisdiction", "life_stage", "age_from_months")
+        }
+        upsert(NutrientUpperLimit, lookup=lookup, values=values, where=where).references.set(cited)
+    report(f"  nutrient upper limits: {len(data.get('nutrient_upper_limits') or [])}")
+
+    for i, row in enumerate(data.get("cautions") or []):
+        where = f"{name}: cautions[{i}] ({row.get('slug')})"
+        values = pick(row, NAMED_FIELDS + CAUTION_FIELDS, where=where)
+        cited = resolve(references, values.pop("references", []), kind="reference", where=where)
+        upsert(
+            Caution, lookup={"slug": values.pop("slug")}, values=values, where=where
+        ).references.set(cited)
+    report(f"  cautions: {len(data.get('cautions') or [])}")
 
     for section, model, extra in (
         ("risk_groups", RiskGroup, ("support",)),

@@ -589,3 +589,178 @@ class HealthClaimCitation(Citation):
         constraints = [
             models.UniqueConstraint(fields=["claim", "reference"], name="claim_citation_unique")
         ]
+
+
+class Population(models.Model):
+    """A population a check can be made for: adults, a children's age band, pregnancy, lactation.
+
+    The band is the one the stored reference intakes and upper limits are given for; an intake
+    row applies to a population when its life stage is the population's and its age band
+    overlaps the population's (``formulary.selectors.rows_for_population``).
+    """
+
+    slug = models.SlugField(_("slug"), max_length=40, unique=True)
+    name_nl = models.CharField(_("name (Dutch)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    life_stage = models.CharField(
+        _("life stage"), max_length=10, choices=LifeStage.choices, default=LifeStage.GENERAL
+    )
+    age_from_months = models.PositiveSmallIntegerField(_("age from (months)"))
+    age_to_months = models.PositiveSmallIntegerField(
+        _("age up to (months)"),
+        null=True,
+        blank=True,
+        help_text=_("Exclusive; empty means no upper bound."),
+    )
+    is_default = models.BooleanField(
+        _("default"), default=False, help_text=_("The population a request without one is for.")
+    )
+
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("population")
+        verbose_name_plural = _("populations")
+        ordering = ["age_from_months", "life_stage", "slug"]
+        constraints = [
+            choices_check("life_stage", LifeStage, "population_life_stage_valid"),
+            models.CheckConstraint(
+                condition=Q(age_to_months__isnull=True)
+                | Q(age_to_months__gt=models.F("age_from_months")),
+                name="population_age_band_ordered",
+            ),
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="population_one_default"
+            ),
+        ]
+
+    def __str__(self):
+        return localized(self, "name")
+
+
+class NutrientUpperLimit(models.Model):
+    """A tolerable upper intake level of a nutrient other than magnesium, for one band.
+
+    Magnesium's own limits are ReferenceIntake rows. The amount is in the nutrient's unit.
+    """
+
+    nutrient = models.ForeignKey(
+        Nutrient, on_delete=models.PROTECT, related_name="upper_limits", verbose_name=_("nutrient")
+    )
+    jurisdiction = models.CharField(_("jurisdiction"), max_length=2, choices=Jurisdiction.choices)
+    life_stage = models.CharField(
+        _("life stage"), max_length=10, choices=LifeStage.choices, default=LifeStage.GENERAL
+    )
+    age_from_months = models.PositiveSmallIntegerField(_("age from (months)"))
+    age_to_months = models.PositiveSmallIntegerField(
+        _("age up to (months)"),
+        null=True,
+        blank=True,
+        help_text=_("Exclusive; empty means no upper bound."),
+    )
+    amount = models.DecimalField(
+        _("amount a day"),
+        max_digits=9,
+        decimal_places=3,
+        validators=[MinValueValidator(Decimal("0.001"))],
+        help_text=_("In the nutrient's unit."),
+    )
+    status = models.CharField(
+        _("verification status"), max_length=12, choices=VerificationStatus.choices
+    )
+    note_nl = models.TextField(_("note (Dutch)"), blank=True)
+    note_en = models.TextField(_("note (English)"), blank=True)
+    references = models.ManyToManyField(
+        Reference,
+        through="NutrientUpperLimitCitation",
+        related_name="+",
+        blank=True,
+        verbose_name=_("references"),
+    )
+
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("upper limit of a nutrient")
+        verbose_name_plural = _("upper limits of nutrients")
+        ordering = ["nutrient__slug", "jurisdiction", "life_stage", "age_from_months", "id"]
+        constraints = [
+            choices_check("jurisdiction", Jurisdiction, "nutrient_limit_jurisdiction_valid"),
+            choices_check("life_stage", LifeStage, "nutrient_limit_life_stage_valid"),
+            choices_check("status", VerificationStatus, "nutrient_limit_status_valid"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="nutrient_limit_positive"),
+            models.CheckConstraint(
+                condition=Q(age_to_months__isnull=True)
+                | Q(age_to_months__gt=models.F("age_from_months")),
+                name="nutrient_limit_age_band_ordered",
+            ),
+            models.UniqueConstraint(
+                fields=["nutrient", "jurisdiction", "life_stage", "age_from_months"],
+                name="nutrient_limit_band_unique",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.nutrient.slug} {self.jurisdiction} {self.life_stage}: {self.amount}"
+
+
+class Caution(models.Model):
+    """A condition of the person under which magnesium supplements need caution (severe renal
+    impairment), with the advice and its sources; a request names it to get the warning."""
+
+    slug = models.SlugField(_("slug"), max_length=40, unique=True)
+    name_nl = models.CharField(_("name (Dutch)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    advice_nl = models.TextField(_("advice (Dutch)"))
+    advice_en = models.TextField(_("advice (English)"))
+    status = models.CharField(
+        _("verification status"), max_length=12, choices=VerificationStatus.choices
+    )
+    references = models.ManyToManyField(
+        Reference,
+        through="CautionCitation",
+        related_name="+",
+        blank=True,
+        verbose_name=_("references"),
+    )
+
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("caution")
+        verbose_name_plural = _("cautions")
+        ordering = ["slug"]
+        constraints = [choices_check("status", VerificationStatus, "caution_status_valid")]
+
+    def __str__(self):
+        return localized(self, "name")
+
+
+class NutrientUpperLimitCitation(Citation):
+    limit = models.ForeignKey(
+        NutrientUpperLimit, on_delete=models.CASCADE, verbose_name=_("upper limit of a nutrient")
+    )
+
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("cited reference of a nutrient's upper limit")
+        verbose_name_plural = _("cited references of nutrients' upper limits")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["limit", "reference"], name="nutrient_limit_citation_unique"
+            )
+        ]
+
+
+class CautionCitation(Citation):
+    caution = models.ForeignKey(Caution, on_delete=models.CASCADE, verbose_name=_("caution"))
+
+    history = audit_history()
+
+    class Meta:
+        verbose_name = _("cited reference of a caution")
+        verbose_name_plural = _("cited references of cautions")
+        constraints = [
+            models.UniqueConstraint(fields=["caution", "reference"], name="caution_citation_unique")
+        ]

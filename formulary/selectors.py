@@ -43,3 +43,31 @@ def adult_upper_limit(jurisdiction: str) -> ReferenceIntake | None:
         .filter(jurisdiction=jurisdiction)
         .first()
     )
+
+
+def band_overlaps(row, population) -> bool:
+    """Whether the age band of ``row`` (an intake or limit) meets the population's band."""
+    row_end = row.age_to_months if row.age_to_months is not None else float("inf")
+    population_end = (
+        population.age_to_months if population.age_to_months is not None else float("inf")
+    )
+    return row.age_from_months < population_end and population.age_from_months < row_end
+
+
+def rows_for_population(rows, population) -> list:
+    """The rows of ``rows`` for the population: its own life stage and an overlapping age band.
+
+    A general row never stands in for pregnancy or lactation: a life stage finds only its own
+    rows, so a limit the sources did not state for it is not borrowed.
+    """
+    return [
+        row
+        for row in rows
+        if row.life_stage == population.life_stage and band_overlaps(row, population)
+    ]
+
+
+def strictest(rows, amount=lambda row: row.amount_mg):
+    """The lowest limit among ``rows`` (a band that meets two rows keeps the stricter), or None."""
+    rows = list(rows)
+    return min(rows, key=lambda row: (amount(row), row.age_from_months)) if rows else None

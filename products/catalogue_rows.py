@@ -20,8 +20,15 @@ from formulary.common.localization import current_language
 from formulary.common.numbers import MG_PLACES, rounded
 from products import calculations, claims
 from products.claims_rows import health_claims_data
-from products.knowledge import CompoundFacts, Knowledge, knowledge
+from products.knowledge import (
+    CompoundFacts,
+    Knowledge,
+    PopulationKnowledge,
+    knowledge,
+    population_knowledge,
+)
 from products.models import IngredientLine, NutrientLine, Product
+from products.populations import population_for, upper_limits_facts
 
 PRODUCT_COLUMNS = (
     "id",
@@ -84,13 +91,17 @@ def parse_lines(text: str | None) -> list[tuple]:
     ]
 
 
-def product_rows(products, *, with_health_claims: bool = False) -> list[dict]:
+def product_rows(
+    products, *, with_health_claims: bool = False, population: str | None = None
+) -> list[dict]:
     """``products``: dicts from ``product_values``; no query of its own.
 
     ``with_health_claims`` adds the claims each may carry (a detail's field, not the list's:
-    a page of products would carry every claim text once per product).
+    a page of products would carry every claim text once per product). ``population``: whose
+    upper limits ``population`` judges the daily amount against (a slug; adults by default).
     """
     data = knowledge()
+    populations = population_knowledge()
     language = current_language()
     return [
         product_row(
@@ -100,13 +111,23 @@ def product_rows(products, *, with_health_claims: bool = False) -> list[dict]:
             data,
             language,
             with_health_claims=with_health_claims,
+            population=population,
+            populations=populations,
         )
         for product in products
     ]
 
 
 def product_row(
-    product, lines, nutrients, data: Knowledge, language: str, *, with_health_claims=False
+    product,
+    lines,
+    nutrients,
+    data: Knowledge,
+    language: str,
+    *,
+    with_health_claims=False,
+    population: str | None = None,
+    populations: PopulationKnowledge | None = None,
 ) -> dict:
     compounds = [data.compounds[compound_id] for compound_id, _, _ in lines]
     dose_lines = [
@@ -165,12 +186,24 @@ def product_row(
         ),
         "label_mismatch": dose.label_mismatch,
         "indications": known_indication_rows(data, tuple(line[0] for line in lines), language),
+        "population": population_limits_row(
+            populations or population_knowledge(), population, dose.elemental_mg_per_day
+        ),
     }
     if with_health_claims:
         row["health_claims"] = product_health_claims(
             product, nutrients, dose.elemental_mg_per_day, data, language
         )
     return row
+
+
+def population_limits_row(data: PopulationKnowledge, slug: str | None, mg_per_day: Decimal) -> dict:
+    """The daily amount against the population's upper limit in every jurisdiction."""
+    population = population_for(data, slug)
+    return {
+        "slug": population.slug,
+        "upper_limits": upper_limits_facts(data, population, mg_per_day),
+    }
 
 
 def product_health_claims(

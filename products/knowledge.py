@@ -18,13 +18,34 @@ from decimal import Decimal
 
 from compounds.advice import rule_subject
 from compounds.medications import medication_index
-from compounds.models import CompoundForm, CompoundIndication, InteractionRule
+from compounds.models import CompoundForm, CompoundIndication, InteractionRule, SupplementRule
 from compounds.selectors import evidence_with_details
 from formulary.common.catalogue_version import kept_per_version
-from formulary.enums import Jurisdiction
-from formulary.models import Indication, Nutrient, ReferenceIntake
-from formulary.selectors import adult_nrv_mg, adult_upper_limit, adult_upper_limits_mg
+from formulary.enums import IntakeKind, Jurisdiction
+from formulary.models import (
+    Caution,
+    Indication,
+    Nutrient,
+    NutrientUpperLimit,
+    Population,
+    ReferenceIntake,
+)
+from formulary.selectors import (
+    adult_nrv_mg,
+    adult_upper_limit,
+    adult_upper_limits_mg,
+    rows_for_population,
+    strictest,
+)
 from products.claims_rows import build_source_of_rules
+
+# The reference intake a population is shown per jurisdiction: the physiological value with
+# every band and life stage stored (EFSA's adequate intakes, the IOM's allowances); the
+# labelling values (EU NRV, US Daily Value) stay what nrv_percent_per_day uses.
+POPULATION_INTAKE_KIND = {
+    Jurisdiction.EU: IntakeKind.ADEQUATE_INTAKE,
+    Jurisdiction.US: IntakeKind.RDA,
+}
 
 
 @dataclass(frozen=True)
@@ -124,3 +145,72 @@ class Knowledge:
 
 
 knowledge = kept_per_version(Knowledge)
+
+
+class PopulationKnowledge:
+    """Per population and jurisdiction the magnesium upper limit (None: the jurisdiction sets
+    none) and the reference intakes: what every product row shows (three queries a version).
+    Apart from ``Knowledge`` so the lists that show no population do not build it."""
+
+    def __init__(self):
+        self.populations = {population.slug: population for population in Population.objects.all()}
+        self.default_population = next(
+            (slug for slug, population in self.populations.items() if population.is_default),
+            None,
+        )
+        intakes = list(ReferenceIntake.objects.prefetch_related("references"))
+        self.population_limits: dict[tuple[str, str], ReferenceIntake | None] = {}
+        self.population_intakes: dict[tuple[str, str], list[ReferenceIntake]] = {}
+        for slug, population in self.populations.items():
+            for jurisdiction in Jurisdiction.values:
+                rows = [row for row in intakes if row.jurisdiction == jurisdiction]
+                self.population_limits[slug, jurisdiction] = strictest(
+                    rows_for_population(
+                        [row for row in rows if row.kind == IntakeKind.UPPER_LIMIT], population
+                    )
+                )
+                self.population_intakes[slug, jurisdiction] = rows_for_population(
+                    [row for row in rows if row.kind == POPULATION_INTAKE_KIND[jurisdiction]],
+                    population,
+                )
+
+
+population_knowledge = kept_per_version(PopulationKnowledge)
+
+
+class RegimenKnowledge:
+    """The nutrients' upper limits, the cautions and the supplement rules: what advice/,
+    match/ (with renal=) and regimen/ add (seven queries a version)."""
+
+    def __init__(self):
+        self.populations = population_knowledge().populations
+        limits = list(
+            NutrientUpperLimit.objects.select_related("nutrient").prefetch_related("references")
+        )
+        self.nutrient_limits: dict[tuple[str, str, str], NutrientUpperLimit | None] = {
+            (nutrient_slug, slug, jurisdiction): strictest(
+                rows_for_population(
+                    [
+                        row
+                        for row in limits
+                        if row.nutrient.slug == nutrient_slug and row.jurisdiction == jurisdiction
+                    ],
+                    population,
+                ),
+                amount=lambda row: row.amount,
+            )
+            for nutrient_slug in {row.nutrient.slug for row in limits}
+            for slug, population in self.populations.items()
+            for jurisdiction in Jurisdiction.values
+        }
+        self.cautions = {
+            caution.slug: caution for caution in Caution.objects.prefetch_related("references")
+        }
+        self.supplement_rules: dict[str, list[SupplementRule]] = defaultdict(list)
+        for rule in SupplementRule.objects.select_related("nutrient").prefetch_related(
+            "supplementrulecitation_set__reference"
+        ):
+            self.supplement_rules[rule.nutrient.slug].append(rule)
+
+
+regimen_knowledge = kept_per_version(RegimenKnowledge)

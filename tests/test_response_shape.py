@@ -92,6 +92,9 @@ READS = [
     f"{API}/medications/levothyroxine/",
     f"{API}/calculate/elemental/?formula=MgCl2·6H2O&amount_mg=1000",
     f"{API}/advice/?compound=magnesium-bisglycinate&medication=levothyroxine,tetracyclines",
+    f"{API}/advice/?product={PUBLISHED}&population=child-1-3&renal=severe&lang=en",
+    f"{API}/products/?population=child-1-3&page_size=5",
+    f"{API}/products/match/?indication=sleep&population=child-4-8&jurisdiction=us&renal=severe",
     f"{API}/symptoms/",
     f"{API}/risk-groups/",
 ]
@@ -139,3 +142,28 @@ def test_write_responses_have_the_documented_shape(openapi, django_user_model):
     assert_documented(openapi, created, "post")
     assert_documented(openapi, changed, "patch")
     assert_documented(openapi, refused, "post")
+
+
+REGIMEN_BODY = {
+    "population": "pregnancy",
+    "renal": "severe",
+    "products": [{"gtin": "2073400012742"}, {"gtin": "2073800015480"}],
+    "compounds": [{"compound": "magnesium-bisglycinate", "amount_mg": 500}],
+    "supplements": [{"nutrient": "iron", "amount": 14}, {"nutrient": "zinc", "amount": 150}],
+    "medications": ["levothyroxine:07:00", "ciprofloxacin:2x"],
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (REGIMEN_BODY, 200),
+        ({**REGIMEN_BODY, "medications": ["doxycycline:3x"]}, 200),
+        ({**REGIMEN_BODY, "population": "martians"}, 400),
+    ],
+)
+def test_regimen_responses_have_the_documented_shape(client, openapi, body, status):
+    response = client.post(f"{API}/regimen/", body, content_type="application/json")
+
+    assert response.status_code == status
+    assert_documented(openapi, response, "post")

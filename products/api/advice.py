@@ -16,7 +16,9 @@ from compounds.models import CompoundForm
 from compounds.serializers import LocalizedField, ReferenceSerializer, RuleSerializer
 from formulary.common.api_fields import SlugListField, refuse_unknown_and_repeated_parameters
 from products.enums import ProductStatus
+from products.knowledge import population_knowledge
 from products.models import IngredientLine, Product
+from products.populations import RENAL_VALUES, cautions_for, population_facts, population_for
 
 
 class MedicationDosingField(SlugListField):
@@ -76,6 +78,18 @@ class AdviceForm(forms.Form):
         r"^[0-9]{8,14}$", required=False, error_messages={"invalid": "A GTIN has 8-14 digits."}
     )
     medication = MedicationDosingField(required=False)
+    population = forms.SlugField(required=False, max_length=40)
+    renal = forms.ChoiceField(
+        required=False, choices=[("", "")] + [(value, value) for value in RENAL_VALUES]
+    )
+
+    def clean_population(self):
+        slug = self.cleaned_data.get("population")
+        if slug and slug not in population_knowledge().populations:
+            raise forms.ValidationError(
+                "Unknown population: %(values)s.", code="unknown_slug", params={"values": slug}
+            )
+        return slug or None
 
     def clean(self):
         cleaned = super().clean()
@@ -204,8 +218,75 @@ class SubjectSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class PopulationLimitSerializer(serializers.Serializer):
+    set = serializers.BooleanField(help_text="false: the jurisdiction sets no limit for it.")
+    limit_mg = serializers.FloatField(allow_null=True)
+    exceeded = serializers.BooleanField(
+        allow_null=True, help_text="For a product: its daily amount is above the limit."
+    )
+    percent_of_limit = serializers.FloatField(allow_null=True)
+    split_dose_advised = serializers.BooleanField()
+    status = serializers.CharField(allow_null=True)
+    references = serializers.ListField(child=serializers.CharField())
+    message = serializers.CharField()
+
+
+class PopulationLimitsSerializer(serializers.Serializer):
+    eu = PopulationLimitSerializer()
+    us = PopulationLimitSerializer()
+
+
+class PopulationIntakeSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="adequate_intake (EFSA) or rda (IOM).")
+    sex = serializers.CharField()
+    age_from_months = serializers.IntegerField()
+    age_to_months = serializers.IntegerField(allow_null=True)
+    amount_mg = serializers.FloatField()
+    percent_per_day = serializers.FloatField(allow_null=True)
+    status = serializers.CharField()
+    references = serializers.ListField(child=serializers.CharField())
+
+
+class PopulationIntakesSerializer(serializers.Serializer):
+    eu = PopulationIntakeSerializer(many=True)
+    us = PopulationIntakeSerializer(many=True)
+
+
+class PopulationSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    life_stage = serializers.CharField()
+    age_from_months = serializers.IntegerField()
+    age_to_months = serializers.IntegerField(allow_null=True)
+    upper_limits = PopulationLimitsSerializer()
+    reference_intakes = PopulationIntakesSerializer(
+        help_text="The rows whose band meets the population's, by sex where the sources split."
+    )
+
+
+class CautionReferenceSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    citation = serializers.CharField()
+    doi = serializers.CharField(allow_null=True)
+    pmid = serializers.CharField(allow_null=True)
+    url = serializers.CharField(allow_null=True)
+    status = serializers.CharField()
+
+
+class CautionSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    advice = serializers.CharField()
+    status = serializers.CharField()
+    references = CautionReferenceSerializer(many=True)
+
+
 class AdviceSerializer(serializers.Serializer):
     subject = SubjectSerializer()
+    population = PopulationSerializer()
+    cautions = CautionSerializer(
+        many=True, help_text="The sourced cautions the request's flags ask for (renal=severe)."
+    )
     intake = IntakeSerializer()
     medications = MedicationAdviceSerializer(many=True)
     monitoring = MonitoringSerializer(many=True)
@@ -240,6 +321,19 @@ class AdviceView(APIView):
                 "ciprofloxacin:2x (1x, 2x or 3x a day) or levothyroxine:07:00/19:00 "
                 "(clock times in the waking day). Without it, once a day is assumed.",
             ),
+            OpenApiParameter(
+                "population",
+                str,
+                description="adult (default), child-1-3, child-4-8, child-9-13, child-14-17, "
+                "pregnancy or lactation: whose upper limits and reference intakes apply.",
+            ),
+            OpenApiParameter(
+                "renal",
+                str,
+                enum=list(RENAL_VALUES),
+                description="severe: severe renal impairment (eGFR below 30 mL/min); adds the "
+                "sourced caution.",
+            ),
         ],
         responses=AdviceSerializer,
     )
@@ -262,7 +356,7 @@ class AdviceView(APIView):
                 "product": None,
                 "name": LocalizedField("name").to_representation(compound),
             }
-            compounds, intakes = [compound], 1
+            compounds, intakes, mg_per_day = [compound], 1, None
         else:
             product = (
                 Product.objects.filter(gtin=data["product"], status=ProductStatus.PUBLISHED)
@@ -276,10 +370,18 @@ class AdviceView(APIView):
             subject = {"compound": None, "product": product.gtin, "name": product.name}
             compounds = [line.compound for line in product.ingredients.all()]
             intakes = math.ceil(product.servings_per_day)
+            mg_per_day = product.elemental_mg_per_day
         plan = intake_plan(
             compounds=compounds,
             intakes_per_day=intakes,
             medications=data["medication"],
             index=medication_index(),
         )
-        return Response(AdviceSerializer({"subject": subject, **plan}).data)
+        kept = population_knowledge()
+        population = population_facts(kept, population_for(kept, data["population"]), mg_per_day)
+        cautions = cautions_for(data["renal"])
+        return Response(
+            AdviceSerializer(
+                {"subject": subject, "population": population, "cautions": cautions, **plan}
+            ).data
+        )

@@ -22,7 +22,11 @@ class ProductRowsMixin:
 
     def list(self, request, *args, **kwargs):
         rows = product_values(self.filter_queryset(self.get_queryset()))
-        response = self.get_paginated_response(product_rows(self.paginate_queryset(rows)))
+        # The filter backend has validated population with the other parameters.
+        population = request.query_params.get("population")
+        response = self.get_paginated_response(
+            product_rows(self.paginate_queryset(rows), population=population)
+        )
         response.data.update(self.counts(request))
         return response
 
@@ -56,7 +60,9 @@ class ProductRowsMixin:
         rows = list(product_values(products, "version"))
         if not rows:
             raise Http404
-        row = product_rows(rows, with_health_claims=True)[0]
+        row = product_rows(
+            rows, with_health_claims=True, population=request.query_params.get("population")
+        )[0]
         return Response(row, headers={"ETag": version_etag(rows[0]["version"])})
 
 

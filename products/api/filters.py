@@ -1,5 +1,7 @@
 import django_filters
+from django import forms
 from django.db.models import Exists, OuterRef, Q
+from rest_framework.exceptions import ErrorDetail, ValidationError
 
 from compounds.enums import Classification
 from compounds.filters import known_choices, known_slugs
@@ -7,16 +9,18 @@ from compounds.models import Carrier, CompoundForm, CompoundIndication
 from formulary.common.api_fields import (
     BoundedDecimalFilter,
     LeanFilterSet,
+    SlugListField,
     SlugListFilter,
     StrictBooleanFilter,
 )
 from formulary.enums import ClaimNutrient, Jurisdiction, SignKind
-from formulary.models import DeficiencySign, HealthClaim, Indication, RiskGroup
+from formulary.models import DeficiencySign, HealthClaim, Indication, Population, RiskGroup
 from products import claims
 from products.enums import DosageForm
 from products.facets import FACETS
-from products.knowledge import knowledge
+from products.knowledge import knowledge, population_knowledge
 from products.models import Brand, Product
+from products.populations import no_limit_text, population_for
 from products.selectors import (
     with_indication,
     with_ingredient,
@@ -25,6 +29,33 @@ from products.selectors import (
 )
 
 MAX_DAILY_MG = 100_000
+
+
+class OneSlugField(SlugListField):
+    """One known slug (``population=child-4-8``); several are refused, not silently cut."""
+
+    def clean(self, value):
+        slugs = super().clean(value)
+        if len(slugs) > 1:
+            raise forms.ValidationError(
+                "Give one %(kind)s, not several.", code="one_value", params={"kind": self.kind}
+            )
+        return slugs[0] if slugs else None
+
+
+class OneSlugFilter(SlugListFilter):
+    field_class = OneSlugField
+
+
+def population_filter() -> OneSlugFilter:
+    return OneSlugFilter(
+        method="filter_nothing",
+        known=known_slugs(Population),
+        kind="population",
+        help_text="Whose limits apply: adult (the default), child-1-3, child-4-8, child-9-13, "
+        "child-14-17, pregnancy or lactation (see the README). A jurisdiction that sets no "
+        "limit for the population says so; no other limit is borrowed.",
+    )
 
 
 def linked_through_terms(relation: str, slugs, **term_filter):
@@ -83,9 +114,11 @@ class ProductFilter(LeanFilterSet):
     within_upper_limit = django_filters.ChoiceFilter(
         method="filter_within_upper_limit",
         choices=Jurisdiction.choices,
-        help_text="Only products whose daily amount stays within this adult supplemental "
-        "upper limit (eu: 250 mg, us: 350 mg).",
+        help_text="Only products whose daily amount stays within this supplemental upper "
+        "limit of the population (adults: eu 250 mg, us 350 mg); a 400 when the jurisdiction "
+        "sets none for the population.",
     )
+    population = population_filter()
     symptom = SlugListFilter(
         method="filter_symptom",
         known=known_slugs(DeficiencySign),
@@ -160,7 +193,18 @@ class ProductFilter(LeanFilterSet):
         return queryset.filter(with_ingredient(compound__carrier__slug__in=slugs))
 
     def filter_within_upper_limit(self, queryset, name, jurisdiction):
-        limit = knowledge().upper_limits_mg.get(jurisdiction)
+        data = population_knowledge()
+        population = population_for(data, self.form.cleaned_data.get("population"))
+        row = data.population_limits[population.slug, jurisdiction]
+        if row is None:
+            raise ValidationError(
+                {
+                    name: [
+                        ErrorDetail(no_limit_text(population, jurisdiction), code="no_upper_limit")
+                    ]
+                }
+            )
+        limit = row.amount_mg
         return queryset if limit is None else queryset.filter(elemental_mg_per_day__lte=limit)
 
     def filter_symptom(self, queryset, name, slugs):

@@ -12,14 +12,17 @@ from formulary.common.read_cache import CachedReadMixin
 from formulary.enums import Jurisdiction
 from products.api.match_filters import MatchFilter
 from products.enums import ProductStatus
-from products.knowledge import knowledge
+from products.knowledge import knowledge, population_knowledge
 from products.matching import weights as match_weights
 from products.matching.explain import MatchRequest, explain, prefetch_page
 from products.matching.ranking import TopMatchesPages, evidence_bound
 from products.models import Product
+from products.populations import cautions_for, population_for
 
 WARNING_CODES = [
     "upper_limit_exceeded",
+    "no_upper_limit",
+    "renal_impairment",
     "split_daily_dose",
     "medication_spacing",
     "medication_check_label",
@@ -65,6 +68,8 @@ FIGURES_SCHEMA = {
         "effective_range_mg": {"type": "array", "items": {"type": "number"}},
         "dose_position": {"type": "string", "enum": ["below", "within", "above"]},
         "jurisdiction": {"type": "string"},
+        "population": {"type": "string"},
+        "upper_limit_set": {"type": "boolean"},
         "upper_limit_mg": NUMBER_OR_NULL,
         "percent_of_upper_limit": NUMBER_OR_NULL,
         "upper_limit_exceeded": {"type": "boolean", "nullable": True},
@@ -192,7 +197,13 @@ class ProductMatchView(CachedReadMixin, FieldSelectionMixin, generics.ListAPIVie
         slugs = cleaned["indication"]
         jurisdiction = cleaned.get("jurisdiction") or Jurisdiction.EU
         kept = knowledge()
-        limit = kept.upper_limits[jurisdiction]
+        populations = population_knowledge()
+        population = population_for(populations, cleaned.get("population"))
+        limit = populations.population_limits[population.slug, jurisdiction]
+        adult = kept.upper_limits[jurisdiction]
+        # The match rows' points carry the adult limit's headroom; another limit moves a
+        # product's points by at most the headroom's weight (products.matching.ranking).
+        same_limit = (limit and limit.amount_mg) == (adult and adult.amount_mg)
         indications = [kept.indications[slug] for slug in slugs]
         page = self.paginate_queryset(
             TopMatchesPages(
@@ -201,6 +212,7 @@ class ProductMatchView(CachedReadMixin, FieldSelectionMixin, generics.ListAPIVie
                 jurisdiction=jurisdiction,
                 limit_mg=limit.amount_mg if limit else None,
                 evidence_bound=evidence_bound(kept, slugs),
+                headroom_slack=0.0 if same_limit else float(match_weights.HEADROOM_WEIGHT),
             )
         )
         prefetch_page(page, slugs)
@@ -210,6 +222,8 @@ class ProductMatchView(CachedReadMixin, FieldSelectionMixin, generics.ListAPIVie
             limit=limit,
             jurisdiction=jurisdiction,
             rules=kept.rules_for(medications),
+            population=population,
+            cautions=cautions_for(cleaned.get("renal")),
         )
         results = [explain(product, match_request) for product in page]
         return self.get_paginated_response(self.get_serializer(results, many=True).data)

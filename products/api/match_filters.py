@@ -5,7 +5,7 @@ from compounds.medications import known_medications
 from formulary.common.api_fields import BoundedDecimalFilter, SlugListFilter, StrictBooleanFilter
 from formulary.enums import Jurisdiction
 from formulary.models import Indication
-from products.api.filters import MAX_DAILY_MG, ProductFilter
+from products.api.filters import MAX_DAILY_MG, ProductFilter, population_filter
 from products.matching import weights as match_weights
 from products.selectors import with_ingredient
 
@@ -34,6 +34,14 @@ class MatchFilter(ProductFilter):
         choices=Jurisdiction.choices,
         empty_label=None,
         help_text="Whose supplemental upper limit the headroom and warnings use (default eu).",
+    )
+    population = population_filter()
+    renal = django_filters.ChoiceFilter(
+        method="filter_nothing",
+        choices=[("severe", "severe")],
+        empty_label=None,
+        help_text="severe: the person has severe renal impairment (eGFR below 30 mL/min); "
+        "every result carries the sourced renal_impairment warning.",
     )
     max_daily_elemental_mg = BoundedDecimalFilter(
         field_name="elemental_mg_per_day",

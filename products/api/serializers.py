@@ -38,6 +38,35 @@ UPPER_LIMIT_SCHEMA = {
         "properties": {"limit_mg": {"type": "number"}, "exceeded": {"type": "boolean"}},
     },
 }
+REFERENCE_KEYS_SCHEMA = {"type": "array", "items": {"type": "string"}}
+POPULATION_LIMIT_SCHEMA = {
+    "type": "object",
+    "required": ["set", "limit_mg", "exceeded", "status", "references", "message"],
+    "properties": {
+        "set": {
+            "type": "boolean",
+            "description": "false: the jurisdiction sets no limit for the population.",
+        },
+        "limit_mg": {"type": "number", "nullable": True},
+        "exceeded": {"type": "boolean", "nullable": True},
+        "percent_of_limit": {"type": "number", "nullable": True},
+        "split_dose_advised": {"type": "boolean"},
+        "status": {"type": "string", "nullable": True},
+        "references": REFERENCE_KEYS_SCHEMA,
+        "message": {"type": "string"},
+    },
+}
+POPULATION_LIMITS_SCHEMA = {
+    "type": "object",
+    "required": ["slug", "upper_limits"],
+    "properties": {
+        "slug": {"type": "string"},
+        "upper_limits": {
+            "type": "object",
+            "properties": {"eu": POPULATION_LIMIT_SCHEMA, "us": POPULATION_LIMIT_SCHEMA},
+        },
+    },
+}
 INDICATIONS_SCHEMA = {
     "type": "array",
     "items": {
@@ -54,6 +83,11 @@ INDICATIONS_SCHEMA = {
 
 @extend_schema_field(UPPER_LIMIT_SCHEMA)
 class UpperLimitsField(serializers.JSONField):
+    pass
+
+
+@extend_schema_field(POPULATION_LIMITS_SCHEMA)
+class PopulationLimitsField(serializers.JSONField):
     pass
 
 
@@ -95,6 +129,11 @@ class ProductSerializer(serializers.Serializer):
     )
     indications = ProductIndicationsField(
         help_text="Indications that follow from the product's compounds, with the best grade."
+    )
+    population = PopulationLimitsField(
+        help_text="The daily amount against the supplemental upper limit of the asked "
+        "population (population=; adults by default) per jurisdiction, each with its status "
+        "and references, or the statement that the jurisdiction sets none."
     )
 
     with_health_claims = False

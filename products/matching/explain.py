@@ -17,11 +17,12 @@ from formulary.citations import short_citation
 from formulary.common.localization import localized, translated
 from formulary.common.numbers import MG_PLACES, decimal_text
 from formulary.enums import VerificationStatus
-from formulary.models import Indication, ReferenceIntake
+from formulary.models import Indication, Population, ReferenceIntake
 from products.knowledge import knowledge
 from products.matching import score as matching
 from products.matching import weights as match_weights
 from products.models import IngredientLine, Product
+from products.populations import no_limit_text
 
 DOUBTFUL = (VerificationStatus.UNVERIFIED, VerificationStatus.DISPUTED)
 WARNING_FOR_ACTION = {
@@ -46,6 +47,10 @@ class MatchRequest:
     jurisdiction: str
     rules: list[tuple[str, InteractionRule]]
     """(how the rule's sentence names the medication, the rule) for the asked medications."""
+    population: Population | None = None
+    """Whose limit ``limit`` is (adults when None); ``limit`` None: that jurisdiction sets none."""
+    cautions: tuple | list = ()
+    """The cautions the request's flags ask for (products.populations.cautions_for)."""
 
 
 def prefetch_page(products: list[Product], indication_slugs: list[str]) -> None:
@@ -229,6 +234,8 @@ def figures(product: Product, request: MatchRequest, euro_per_100mg: Decimal | N
         "effective_range_mg": [low, high],
         "dose_position": dose_position(per_day),
         "jurisdiction": request.jurisdiction,
+        "population": request.population.slug if request.population else "adult",
+        "upper_limit_set": request.limit is not None,
         "upper_limit_mg": limit,
         "percent_of_upper_limit": None if not limit else per_day * 100 / limit,
         "upper_limit_exceeded": None if limit is None else per_day > limit,
@@ -238,10 +245,30 @@ def figures(product: Product, request: MatchRequest, euro_per_100mg: Decimal | N
     }
 
 
+def caution_warnings(request: MatchRequest) -> list[dict]:
+    """The sourced cautions the request asked for (renal=severe), the same for every result."""
+    return [
+        {
+            "code": "renal_impairment",
+            "message": f"{caution['name']}: {caution['advice']} "
+            f"({', '.join(reference['key'] for reference in caution['references'])}; "
+            f"{caution['status']})",
+        }
+        for caution in request.cautions
+    ]
+
+
 def limit_warnings(product: Product, request: MatchRequest) -> list[dict]:
     limit = request.limit
     if limit is None:
-        return []
+        if request.population is None:
+            return []
+        return [
+            {
+                "code": "no_upper_limit",
+                "message": no_limit_text(request.population, request.jurisdiction),
+            }
+        ]
     warnings = []
     body, limit_mg = request.jurisdiction.upper(), limit.amount_mg
     if product.elemental_mg_per_day > limit_mg:
@@ -417,6 +444,7 @@ def explain(product: Product, request: MatchRequest) -> dict:
     every_link = [link for line in lines for link in line.compound.asked_evidence]
     warnings = [
         *limit_warnings(product, request),
+        *caution_warnings(request),
         *medication_warnings(product, request),
         *laxative_warnings(product),
         *unverified_warnings(product, every_link),

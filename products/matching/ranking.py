@@ -225,12 +225,17 @@ def top_matches(
     limit_mg: Decimal | None,
     evidence_bound: Decimal,
     count: int,
+    headroom_slack: float = 0.0,
 ) -> list[Product]:
     """``ranked_matches(...)[:count]``, exactly, without ranking every match (a threshold scan).
 
     ``limit_mg``: the adult upper limit of ``jurisdiction`` (the match rows' points use it).
     ``evidence_bound``: the highest mean evidence any product can have for the asked
     indications (the mean of each one's strongest link in the knowledge base).
+    ``headroom_slack``: how far (in points, 0-1) a product's points may lie from its stored
+    ones: 0 when ``limit_mg`` is the adult limit the match rows were scored with; for another
+    population's limit the headroom term alone changes, by at most its weight, so the floor
+    proves only what lies that much below it.
 
     Ranks only the products at or above a floor of points, so its cost follows ``count`` and
     not the catalogue: first the floor that ``CANDIDATES_PER_RESULT * count`` rows of one
@@ -260,7 +265,7 @@ def top_matches(
         rows *= WIDER_TRY
     else:
         return ranked(None)
-    needed = points_needed(found[-1].match_score, evidence_bound)
+    needed = points_needed(found[-1].match_score, evidence_bound) - headroom_slack
     return found if needed >= floor else ranked(needed)
 
 
@@ -273,6 +278,7 @@ class TopMatchesPages:
     jurisdiction: str
     limit_mg: Decimal | None
     evidence_bound: Decimal
+    headroom_slack: float = 0.0
 
     def __getitem__(self, bounds: slice) -> list[Product]:
         return top_matches(
@@ -282,6 +288,7 @@ class TopMatchesPages:
             limit_mg=self.limit_mg,
             evidence_bound=self.evidence_bound,
             count=bounds.stop,
+            headroom_slack=self.headroom_slack,
         )[bounds]
 
 
