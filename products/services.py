@@ -405,7 +405,6 @@ def validate_amounts(*, ingredients: list[IngredientInput], servings_per_day) ->
         )
 
 
-@transaction.atomic
 def lines_unchanged(
     *, product: Product, ingredients: list[IngredientInput], nutrients: list[NutrientInput]
 ) -> bool:
@@ -454,6 +453,7 @@ def lines_replace(
         raise ValidationError({"ingredients": line_errors})
 
 
+@transaction.atomic
 def product_save(
     *,
     product: Product,

@@ -1,6 +1,5 @@
 """X-App-Cache says whether an answer came from the response cache: the benchmark's hit ratio."""
 
-from decimal import Decimal
 
 import pytest
 
@@ -13,8 +12,11 @@ def test_x_cache_is_miss_then_hit_then_miss_after_a_write(client):
     url = "/api/v1/compounds/magnesium-bisglycinate/"
 
     first, second = client.get(url), client.get(url)
-    product = Product.objects.filter(status="published").first()
-    product.price_eur = Decimal("12.34")
+    # Withdrawn, the product leaves the compound's product_count (a price edit would not).
+    product = Product.objects.filter(
+        status="published", ingredients__compound__slug="magnesium-bisglycinate"
+    ).first()
+    product.status = "discontinued"
     product.save()
     after_write = client.get(url)
 
