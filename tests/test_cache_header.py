@@ -1,6 +1,5 @@
 """X-App-Cache says whether an answer came from the response cache: the benchmark's hit ratio."""
 
-
 import pytest
 
 from products.models import Product
