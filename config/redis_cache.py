@@ -3,11 +3,11 @@
 With ``IGNORE_EXCEPTIONS`` django-redis turns a failed call into a miss, but every call still
 waits for its socket timeout: against a frozen Redis (the process stopped, the connection
 open) a cached read waits for its get and its set, so the drill's reads fell to 4 % of normal.
-After a call fails, this process skips Redis for ``REDIS_RETRY_SECONDS``: reads are rendered
-from the database and this process's knowledge snapshot as if nothing were cached, the
-throttles count in this process's memory (config.throttling), and one call per period tries
-Redis again. Nothing served can be stale: the catalogue version that every cached answer is
-stored under lives in the database, not in Redis.
+After a call fails, this process skips Redis for ``REDIS_RETRY_SECONDS``: answers are cached
+in this process's memory meanwhile (formulary.common.read_cache), the throttles count there
+too (config.throttling), and one call per period tries Redis again. Nothing served can be
+stale: the catalogue version that every cached answer is stored under lives in the database,
+not in Redis.
 """
 
 import threading
@@ -67,3 +67,8 @@ class RedisCacheWithBreaker(RedisCache):
     @property
     def client(self):
         return GuardedClient(super().client, self.breaker)
+
+    def is_unavailable(self) -> bool:
+        """Whether calls are being skipped (formulary.common.read_cache keeps answers in the
+        process meanwhile)."""
+        return self.breaker.is_open()

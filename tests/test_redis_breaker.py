@@ -10,6 +10,7 @@ import threading
 import pytest
 
 from config.redis_cache import RedisCacheWithBreaker
+from formulary.models import Indication
 
 
 class FrozenRedis:
@@ -97,3 +98,31 @@ def test_a_redis_that_answers_is_used(settings):
 
     assert cache.get("breaker-test") == "kept"
     cache.delete("breaker-test")
+
+
+@pytest.mark.django_db
+def test_reads_while_redis_is_frozen_are_cached_in_the_process_and_never_stale(
+    frozen, settings, client
+):
+    settings.REDIS_RETRY_SECONDS = 60
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "config.redis_cache.RedisCacheWithBreaker",
+            "LOCATION": f"redis://127.0.0.1:{frozen.port}/0",
+            "OPTIONS": {
+                "IGNORE_EXCEPTIONS": True,
+                "SOCKET_CONNECT_TIMEOUT": 0.1,
+                "SOCKET_TIMEOUT": 0.1,
+            },
+        }
+    }
+    url = "/api/v1/indications/sleep/?lang=en"
+    first, second = client.get(url), client.get(url)
+    indication = Indication.objects.get(slug="sleep")
+    indication.name_en = "Sleep, renamed"
+    indication.save()
+    after_write = client.get(url)
+
+    assert [r["X-App-Cache"] for r in (first, second, after_write)] == ["miss", "hit", "miss"]
+    assert after_write.json()["name"] == "Sleep, renamed"
+    assert frozen.commands == 1
