@@ -21,6 +21,7 @@ from django.db import connections, router, transaction
 from django.db.models import Max, Q
 from django.db.models.expressions import RawSQL
 
+from formulary.common.catalogue_version import version_read_once
 from products.catalogue_rows import product_rows, product_values
 from products.models import CatalogueChange
 from products.selectors import published_products
@@ -90,16 +91,22 @@ def feed_lines():
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         yield snapshot_cursor()
         last_gtin = ""
-        while True:
-            rows = list(
-                product_values(
-                    published_products().using(alias).filter(gtin__gt=last_gtin).order_by("gtin")
-                )[:FEED_CHUNK]
-            )
-            if not rows:
-                return
-            yield product_rows(rows, with_health_claims=True)
-            last_gtin = rows[-1]["gtin"]
+        # The knowledge snapshots' versions once, in the feed's snapshot: not once per chunk
+        # and snapshot (the response streams after the request's own memo has ended).
+        with version_read_once():
+            while True:
+                rows = list(
+                    product_values(
+                        published_products()
+                        .using(alias)
+                        .filter(gtin__gt=last_gtin)
+                        .order_by("gtin")
+                    )[:FEED_CHUNK]
+                )
+                if not rows:
+                    return
+                yield product_rows(rows, with_health_claims=True)
+                last_gtin = rows[-1]["gtin"]
 
 
 @dataclass(frozen=True)

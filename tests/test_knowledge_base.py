@@ -281,9 +281,17 @@ def test_the_two_incomplete_references_have_title_and_doi():
 
 
 def test_the_split_dose_advice_is_attributed_to_the_bfr():
-    eu = ReferenceIntake.objects.get(jurisdiction="eu", kind="upper_limit", age_from_months=48)
+    eu = ReferenceIntake.objects.get(
+        jurisdiction="eu", kind="upper_limit", age_from_months=48, life_stage="general"
+    )
     assert "BfR" in eu.note_en and "not part of the SCF/EFSA limit" in eu.note_en
-    assert "BfR2017" in set(eu.references.values_list("key", flat=True))
+    # Every EU limit that advises splitting (pregnancy and lactation too) says whose advice.
+    splitting = ReferenceIntake.objects.filter(
+        jurisdiction="eu", kind="upper_limit", split_dose_advised=True
+    )
+    assert splitting.count() == 3
+    for row in splitting:
+        assert "BfR2017" in set(row.references.values_list("key", flat=True)), row
 
 
 def test_upper_limits_are_data_with_their_age_bands():

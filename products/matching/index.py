@@ -47,7 +47,11 @@ def rows_select(lines: QuerySet[IngredientLine]) -> QuerySet:
                 link_strength_sql("compound__evidence__grade", "compound__evidence__basis")
             ),
             best_grade=Min("compound__evidence__grade"),
-            tolerability=Subquery(product_tolerability),
+            # Min of a value that is one per product: it keeps the subquery out of the GROUP
+            # BY, which is then (product, indication) alone. With it in the GROUP BY, the
+            # insert below hit the (product, indication) UNIQUE constraint on SQLite after
+            # some earlier tests (order-dependent; the cause inside SQLite not pinned down).
+            tolerability=Min(Subquery(product_tolerability)),
             # Product columns, one value per group: Max only satisfies the GROUP BY.
             dose_value=Max(dose_sql("product__")),
             price_value=Max(price_sql("product__")),
@@ -56,7 +60,7 @@ def rows_select(lines: QuerySet[IngredientLine]) -> QuerySet:
                     number(w.DOSE_WEIGHT) * Max(dose_sql("product__"))
                     + number(w.PRICE_WEIGHT) * Max(price_sql("product__"))
                     + number(w.TOLERABILITY_WEIGHT)
-                    * Cast(Subquery(product_tolerability), SCORE_FIELD)
+                    * Cast(Min(Subquery(product_tolerability)), SCORE_FIELD)
                     + number(w.HEADROOM_WEIGHT)
                     * Max(headroom_sql(limits.get(jurisdiction), "product__"))
                 )
