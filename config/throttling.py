@@ -152,6 +152,9 @@ class ScopedWorkThrottle(WindowRateThrottle):
         self.scope = getattr(view, "throttle_scope", None)
         if self.scope is None:
             return True
+        stored_answer = getattr(view, "stored_answer", None)
+        if stored_answer is not None and stored_answer(request, **view.kwargs) is not None:
+            return True  # answered from the response cache: no work to limit
         return super().allow_request(request, view)
 
     def client_key(self, request, view):

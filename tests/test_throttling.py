@@ -97,6 +97,18 @@ def test_uncached_work_has_its_own_per_client_limit(client, rates):
     assert (varied, calculator, catalogue) == ([200, 200, 429], 429, 200)
 
 
+def test_answers_from_the_cache_do_not_count_as_uncached_work(client, rates):
+    """A webshop asking the same match a thousand times a minute is served from the cache;
+    only answers that must be rendered count against the limit."""
+    rates(uncached="2/min")
+    match = "/api/v1/products/match/?indication=sleep&page_size={}"
+
+    repeated = [client.get(match.format(1)).status_code for _ in range(5)]
+    varied = [client.get(match.format(n)).status_code for n in range(2, 4)]
+
+    assert (repeated, varied) == ([200] * 5, [200, 429])
+
+
 class DownCache:
     """The shared cache as the throttle sees it when Redis is down."""
 

@@ -58,11 +58,32 @@ class CachedReadMixin:
         return self.read_through_cache(request, super().retrieve, *args, **kwargs)
 
     def read_through_cache(self, request, read, *args, **kwargs):
+        stored = self.stored_answer(request, **kwargs)
+        if stored is None:
+            return read(request, *args, **kwargs)
+        _, content, headers = stored
+        # Only a stored answer is revalidated, against its own ETag: the versions alone say
+        # nothing about whether this URL exists (an unknown GTIN got a 304), and a product's
+        # ETag is its own version.
+        if "If-None-Match" in request.headers and headers.get("ETag") in parse_etags(
+            request.headers["If-None-Match"]
+        ):
+            return HttpResponseNotModified(headers={"ETag": headers["ETag"]})
+        return HttpResponse(content, headers={**headers, CACHE_HEADER: "hit"})
+
+    def stored_answer(self, request, **kwargs):
+        """The stored answer to this request under the current versions, or None; looked up
+        once per request (the per-client limit on uncached work asks first, config.throttling)."""
+        if not hasattr(self, "stored_answer_found"):
+            self.stored_answer_found = self.look_up_stored_answer(request, **kwargs)
+        return self.stored_answer_found
+
+    def look_up_stored_answer(self, request, **kwargs):
         self.read_cache_entry = None
         # An authenticated read may see what the public may not (a draft by its GTIN), so
         # it neither comes from the shared cache nor goes into it.
         if request.auth is not None or bypasses_cache(request):
-            return read(request, *args, **kwargs)
+            return None
         language = current_language()
         # The whole URL, scheme and host included: the answer's next and previous links are
         # absolute, so a page read over http://a must not be served to https://b.
@@ -74,17 +95,7 @@ class CachedReadMixin:
         etag = catalogue_etag(version, language)
         self.read_cache_entry = (key, etag, version, dependencies)
         stored = answer_store().get(key)
-        if stored is not None and stored[0] == version:
-            _, content, headers = stored
-            # Only a stored answer is revalidated, against its own ETag: the versions alone
-            # say nothing about whether this URL exists (an unknown GTIN got a 304), and a
-            # product's ETag is its own version.
-            if "If-None-Match" in request.headers and headers.get("ETag") in parse_etags(
-                request.headers["If-None-Match"]
-            ):
-                return HttpResponseNotModified(headers={"ETag": headers["ETag"]})
-            return HttpResponse(content, headers={**headers, CACHE_HEADER: "hit"})
-        return read(request, *args, **kwargs)
+        return stored if stored is not None and stored[0] == version else None
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
