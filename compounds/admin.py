@@ -17,6 +17,8 @@ from compounds.models import (
     EvidenceCitation,
     InteractionRule,
     InteractionRuleCitation,
+    SupplementRule,
+    SupplementRuleCitation,
 )
 from formulary.admin import (
     CitationInline,
@@ -49,6 +51,10 @@ class EvidenceCitationInline(CitationInline):
 
 class InteractionRuleCitationInline(CitationInline):
     model = InteractionRuleCitation
+
+
+class SupplementRuleCitationInline(CitationInline):
+    model = SupplementRuleCitation
 
 
 class CarrierEffectInline(FormularyStackedInline):
@@ -340,3 +346,32 @@ class InteractionRuleAdmin(FormularyAdmin):
     autocomplete_fields = ["medication"]
     filter_horizontal = ["compounds"]
     inlines = [InteractionRuleCitationInline]
+
+
+@admin.register(SupplementRule)
+class SupplementRuleAdmin(FormularyAdmin):
+    """How magnesium and another supplement's nutrient interact, with directional spacing."""
+
+    list_display = [
+        "nutrient",
+        "mechanism",
+        "supplement_before_mg_hours",
+        "supplement_after_mg_hours",
+        "minimum_daily_amount",
+        "check_label",
+        "status",
+    ]
+    list_filter = ["mechanism", "status", "check_label", "nutrient"]
+    list_select_related = ["nutrient"]
+    search_fields = ["nutrient__slug", "nutrient__name_en", "nutrient__name_nl"]
+    autocomplete_fields = ["nutrient"]
+    fields = [
+        ("nutrient", "mechanism"),
+        ("supplement_before_mg_hours", "supplement_after_mg_hours"),
+        "minimum_daily_amount",
+        "check_label",
+        "advice_nl",
+        "advice_en",
+        "status",
+    ]
+    inlines = [SupplementRuleCitationInline]

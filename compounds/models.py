@@ -406,8 +406,10 @@ class InteractionRule(models.Model):
         ):
             raise ValidationError(
                 {
-                    "mechanism": "Only chelation and absorption rules carry spacing hours; "
-                    "clear the hours or change the mechanism."
+                    "mechanism": _(
+                        "Only chelation and absorption rules carry spacing hours; "
+                        "clear the hours or change the mechanism."
+                    )
                 },
                 code="hours_without_spacing",
             )
@@ -613,8 +615,10 @@ class SupplementRule(models.Model):
         ):
             raise ValidationError(
                 {
-                    "mechanism": "Only chelation and absorption rules carry spacing hours; "
-                    "clear the hours or change the mechanism."
+                    "mechanism": _(
+                        "Only chelation and absorption rules carry spacing hours; "
+                        "clear the hours or change the mechanism."
+                    )
                 },
                 code="hours_without_spacing",
             )

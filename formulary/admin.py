@@ -4,12 +4,15 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from formulary.common.localization import localized
 from formulary.common.localized_numbers import LocalizedNumbersAdmin, number_text
 from formulary.common.search import fold
 from formulary.models import (
+    Caution,
+    CautionCitation,
     DeficiencySign,
     DeficiencySignCitation,
     HealthClaim,
@@ -18,6 +21,9 @@ from formulary.models import (
     Medication,
     MedicationCitation,
     Nutrient,
+    NutrientUpperLimit,
+    NutrientUpperLimitCitation,
+    Population,
     Reference,
     ReferenceIntake,
     ReferenceIntakeCitation,
@@ -134,6 +140,14 @@ class HealthClaimCitationInline(CitationInline):
     model = HealthClaimCitation
 
 
+class NutrientUpperLimitCitationInline(CitationInline):
+    model = NutrientUpperLimitCitation
+
+
+class CautionCitationInline(CitationInline):
+    model = CautionCitation
+
+
 @admin.register(SourceOfRule)
 class SourceOfRuleAdmin(FormularyAdmin):
     """The condition of the claims; its threshold in mg is computed, so it is not a field."""
@@ -217,6 +231,104 @@ class DeficiencySignAdmin(NotedVocabularyAdmin):
     list_display = [*NotedVocabularyAdmin.list_display, "kind"]
     list_filter = ["status", "kind"]
     inlines = [DeficiencySignCitationInline]
+
+
+def age_band_text(age_from_months: int, age_to_months: int | None) -> str:
+    """A band of whole months (the upper bound exclusive) as a reader says it: 12-48 months is
+    "1-3 years", 216 months on is "18 years and older", 0-6 months is "0-5 months"."""
+    if age_to_months is None:
+        if age_from_months % 12 == 0 and age_from_months:
+            years = age_from_months // 12
+            return ngettext("%(start)s year and older", "%(start)s years and older", years) % {
+                "start": years
+            }
+        return ngettext(
+            "%(start)s month and older", "%(start)s months and older", age_from_months
+        ) % {"start": age_from_months}
+    last_month = age_to_months - 1
+    if (
+        age_from_months % 12 == 0
+        and age_to_months % 12 == 0
+        and age_to_months - age_from_months > 12
+    ):
+        start, end = age_from_months // 12, age_to_months // 12 - 1
+        return ngettext("%(start)s-%(end)s year", "%(start)s-%(end)s years", end) % {
+            "start": start,
+            "end": end,
+        }
+    if last_month == age_from_months:
+        return ngettext("%(start)s month", "%(start)s months", age_from_months) % {
+            "start": age_from_months
+        }
+    return ngettext("%(start)s-%(end)s month", "%(start)s-%(end)s months", last_month) % {
+        "start": age_from_months,
+        "end": last_month,
+    }
+
+
+@admin.display(description=_("age band"), ordering="age_from_months")
+def age_band(obj) -> str:
+    return age_band_text(obj.age_from_months, obj.age_to_months)
+
+
+@admin.register(Population)
+class PopulationAdmin(FormularyAdmin):
+    """The populations a check can be made for; an intake or limit row serves a population when
+    its life stage is the population's and its age band meets the population's."""
+
+    list_display = ["slug", "name_nl", "name_en", "life_stage", age_band, "is_default"]
+    list_filter = ["life_stage", "is_default"]
+    search_fields = ["slug", "name_nl", "name_en"]
+    fields = [
+        "slug",
+        ("name_nl", "name_en"),
+        "life_stage",
+        ("age_from_months", "age_to_months"),
+        "is_default",
+    ]
+
+
+@admin.register(NutrientUpperLimit)
+class NutrientUpperLimitAdmin(FormularyAdmin):
+    """Upper limits of the nutrients other than magnesium (magnesium's are reference intakes)."""
+
+    list_display = [
+        "nutrient",
+        "jurisdiction",
+        "life_stage",
+        age_band,
+        "amount_a_day",
+        "status",
+    ]
+    list_filter = ["nutrient", "jurisdiction", "life_stage", "status"]
+    list_select_related = ["nutrient"]
+    search_fields = ["nutrient__slug", "nutrient__name_nl", "nutrient__name_en"]
+    autocomplete_fields = ["nutrient"]
+    fields = [
+        "nutrient",
+        "jurisdiction",
+        "life_stage",
+        ("age_from_months", "age_to_months"),
+        "amount",
+        "status",
+        "note_nl",
+        "note_en",
+    ]
+    inlines = [NutrientUpperLimitCitationInline]
+
+    @admin.display(description=_("amount a day"), ordering="amount")
+    def amount_a_day(self, obj) -> str:
+        return f"{number_text(obj.amount)} {obj.nutrient.get_unit_display()}"
+
+
+@admin.register(Caution)
+class CautionAdmin(FormularyAdmin):
+    """Conditions of the person under which magnesium needs caution (renal=severe)."""
+
+    list_display = ["slug", "name_nl", "name_en", "status"]
+    list_filter = ["status"]
+    search_fields = ["slug", "name_nl", "name_en", "advice_nl", "advice_en"]
+    inlines = [CautionCitationInline]
 
 
 def localized_name(obj) -> str:

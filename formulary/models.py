@@ -591,6 +591,26 @@ class HealthClaimCitation(Citation):
         ]
 
 
+def age_band_check(row) -> None:
+    """A clear form error for a band that ends where or before it starts (the database's check
+    constraint would only name itself)."""
+    if (
+        row.age_from_months is not None
+        and row.age_to_months is not None
+        and row.age_to_months <= row.age_from_months
+    ):
+        raise ValidationError(
+            {
+                "age_to_months": _(
+                    "The band ends before it starts: the age up to (%(end)s months) must be "
+                    "above the age from (%(start)s months), or empty for no upper bound."
+                )
+                % {"start": row.age_from_months, "end": row.age_to_months}
+            },
+            code="age_band_reversed",
+        )
+
+
 class Population(models.Model):
     """A population a check can be made for: adults, a children's age band, pregnancy, lactation.
 
@@ -636,6 +656,22 @@ class Population(models.Model):
 
     def __str__(self):
         return localized(self, "name")
+
+    def clean(self):
+        age_band_check(self)
+        if self.is_default:
+            other = Population.objects.filter(is_default=True).exclude(pk=self.pk).first()
+            if other is not None:
+                raise ValidationError(
+                    {
+                        "is_default": _(
+                            "“%(other)s” is the default population already; only one can be. "
+                            "Untick it there first."
+                        )
+                        % {"other": other}
+                    },
+                    code="second_default",
+                )
 
 
 class NutrientUpperLimit(models.Model):
@@ -702,6 +738,9 @@ class NutrientUpperLimit(models.Model):
 
     def __str__(self):
         return f"{self.nutrient.slug} {self.jurisdiction} {self.life_stage}: {self.amount}"
+
+    def clean(self):
+        age_band_check(self)
 
 
 class Caution(models.Model):
