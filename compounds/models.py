@@ -602,7 +602,8 @@ class SupplementRule(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.nutrient.slug}: {self.mechanism}"
+        # The admin's title and messages: "IJzer: verminderde opname".
+        return f"{self.nutrient}: {self.get_mechanism_display()}"
 
     @property
     def action(self):

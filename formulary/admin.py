@@ -4,7 +4,6 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from formulary.common.localization import localized
@@ -31,6 +30,7 @@ from formulary.models import (
     RiskGroupCitation,
     SourceOfRule,
     SourceOfRuleCitation,
+    age_band_text,
 )
 
 
@@ -231,39 +231,6 @@ class DeficiencySignAdmin(NotedVocabularyAdmin):
     list_display = [*NotedVocabularyAdmin.list_display, "kind"]
     list_filter = ["status", "kind"]
     inlines = [DeficiencySignCitationInline]
-
-
-def age_band_text(age_from_months: int, age_to_months: int | None) -> str:
-    """A band of whole months (the upper bound exclusive) as a reader says it: 12-48 months is
-    "1-3 years", 216 months on is "18 years and older", 0-6 months is "0-5 months"."""
-    if age_to_months is None:
-        if age_from_months % 12 == 0 and age_from_months:
-            years = age_from_months // 12
-            return ngettext("%(start)s year and older", "%(start)s years and older", years) % {
-                "start": years
-            }
-        return ngettext(
-            "%(start)s month and older", "%(start)s months and older", age_from_months
-        ) % {"start": age_from_months}
-    last_month = age_to_months - 1
-    if (
-        age_from_months % 12 == 0
-        and age_to_months % 12 == 0
-        and age_to_months - age_from_months > 12
-    ):
-        start, end = age_from_months // 12, age_to_months // 12 - 1
-        return ngettext("%(start)s-%(end)s year", "%(start)s-%(end)s years", end) % {
-            "start": start,
-            "end": end,
-        }
-    if last_month == age_from_months:
-        return ngettext("%(start)s month", "%(start)s months", age_from_months) % {
-            "start": age_from_months
-        }
-    return ngettext("%(start)s-%(end)s month", "%(start)s-%(end)s months", last_month) % {
-        "start": age_from_months,
-        "end": last_month,
-    }
 
 
 @admin.display(description=_("age band"), ordering="age_from_months")

@@ -7,9 +7,11 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext, pgettext_lazy
 
 from formulary.common.history import audit_history
 from formulary.common.localization import localized
+from formulary.common.localized_numbers import number_text
 from formulary.common.models import CatalogueVersion  # noqa: F401  (registered with this app)
 from formulary.common.search import search_key
 from formulary.enums import (
@@ -591,6 +593,39 @@ class HealthClaimCitation(Citation):
         ]
 
 
+def age_band_text(age_from_months: int, age_to_months: int | None) -> str:
+    """A band of whole months (the upper bound exclusive) as a reader says it: 12-48 months is
+    "1-3 years", 216 months on is "18 years and older", 0-6 months is "0-5 months"."""
+    if age_to_months is None:
+        if age_from_months % 12 == 0 and age_from_months:
+            years = age_from_months // 12
+            return ngettext("%(start)s year and older", "%(start)s years and older", years) % {
+                "start": years
+            }
+        return ngettext(
+            "%(start)s month and older", "%(start)s months and older", age_from_months
+        ) % {"start": age_from_months}
+    last_month = age_to_months - 1
+    if (
+        age_from_months % 12 == 0
+        and age_to_months % 12 == 0
+        and age_to_months - age_from_months > 12
+    ):
+        start, end = age_from_months // 12, age_to_months // 12 - 1
+        return ngettext("%(start)s-%(end)s year", "%(start)s-%(end)s years", end) % {
+            "start": start,
+            "end": end,
+        }
+    if last_month == age_from_months:
+        return ngettext("%(start)s month", "%(start)s months", age_from_months) % {
+            "start": age_from_months
+        }
+    return ngettext("%(start)s-%(end)s month", "%(start)s-%(end)s months", last_month) % {
+        "start": age_from_months,
+        "end": last_month,
+    }
+
+
 def age_band_check(row) -> None:
     """A clear form error for a band that ends where or before it starts (the database's check
     constraint would only name itself)."""
@@ -737,7 +772,12 @@ class NutrientUpperLimit(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.nutrient.slug} {self.jurisdiction} {self.life_stage}: {self.amount}"
+        # The admin's title and messages: "Zink, EU, algemeen, 18 jaar en ouder: 25 mg".
+        band = age_band_text(self.age_from_months, self.age_to_months)
+        return (
+            f"{self.nutrient}, {self.get_jurisdiction_display()}, {self.get_life_stage_display()}"
+            f", {band}: {number_text(self.amount)} {self.nutrient.get_unit_display()}"
+        )
 
     def clean(self):
         age_band_check(self)
@@ -766,7 +806,8 @@ class Caution(models.Model):
     history = audit_history()
 
     class Meta:
-        verbose_name = _("caution")
+        # pgettext: the interaction action "caution" is "voorzichtigheid", this "waarschuwing".
+        verbose_name = pgettext_lazy("condition of the person", "caution")
         verbose_name_plural = _("cautions")
         ordering = ["slug"]
         constraints = [choices_check("status", VerificationStatus, "caution_status_valid")]
@@ -793,7 +834,11 @@ class NutrientUpperLimitCitation(Citation):
 
 
 class CautionCitation(Citation):
-    caution = models.ForeignKey(Caution, on_delete=models.CASCADE, verbose_name=_("caution"))
+    caution = models.ForeignKey(
+        Caution,
+        on_delete=models.CASCADE,
+        verbose_name=pgettext_lazy("condition of the person", "caution"),
+    )
 
     history = audit_history()
 
