@@ -465,3 +465,15 @@ def test_caution_without_advice_is_a_form_error(pharmacist):
 
     assert response.status_code == 200
     assert list(errors_of(response)) == ["advice_nl"]
+
+
+def test_dutch_titles_name_the_rows_in_dutch_and_the_amounts_in_dutch_notation(pharmacist):
+    pharmacist.defaults["HTTP_ACCEPT_LANGUAGE"] = "nl"
+
+    caution = pharmacist.get(change_url(Caution.objects.get(slug="severe-renal-impairment")))
+    limit = pharmacist.get(change_url(zinc_eu_limit()))
+    rule = pharmacist.get(change_url(SupplementRule.objects.get(nutrient__slug="iron")))
+
+    assert "waarschuwing wijzigen" in caution.content.decode()
+    assert "Zink, EU, algemeen, 18 jaar en ouder: 25 mg" in limit.content.decode()
+    assert "IJzer: verminderde opname" in rule.content.decode()
