@@ -1,7 +1,9 @@
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
+from django import forms
 from django.contrib import admin
+from django.db import models
 from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.text import Truncator
@@ -17,6 +19,8 @@ from compounds.models import (
     EvidenceCitation,
     InteractionRule,
     InteractionRuleCitation,
+    SupplementRule,
+    SupplementRuleCitation,
 )
 from formulary.admin import (
     CitationInline,
@@ -24,6 +28,7 @@ from formulary.admin import (
     FormularyStackedInline,
     localized_name,
 )
+from formulary.common.localized_numbers import number_text
 from formulary.common.numbers import decimal_display
 
 DERIVED_CHEMISTRY = [
@@ -49,6 +54,14 @@ class EvidenceCitationInline(CitationInline):
 
 class InteractionRuleCitationInline(CitationInline):
     model = InteractionRuleCitation
+
+
+class SupplementRuleCitationInline(CitationInline):
+    model = SupplementRuleCitation
+    # What the source states, in a box that leaves the row within a laptop's screen.
+    formfield_overrides = {
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 50})}
+    }
 
 
 class CarrierEffectInline(FormularyStackedInline):
@@ -340,3 +353,37 @@ class InteractionRuleAdmin(FormularyAdmin):
     autocomplete_fields = ["medication"]
     filter_horizontal = ["compounds"]
     inlines = [InteractionRuleCitationInline]
+
+
+@admin.register(SupplementRule)
+class SupplementRuleAdmin(FormularyAdmin):
+    """How magnesium and another supplement's nutrient interact, with directional spacing."""
+
+    list_display = ["nutrient", "mechanism", "window", "from_amount", "check_label", "status"]
+    list_filter = ["mechanism", "status", "check_label", "nutrient"]
+    list_select_related = ["nutrient"]
+    search_fields = ["nutrient__slug", "nutrient__name_en", "nutrient__name_nl"]
+    autocomplete_fields = ["nutrient"]
+    fields = [
+        ("nutrient", "mechanism"),
+        ("supplement_before_mg_hours", "supplement_after_mg_hours"),
+        "minimum_daily_amount",
+        "check_label",
+        "advice_nl",
+        "advice_en",
+        "status",
+    ]
+    inlines = [SupplementRuleCitationInline]
+
+    @admin.display(description=_("hours before / after magnesium"))
+    def window(self, obj) -> str:
+        hours = (obj.supplement_before_mg_hours, obj.supplement_after_mg_hours)
+        if hours == (None, None):
+            return "-"
+        return " / ".join("-" if h is None else number_text(h) for h in hours)
+
+    @admin.display(description=_("from a daily amount of"), ordering="minimum_daily_amount")
+    def from_amount(self, obj) -> str:
+        if obj.minimum_daily_amount is None:
+            return "-"
+        return f"{number_text(obj.minimum_daily_amount)} {obj.nutrient.get_unit_display()}"

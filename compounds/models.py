@@ -406,8 +406,10 @@ class InteractionRule(models.Model):
         ):
             raise ValidationError(
                 {
-                    "mechanism": "Only chelation and absorption rules carry spacing hours; "
-                    "clear the hours or change the mechanism."
+                    "mechanism": _(
+                        "Only chelation and absorption rules carry spacing hours; "
+                        "clear the hours or change the mechanism."
+                    )
                 },
                 code="hours_without_spacing",
             )
@@ -600,7 +602,8 @@ class SupplementRule(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.nutrient.slug}: {self.mechanism}"
+        # The admin's title and messages: "IJzer: verminderde opname".
+        return f"{self.nutrient}: {self.get_mechanism_display()}"
 
     @property
     def action(self):
@@ -613,8 +616,10 @@ class SupplementRule(models.Model):
         ):
             raise ValidationError(
                 {
-                    "mechanism": "Only chelation and absorption rules carry spacing hours; "
-                    "clear the hours or change the mechanism."
+                    "mechanism": _(
+                        "Only chelation and absorption rules carry spacing hours; "
+                        "clear the hours or change the mechanism."
+                    )
                 },
                 code="hours_without_spacing",
             )

@@ -10,6 +10,8 @@ from formulary.common.localization import localized
 from formulary.common.localized_numbers import LocalizedNumbersAdmin, number_text
 from formulary.common.search import fold
 from formulary.models import (
+    Caution,
+    CautionCitation,
     DeficiencySign,
     DeficiencySignCitation,
     HealthClaim,
@@ -18,6 +20,9 @@ from formulary.models import (
     Medication,
     MedicationCitation,
     Nutrient,
+    NutrientUpperLimit,
+    NutrientUpperLimitCitation,
+    Population,
     Reference,
     ReferenceIntake,
     ReferenceIntakeCitation,
@@ -25,6 +30,7 @@ from formulary.models import (
     RiskGroupCitation,
     SourceOfRule,
     SourceOfRuleCitation,
+    age_band_text,
 )
 
 
@@ -134,6 +140,14 @@ class HealthClaimCitationInline(CitationInline):
     model = HealthClaimCitation
 
 
+class NutrientUpperLimitCitationInline(CitationInline):
+    model = NutrientUpperLimitCitation
+
+
+class CautionCitationInline(CitationInline):
+    model = CautionCitation
+
+
 @admin.register(SourceOfRule)
 class SourceOfRuleAdmin(FormularyAdmin):
     """The condition of the claims; its threshold in mg is computed, so it is not a field."""
@@ -217,6 +231,71 @@ class DeficiencySignAdmin(NotedVocabularyAdmin):
     list_display = [*NotedVocabularyAdmin.list_display, "kind"]
     list_filter = ["status", "kind"]
     inlines = [DeficiencySignCitationInline]
+
+
+@admin.display(description=_("age band"), ordering="age_from_months")
+def age_band(obj) -> str:
+    return age_band_text(obj.age_from_months, obj.age_to_months)
+
+
+@admin.register(Population)
+class PopulationAdmin(FormularyAdmin):
+    """The populations a check can be made for; an intake or limit row serves a population when
+    its life stage is the population's and its age band meets the population's."""
+
+    list_display = ["slug", "name_nl", "name_en", "life_stage", age_band, "is_default"]
+    list_filter = ["life_stage", "is_default"]
+    search_fields = ["slug", "name_nl", "name_en"]
+    fields = [
+        "slug",
+        ("name_nl", "name_en"),
+        "life_stage",
+        ("age_from_months", "age_to_months"),
+        "is_default",
+    ]
+
+
+@admin.register(NutrientUpperLimit)
+class NutrientUpperLimitAdmin(FormularyAdmin):
+    """Upper limits of the nutrients other than magnesium (magnesium's are reference intakes)."""
+
+    list_display = [
+        "nutrient",
+        "jurisdiction",
+        "life_stage",
+        age_band,
+        "amount_a_day",
+        "status",
+    ]
+    list_filter = ["nutrient", "jurisdiction", "life_stage", "status"]
+    list_select_related = ["nutrient"]
+    search_fields = ["nutrient__slug", "nutrient__name_nl", "nutrient__name_en"]
+    autocomplete_fields = ["nutrient"]
+    fields = [
+        "nutrient",
+        "jurisdiction",
+        "life_stage",
+        ("age_from_months", "age_to_months"),
+        "amount",
+        "status",
+        "note_nl",
+        "note_en",
+    ]
+    inlines = [NutrientUpperLimitCitationInline]
+
+    @admin.display(description=_("amount a day"), ordering="amount")
+    def amount_a_day(self, obj) -> str:
+        return f"{number_text(obj.amount)} {obj.nutrient.get_unit_display()}"
+
+
+@admin.register(Caution)
+class CautionAdmin(FormularyAdmin):
+    """Conditions of the person under which magnesium needs caution (renal=severe)."""
+
+    list_display = ["slug", "name_nl", "name_en", "status"]
+    list_filter = ["status"]
+    search_fields = ["slug", "name_nl", "name_en", "advice_nl", "advice_en"]
+    inlines = [CautionCitationInline]
 
 
 def localized_name(obj) -> str:

@@ -7,9 +7,11 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext, pgettext_lazy
 
 from formulary.common.history import audit_history
 from formulary.common.localization import localized
+from formulary.common.localized_numbers import number_text
 from formulary.common.models import CatalogueVersion  # noqa: F401  (registered with this app)
 from formulary.common.search import search_key
 from formulary.enums import (
@@ -591,6 +593,59 @@ class HealthClaimCitation(Citation):
         ]
 
 
+def age_band_text(age_from_months: int, age_to_months: int | None) -> str:
+    """A band of whole months (the upper bound exclusive) as a reader says it: 12-48 months is
+    "1-3 years", 216 months on is "18 years and older", 0-6 months is "0-5 months"."""
+    if age_to_months is None:
+        if age_from_months % 12 == 0 and age_from_months:
+            years = age_from_months // 12
+            return ngettext("%(start)s year and older", "%(start)s years and older", years) % {
+                "start": years
+            }
+        return ngettext(
+            "%(start)s month and older", "%(start)s months and older", age_from_months
+        ) % {"start": age_from_months}
+    last_month = age_to_months - 1
+    if (
+        age_from_months % 12 == 0
+        and age_to_months % 12 == 0
+        and age_to_months - age_from_months > 12
+    ):
+        start, end = age_from_months // 12, age_to_months // 12 - 1
+        return ngettext("%(start)s-%(end)s year", "%(start)s-%(end)s years", end) % {
+            "start": start,
+            "end": end,
+        }
+    if last_month == age_from_months:
+        return ngettext("%(start)s month", "%(start)s months", age_from_months) % {
+            "start": age_from_months
+        }
+    return ngettext("%(start)s-%(end)s month", "%(start)s-%(end)s months", last_month) % {
+        "start": age_from_months,
+        "end": last_month,
+    }
+
+
+def age_band_check(row) -> None:
+    """A clear form error for a band that ends where or before it starts (the database's check
+    constraint would only name itself)."""
+    if (
+        row.age_from_months is not None
+        and row.age_to_months is not None
+        and row.age_to_months <= row.age_from_months
+    ):
+        raise ValidationError(
+            {
+                "age_to_months": _(
+                    "The band ends before it starts: the age up to (%(end)s months) must be "
+                    "above the age from (%(start)s months), or empty for no upper bound."
+                )
+                % {"start": row.age_from_months, "end": row.age_to_months}
+            },
+            code="age_band_reversed",
+        )
+
+
 class Population(models.Model):
     """A population a check can be made for: adults, a children's age band, pregnancy, lactation.
 
@@ -636,6 +691,22 @@ class Population(models.Model):
 
     def __str__(self):
         return localized(self, "name")
+
+    def clean(self):
+        age_band_check(self)
+        if self.is_default:
+            other = Population.objects.filter(is_default=True).exclude(pk=self.pk).first()
+            if other is not None:
+                raise ValidationError(
+                    {
+                        "is_default": _(
+                            "“%(other)s” is the default population already; only one can be. "
+                            "Untick it there first."
+                        )
+                        % {"other": other}
+                    },
+                    code="second_default",
+                )
 
 
 class NutrientUpperLimit(models.Model):
@@ -701,7 +772,15 @@ class NutrientUpperLimit(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.nutrient.slug} {self.jurisdiction} {self.life_stage}: {self.amount}"
+        # The admin's title and messages: "Zink, EU, algemeen, 18 jaar en ouder: 25 mg".
+        band = age_band_text(self.age_from_months, self.age_to_months)
+        return (
+            f"{self.nutrient}, {self.get_jurisdiction_display()}, {self.get_life_stage_display()}"
+            f", {band}: {number_text(self.amount)} {self.nutrient.get_unit_display()}"
+        )
+
+    def clean(self):
+        age_band_check(self)
 
 
 class Caution(models.Model):
@@ -727,7 +806,8 @@ class Caution(models.Model):
     history = audit_history()
 
     class Meta:
-        verbose_name = _("caution")
+        # pgettext: the interaction action "caution" is "voorzichtigheid", this "waarschuwing".
+        verbose_name = pgettext_lazy("condition of the person", "caution")
         verbose_name_plural = _("cautions")
         ordering = ["slug"]
         constraints = [choices_check("status", VerificationStatus, "caution_status_valid")]
@@ -754,7 +834,11 @@ class NutrientUpperLimitCitation(Citation):
 
 
 class CautionCitation(Citation):
-    caution = models.ForeignKey(Caution, on_delete=models.CASCADE, verbose_name=_("caution"))
+    caution = models.ForeignKey(
+        Caution,
+        on_delete=models.CASCADE,
+        verbose_name=pgettext_lazy("condition of the person", "caution"),
+    )
 
     history = audit_history()
 

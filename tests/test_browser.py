@@ -16,8 +16,9 @@ from django.db.migrations.loader import MigrationLoader
 from django.utils import translation
 
 from compounds.knowledge_base import load_knowledge_base
-from compounds.models import CompoundForm
+from compounds.models import CompoundForm, SupplementRule
 from formulary.common.numbers import mg_display
+from formulary.models import Caution, NutrientUpperLimit, Population
 from products.demo import load_demo_products
 from products.gtin import gs1_check_digit
 from products.selectors import product_dose, products_with_lines
@@ -50,11 +51,17 @@ def quiet(*_args):
 
 
 def restore_staff_groups():
-    """Runs the data migration that creates the two staff groups again."""
-    migration = import_module("products.migrations.0002_staff_groups")
-    state = MigrationLoader(connection).project_state(("products", "0002_staff_groups"))
-    with connection.schema_editor() as editor:
-        migration.create_groups(state.apps, editor)
+    """Runs the data migrations that create the two staff groups and grant them the
+    knowledge of issue 13 again."""
+    loader = MigrationLoader(connection)
+    for name, function in (
+        ("0002_staff_groups", "create_groups"),
+        ("0015_knowledge_population_permissions", "grant"),
+    ):
+        migration = import_module(f"products.migrations.{name}")
+        state = loader.project_state(("products", name))
+        with connection.schema_editor() as editor:
+            getattr(migration, function)(state.apps, editor)
 
 
 @pytest.fixture
@@ -308,4 +315,70 @@ def test_admin_pages_screenshots_in_each_language(
     page.goto(f"{live_server.url}/admin/")
     page.screenshot(path=SCREENSHOTS / f"dashboard-{language}.png", full_page=True)
     assert expected[2] in page.inner_text("#content")
+    context.close()
+
+
+# The knowledge of issue 13 a pharmacist editor keeps: (admin path, a row of it, the list's
+# title, a field label on the change form) per language.
+KNOWLEDGE_PAGES = {
+    "population": (
+        "formulary/population",
+        lambda: Population.objects.get(slug="child-1-3"),
+        {
+            "nl": ("Populaties", "Leeftijd vanaf (maanden)"),
+            "en": ("Populations", "Age from (months)"),
+        },
+    ),
+    "upper-limit": (
+        "formulary/nutrientupperlimit",
+        lambda: NutrientUpperLimit.objects.get(nutrient__slug="zinc", jurisdiction="eu"),
+        {
+            "nl": ("Bovengrenzen van voedingsstoffen", "Hoeveelheid per dag"),
+            "en": ("Upper limits of nutrients", "Amount a day"),
+        },
+    ),
+    "caution": (
+        "formulary/caution",
+        lambda: Caution.objects.get(slug="severe-renal-impairment"),
+        {"nl": ("Waarschuwingen", "Advies (Nederlands)"), "en": ("Cautions", "Advice (Dutch)")},
+    ),
+    "supplement-rule": (
+        "compounds/supplementrule",
+        lambda: SupplementRule.objects.get(nutrient__slug="iron"),
+        {
+            "nl": ("Interactieregels tussen supplementen", "Supplement vóór magnesium (uren)"),
+            "en": ("Supplement interaction rules", "Supplement before magnesium (hours)"),
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_knowledge_admin_pages_screenshots_in_each_language(
+    committed_catalogue, live_server, browser, django_user_model, language
+):
+    """The population and regimen knowledge as a pharmacist editor sees it: each list and a
+    change form, in tests/screenshots/ for a person to look at."""
+    context = browser.new_context(
+        locale="nl-NL" if language == "nl" else "en-GB", viewport=WIDE_SCREEN
+    )
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    staff_user(django_user_model, f"apotheker-{language}", "Pharmacist editors")
+    log_in(page, live_server, f"apotheker-{language}")
+    SCREENSHOTS.mkdir(exist_ok=True)
+
+    for name, (path, row, expected) in KNOWLEDGE_PAGES.items():
+        title, label = expected[language]
+        page.goto(f"{live_server.url}/admin/{path}/")
+        page.screenshot(path=SCREENSHOTS / f"{name}-list-{language}.png", full_page=True)
+        assert title in page.inner_text(".breadcrumbs")
+        assert page.locator("#result_list tbody tr").count() > 0
+
+        page.goto(f"{live_server.url}/admin/{path}/{row().pk}/change/")
+        page.screenshot(path=SCREENSHOTS / f"{name}-change-{language}.png", full_page=True)
+        assert label in page.inner_text("#content-main")
+        # Saved unchanged through the browser: the form the page shows is valid as it stands.
+        page.click("input[name=_continue]")
+        page.wait_for_selector(".messagelist .success")
     context.close()
