@@ -1,8 +1,8 @@
 """gunicorn settings, read from this folder by default: `gunicorn config.wsgi`.
 
 Environment: GUNICORN_BIND (default 127.0.0.1:8000), WEB_CONCURRENCY (workers, default
-2 per core + 1), GUNICORN_TIMEOUT (seconds, default 30), GUNICORN_ACCESS_LOG (a path or "-";
-default none: the load balancer logs requests).
+2 per core + 1), GUNICORN_THREADS (per worker, default 4), GUNICORN_TIMEOUT (seconds, default
+30), GUNICORN_ACCESS_LOG (a path or "-"; default none: the load balancer logs requests).
 """
 
 import multiprocessing
@@ -11,8 +11,12 @@ import os
 wsgi_app = "config.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-# Sync workers: each request is a few milliseconds of CPU and database; no long polls.
-worker_class = "sync"
+# Threads: most requests take milliseconds, but the full feed (feed/) streams the whole
+# catalogue for minutes. A sync worker is killed once one request outlives ``timeout`` (the
+# feed of 100,000 products was cut off after 30 s); a gthread worker keeps telling the arbiter
+# it is alive while its threads work, so ``timeout`` only catches a worker that hangs.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
 keepalive = 5

@@ -511,7 +511,7 @@ def report(args, sizes, machine_text, profile=""):
         "# Benchmark results",
         "",
         f"Run {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} on {machine_text}.",
-        f"gunicorn 2 sync workers, production profile, PostgreSQL + Redis; wrk "
+        f"gunicorn 2 workers x 4 threads, production profile, PostgreSQL + Redis; wrk "
         f"{args.threads} threads x {args.connections} connections, {args.duration} s per "
         f"measurement, {args.rounds} interleaved rounds, medians. Filtered list: "
         f"`products/?{WEBSHOP_QUERY}`. Uncached requests carry the bench's `X-Cache-Bypass` "
