@@ -85,16 +85,31 @@ def product_indications_rebuild(*, product_ids=None) -> None:
         stale = stale.filter(product_id__in=product_ids)
     # One DELETE: the rows are derived and keep no history, and delete() would load each row
     # to send its signals (a catalogue version bump per row).
-    stale._raw_delete(stale.db)
     database = router.db_for_write(ProductIndication)
+    # On the primary by name: a queryset's own .db is the read alias (a replica).
+    stale._raw_delete(database)
     select, params = rows_select(lines).query.get_compiler(using=database).as_sql()
     table = ProductIndication._meta.db_table
-    columns = (
-        "product_id, indication_id, evidence_strength, best_grade, tolerability, dose_value, "
-        f"price_value, {', '.join(points_field(j) for j in Jurisdiction.values)}"
-    )
+    values = [
+        "evidence_strength",
+        "best_grade",
+        "tolerability",
+        "dose_value",
+        "price_value",
+        *(points_field(j) for j in Jurisdiction.values),
+    ]
+    columns = ", ".join(["product_id", "indication_id", *values])
+    # ON CONFLICT: the full suite (SQLite and PostgreSQL) twice met a row of the batch that
+    # the DELETE above should have removed, after some earlier tests; the cause is not found
+    # yet. Overwriting keeps the rows equal to the SELECT, which is what they are defined as.
+    # (WHERE true: SQLite's parser needs it to read ON CONFLICT after INSERT ... SELECT.)
+    updates = ", ".join(f"{name} = excluded.{name}" for name in values)
     with connections[database].cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} ({columns}) {select}", params)
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT * FROM ({select}) AS fresh WHERE true "
+            f"ON CONFLICT (product_id, indication_id) DO UPDATE SET {updates}",
+            params,
+        )
     # Neither statement sends signals. A rebuild of some products is part of a write whose
     # bookkeeping (products.services.products_refresh) bumps those products; a rebuild of all
     # makes every product answer stale here.
