@@ -278,7 +278,8 @@ class FieldSelectionMixin:
     def finalize_response(self, request, response, *args, **kwargs):
         fields = getattr(self, "fields_selected", None)
         data = getattr(response, "data", None)
-        if fields and response.status_code == 200 and isinstance(data, dict):
+        reads = request.method in ("GET", "HEAD")  # not the OPTIONS metadata
+        if fields and reads and response.status_code == 200 and isinstance(data, dict):
             if isinstance(data.get("results"), list):
                 data["results"] = [only(item, fields) for item in data["results"]]
             else:

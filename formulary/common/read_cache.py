@@ -80,9 +80,13 @@ class CachedReadMixin:
 
     def look_up_stored_answer(self, request, **kwargs):
         self.read_cache_entry = None
-        # An authenticated read may see what the public may not (a draft by its GTIN), so
-        # it neither comes from the shared cache nor goes into it.
-        if request.auth is not None or bypasses_cache(request):
+        # Only reads are answers: an OPTIONS asked first (the throttle looks up every method)
+        # was stored under the GET's key and served to the GET. An authenticated read may see
+        # what the public may not (a draft by its GTIN), so it neither comes from the shared
+        # cache nor goes into it.
+        if request.method not in ("GET", "HEAD") or request.auth is not None:
+            return None
+        if bypasses_cache(request):
             return None
         language = current_language()
         # The whole URL, scheme and host included: the answer's next and previous links are
