@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
+from django.utils import translation
 
 from compounds.models import CompoundForm, InteractionRule
 from formulary.models import Indication, Medication, Reference
@@ -39,14 +40,16 @@ def test_spacing_hours_are_refused_on_a_monitoring_rule():
 
     rejected_by_database(InteractionRule.objects.filter(pk=rule.pk), drug_before_mg_hours=2)
     rule.drug_before_mg_hours = Decimal("2")
-    with pytest.raises(ValidationError) as raised:
-        rule.full_clean()
-    assert raised.value.message_dict == {
-        "mechanism": [
-            "Only chelation and absorption rules carry spacing hours; "
-            "clear the hours or change the mechanism."
-        ]
-    }
+    # The message is translated (lazily, when read); Dutch is the default language.
+    with translation.override("en"):
+        with pytest.raises(ValidationError) as raised:
+            rule.full_clean()
+        assert raised.value.message_dict == {
+            "mechanism": [
+                "Only chelation and absorption rules carry spacing hours; "
+                "clear the hours or change the mechanism."
+            ]
+        }
 
 
 def test_gtin_and_slugs_are_unique_in_the_database():
