@@ -125,7 +125,7 @@ def env_rate(name: str, *, default: str) -> str | None:
 
 
 REST_FRAMEWORK = {
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["config.renderers.OrjsonRenderer"],
     "DEFAULT_PARSER_CLASSES": ["config.parsers.StrictJSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["config.filtering.StrictFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "config.pagination.CountlessPageNumberPagination",
