@@ -173,6 +173,9 @@ class PopulationKnowledge:
                     [row for row in rows if row.kind == POPULATION_INTAKE_KIND[jurisdiction]],
                     population,
                 )
+        # What a limit says whatever the amount, per (population, jurisdiction, language),
+        # filled as it is asked for (products.populations.limit_facts).
+        self.limit_facts: dict[tuple[str, str, str], dict] = {}
 
 
 population_knowledge = kept_per_version(PopulationKnowledge)

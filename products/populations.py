@@ -12,11 +12,13 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from formulary.common.localization import localized
+from formulary.common.localization import current_language, localized
 from formulary.common.numbers import MG_PLACES, decimal_text, rounded
 from formulary.enums import Jurisdiction
 from formulary.models import Population, Reference
 from products.knowledge import PopulationKnowledge, RegimenKnowledge, regimen_knowledge
+
+JURISDICTIONS = tuple(Jurisdiction.values)  # the enum rebuilds its list on every read
 
 RENAL_CAUTION = "severe-renal-impairment"
 RENAL_VALUES = {"severe": RENAL_CAUTION}
@@ -68,12 +70,30 @@ def upper_limit_facts(
     population: Population,
     jurisdiction: str,
     mg_per_day: Decimal | None,
+    language: str | None = None,
 ) -> dict:
     """The population's magnesium limit in one jurisdiction against ``mg_per_day`` (None: no
-    amount to judge, as for a compound's advice)."""
+    amount to judge, as for a compound's advice). ``language``: the active one, when the caller
+    has it already."""
+    row = data.population_limits[population.slug, jurisdiction]
+    facts = dict(limit_facts(data, population, jurisdiction, language or current_language()))
+    if row is not None and mg_per_day is not None:
+        facts["exceeded"] = mg_per_day > row.amount_mg
+        facts["percent_of_limit"] = rounded(mg_per_day * 100 / row.amount_mg, 1)
+    return facts
+
+
+def limit_facts(
+    data: PopulationKnowledge, population: Population, jurisdiction: str, language: str
+) -> dict:
+    """What the limit says whatever the amount, kept in the snapshot per language: a page of
+    products shows the same sentences and sources on every row. Read it, never change it."""
+    key = (population.slug, jurisdiction, language)
+    if key in data.limit_facts:
+        return data.limit_facts[key]
     row = data.population_limits[population.slug, jurisdiction]
     if row is None:
-        return {
+        facts = {
             "set": False,
             "limit_mg": None,
             "exceeded": None,
@@ -83,24 +103,26 @@ def upper_limit_facts(
             "references": [],
             "message": no_limit_text(population, jurisdiction),
         }
-    return {
-        "set": True,
-        "limit_mg": rounded(row.amount_mg, MG_PLACES),
-        "exceeded": None if mg_per_day is None else mg_per_day > row.amount_mg,
-        "percent_of_limit": None
-        if mg_per_day is None
-        else rounded(mg_per_day * 100 / row.amount_mg, 1),
-        "split_dose_advised": row.split_dose_advised,
-        "status": row.status,
-        "references": [reference.key for reference in row.references.all()],
-        "message": limit_text(population, jurisdiction, row.amount_mg),
-    }
+    else:
+        facts = {
+            "set": True,
+            "limit_mg": rounded(row.amount_mg, MG_PLACES),
+            "exceeded": None,
+            "percent_of_limit": None,
+            "split_dose_advised": row.split_dose_advised,
+            "status": row.status,
+            "references": [reference.key for reference in row.references.all()],
+            "message": limit_text(population, jurisdiction, row.amount_mg),
+        }
+    data.limit_facts[key] = facts
+    return facts
 
 
 def upper_limits_facts(data: PopulationKnowledge, population: Population, mg_per_day) -> dict:
+    language = current_language()
     return {
-        jurisdiction: upper_limit_facts(data, population, jurisdiction, mg_per_day)
-        for jurisdiction in Jurisdiction.values
+        jurisdiction: upper_limit_facts(data, population, jurisdiction, mg_per_day, language)
+        for jurisdiction in JURISDICTIONS
     }
 
 

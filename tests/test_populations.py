@@ -153,7 +153,29 @@ def test_products_a_changed_limit_is_never_served_stale(client):
     row.amount_mg = Decimal(120)
     row.save()
 
-    assert get_json(client, url)["population"]["upper_limits"]["us"]["limit_mg"] == 120
+    facts = get_json(client, f"{url}&lang=en")["population"]["upper_limits"]["us"]
+    assert facts["limit_mg"] == 120
+    # The sentence is kept with the knowledge snapshot: a new limit makes a new one.
+    assert "is 120 mg a day" in facts["message"]
+
+
+def test_products_limit_sentences_follow_the_language_on_every_row(client):
+    # The sentences are kept per language: a Dutch page after an English one is all Dutch.
+    url = f"{API}/products/?population=child-4-8&page_size=5"
+    english = get_json(client, f"{url}&lang=en")["results"]
+    dutch = get_json(client, f"{url}&lang=nl")["results"]
+
+    assert len(english) == len(dutch) == 5
+    for row in english:
+        us = row["population"]["upper_limits"]["us"]
+        assert us["message"] == (
+            "The US supplemental upper limit of magnesium for children aged 4-8 years is "
+            "110 mg a day."
+        )
+    for row in dutch:
+        us = row["population"]["upper_limits"]["us"]
+        assert us["message"].startswith("De US-bovengrens voor magnesium uit supplementen")
+        assert us["message"].endswith("is 110 mg per dag.")
 
 
 @pytest.mark.parametrize(

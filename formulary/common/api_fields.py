@@ -193,6 +193,14 @@ def joined_orderings(data, filters):
     return data
 
 
+class SharedFields(dict):
+    """A form's fields that every form of the class shares: a Django form deep-copies its
+    fields on every instance (for forms that change them per request; ours never do)."""
+
+    def __deepcopy__(self, memo):
+        return SharedFields(self)
+
+
 class LeanFilterSet(django_filters.FilterSet):
     """django-filter's FilterSet without its per-request copies.
 
@@ -218,7 +226,9 @@ class LeanFilterSet(django_filters.FilterSet):
         # Kept on the class itself: a subclass has filters of its own.
         if "_shared_form_class" not in cls.__dict__:
             fields = {name: filter_.field for name, filter_ in cls.base_filters.items()}
-            cls._shared_form_class = type(f"{cls.__name__}Form", (cls._meta.form,), fields)
+            form_class = type(f"{cls.__name__}Form", (cls._meta.form,), fields)
+            form_class.base_fields = SharedFields(form_class.base_fields)
+            cls._shared_form_class = form_class
         return cls._shared_form_class
 
     def get_form_class(self):
@@ -273,7 +283,10 @@ class FieldSelectionMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        self.fields_selected = selected_fields(request.query_params, self.selectable_fields())
+        self.fields_selected = None
+        # Building the serializer to learn its fields costs a millisecond: only when asked.
+        if FIELDS_PARAMETER in request.query_params:
+            self.fields_selected = selected_fields(request.query_params, self.selectable_fields())
 
     def finalize_response(self, request, response, *args, **kwargs):
         fields = getattr(self, "fields_selected", None)

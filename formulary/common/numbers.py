@@ -22,7 +22,12 @@ def half_up(value, places: int) -> Decimal:
     A float goes through its shortest text (``repr``), so 0.125 is rounded as written.
     """
     number = value if isinstance(value, Decimal) else Decimal(str(value))
-    return number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    quantum = QUANTA.get(places) or Decimal(1).scaleb(-places)
+    return number.quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+# A page of products rounds a few hundred numbers: their quanta made once.
+QUANTA = {places: Decimal(1).scaleb(-places) for places in range(7)}
 
 
 def rounded(value, places: int) -> float | None:

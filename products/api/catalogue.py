@@ -56,7 +56,8 @@ class ProductRowsMixin:
     @RETRIEVE_SCHEMA
     def retrieve(self, request, *args, **kwargs):
         gtin = kwargs[self.lookup_field]
-        products = self.filter_queryset(self.get_queryset()).filter(gtin=gtin)
+        # One row by its unique GTIN: the list's ordering would only cost compiling it.
+        products = self.filter_queryset(self.get_queryset()).filter(gtin=gtin).order_by()
         rows = list(product_values(products, "version"))
         if not rows:
             raise Http404
