@@ -6,6 +6,7 @@ Needs Debian's varnish and varnish-modules (xkey); `.ci/run` installs them. With
 the test says so and skips.
 """
 
+import gzip
 import http.client
 import json
 import shutil
@@ -140,6 +141,22 @@ def test_varnish_second_anonymous_read_is_a_hit(stack):
     assert "age" in second
     assert second["cache-control"] == "public, max-age=0, must-revalidate"
     assert "xkey" not in second and "surrogate-control" not in second
+
+
+def test_varnish_keeps_answers_compressed_for_clients_that_ask(stack):
+    edge = stack["edge"]
+    path = f"{API}/compounds/?page_size=4"
+    edge.get(path)
+
+    status, zipped_headers, zipped = edge.get(path, **{"Accept-Encoding": "gzip"})
+    _, plain_headers, plain = edge.get(path)
+
+    assert status == 200
+    assert (zipped_headers["x-cache"], plain_headers["x-cache"]) == ("HIT", "HIT")
+    assert zipped_headers["content-encoding"] == "gzip"
+    assert "content-encoding" not in plain_headers
+    assert gzip.decompress(zipped) == plain
+    assert json.loads(plain)["results"]
 
 
 def test_varnish_keeps_one_variant_per_language(stack):
