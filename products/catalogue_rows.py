@@ -187,7 +187,7 @@ def product_row(
         "label_mismatch": dose.label_mismatch,
         "indications": known_indication_rows(data, tuple(line[0] for line in lines), language),
         "population": population_limits_row(
-            populations or population_knowledge(), population, dose.elemental_mg_per_day
+            populations or population_knowledge(), population, dose.elemental_mg_per_day, language
         ),
     }
     if with_health_claims:
@@ -197,12 +197,14 @@ def product_row(
     return row
 
 
-def population_limits_row(data: PopulationKnowledge, slug: str | None, mg_per_day: Decimal) -> dict:
+def population_limits_row(
+    data: PopulationKnowledge, slug: str | None, mg_per_day: Decimal, language: str
+) -> dict:
     """The daily amount against the population's upper limit in every jurisdiction."""
     population = population_for(data, slug)
     return {
         "slug": population.slug,
-        "upper_limits": upper_limits_facts(data, population, mg_per_day),
+        "upper_limits": upper_limits_facts(data, population, mg_per_day, language),
     }
 
 

@@ -118,8 +118,10 @@ def limit_facts(
     return facts
 
 
-def upper_limits_facts(data: PopulationKnowledge, population: Population, mg_per_day) -> dict:
-    language = current_language()
+def upper_limits_facts(
+    data: PopulationKnowledge, population: Population, mg_per_day, language: str | None = None
+) -> dict:
+    language = language or current_language()
     return {
         jurisdiction: upper_limit_facts(data, population, jurisdiction, mg_per_day, language)
         for jurisdiction in JURISDICTIONS
