@@ -10,6 +10,7 @@ locale/nl.
 
 from decimal import Decimal
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from formulary.common.localization import current_language, localized
@@ -73,8 +74,8 @@ def upper_limit_facts(
     language: str | None = None,
 ) -> dict:
     """The population's magnesium limit in one jurisdiction against ``mg_per_day`` (None: no
-    amount to judge, as for a compound's advice). ``language``: the active one, when the caller
-    has it already."""
+    amount to judge, as for a compound's advice), its sentence in ``language`` (by default the
+    active one)."""
     row = data.population_limits[population.slug, jurisdiction]
     facts = dict(limit_facts(data, population, jurisdiction, language or current_language()))
     if row is not None and mg_per_day is not None:
@@ -92,8 +93,15 @@ def limit_facts(
     if key in data.limit_facts:
         return data.limit_facts[key]
     row = data.population_limits[population.slug, jurisdiction]
+    with translation.override(language):
+        facts = limit_facts_in_active_language(population, jurisdiction, row)
+    data.limit_facts[key] = facts
+    return facts
+
+
+def limit_facts_in_active_language(population: Population, jurisdiction: str, row) -> dict:
     if row is None:
-        facts = {
+        return {
             "set": False,
             "limit_mg": None,
             "exceeded": None,
@@ -103,19 +111,16 @@ def limit_facts(
             "references": [],
             "message": no_limit_text(population, jurisdiction),
         }
-    else:
-        facts = {
-            "set": True,
-            "limit_mg": rounded(row.amount_mg, MG_PLACES),
-            "exceeded": None,
-            "percent_of_limit": None,
-            "split_dose_advised": row.split_dose_advised,
-            "status": row.status,
-            "references": [reference.key for reference in row.references.all()],
-            "message": limit_text(population, jurisdiction, row.amount_mg),
-        }
-    data.limit_facts[key] = facts
-    return facts
+    return {
+        "set": True,
+        "limit_mg": rounded(row.amount_mg, MG_PLACES),
+        "exceeded": None,
+        "percent_of_limit": None,
+        "split_dose_advised": row.split_dose_advised,
+        "status": row.status,
+        "references": [reference.key for reference in row.references.all()],
+        "message": limit_text(population, jurisdiction, row.amount_mg),
+    }
 
 
 def upper_limits_facts(
