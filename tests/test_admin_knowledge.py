@@ -501,6 +501,8 @@ def test_upper_limit_a_second_row_for_the_same_band_is_a_form_error(pharmacist):
         ({"minimum_daily_amount": "-3"}, "minimum_daily_amount", "greater than or equal to 0"),
         ({"mechanism": "depletion"}, "mechanism", "Only chelation and absorption rules"),
         ({"mechanism": "nonsense"}, "mechanism", "Select a valid choice"),
+        ({"advice_en": "Keep it 3-4 hours apart."}, "advice_en", "found “3-4 hours”"),
+        ({"advice_nl": "Houd 2 uur afstand."}, "advice_nl", "found “2 uur”"),
     ],
 )
 def test_supplement_rule_bad_input_is_a_clear_form_error(pharmacist, changes, field, message):
