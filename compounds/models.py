@@ -1,5 +1,7 @@
 """Compound forms (salt + hydrate), carriers, evidence links and medication interaction rules."""
 
+import re
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -43,6 +45,43 @@ def validate_formula(value: str):
         chemistry.parse_formula(value)
     except chemistry.FormulaError as error:
         raise ValidationError(error.message, code=error.code) from error
+
+
+# A figure of hours in a text: "4 h", "3-4 uur", "2 hours", "twee uur". A spacing rule's window
+# sentence is written from its hours fields; a figure typed into its advice beside them drifts
+# from them on the next edit, as moxifloxacin's "4 h before or 8 h after" once did.
+HOUR_FIGURE = re.compile(
+    r"\b(?:\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+    r"|een|één|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf)"
+    r"\s*(?:[-\u2013]\s*\d+(?:[.,]\d+)?\s*)?(?:h|hrs?|hours?|u|uur|uren)\b",
+    re.IGNORECASE,
+)
+
+
+def spacing_rule_errors(rule, hours_fields: tuple[str, str]) -> dict[str, ValidationError]:
+    """What an interaction rule, a medication's or a supplement's, may not hold: hours on a
+    rule that does not space, or hours in an advice text beside the hours fields. The hours
+    have one home, the fields; every sentence that states them is written from them."""
+    if rule.mechanism not in SPACING_MECHANISMS:
+        if all(getattr(rule, field) is None for field in hours_fields):
+            return {}
+        message = _(
+            "Only chelation and absorption rules carry spacing hours; "
+            "clear the hours or change the mechanism."
+        )
+        return {"mechanism": ValidationError(message, code="hours_without_spacing")}
+    errors = {}
+    for field in ("advice_nl", "advice_en"):
+        if found := HOUR_FIGURE.search(getattr(rule, field)):
+            errors[field] = ValidationError(
+                _(
+                    "Give the window in the hours fields, not in the advice (found “%(figure)s”): "
+                    "the sentence that states the window is written from those fields."
+                ),
+                code="hours_in_advice",
+                params={"figure": found.group()},
+            )
+    return errors
 
 
 def status_field(verbose_name, help_text):
@@ -401,18 +440,8 @@ class InteractionRule(models.Model):
         return ACTION_FOR_MECHANISM[Mechanism(self.mechanism)]
 
     def clean(self):
-        if self.mechanism not in SPACING_MECHANISMS and (
-            self.drug_before_mg_hours is not None or self.drug_after_mg_hours is not None
-        ):
-            raise ValidationError(
-                {
-                    "mechanism": _(
-                        "Only chelation and absorption rules carry spacing hours; "
-                        "clear the hours or change the mechanism."
-                    )
-                },
-                code="hours_without_spacing",
-            )
+        if errors := spacing_rule_errors(self, ("drug_before_mg_hours", "drug_after_mg_hours")):
+            raise ValidationError(errors)
 
 
 class CarrierEffectCitation(Citation):
@@ -610,19 +639,9 @@ class SupplementRule(models.Model):
         return ACTION_FOR_MECHANISM[Mechanism(self.mechanism)]
 
     def clean(self):
-        if self.mechanism not in SPACING_MECHANISMS and (
-            self.supplement_before_mg_hours is not None
-            or self.supplement_after_mg_hours is not None
-        ):
-            raise ValidationError(
-                {
-                    "mechanism": _(
-                        "Only chelation and absorption rules carry spacing hours; "
-                        "clear the hours or change the mechanism."
-                    )
-                },
-                code="hours_without_spacing",
-            )
+        fields = ("supplement_before_mg_hours", "supplement_after_mg_hours")
+        if errors := spacing_rule_errors(self, fields):
+            raise ValidationError(errors)
 
 
 class SupplementRuleCitation(Citation):

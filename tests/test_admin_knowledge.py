@@ -1,5 +1,6 @@
 """The admin pages of the population and regimen knowledge (issue 13): populations, the
-nutrients' upper limits, the cautions and the supplement rules, as pharmacist editors keep them.
+nutrients' upper limits, the cautions and the supplement rules, as pharmacist editors keep them;
+and the staff groups' permissions on every model of the knowledge base.
 
 A write through the admin goes through the model signals: the next API read shows it.
 """
@@ -7,6 +8,7 @@ A write through the admin goes through the model signals: the next API read show
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
@@ -16,9 +18,12 @@ from formulary.common.history import ChangePath
 from formulary.enums import IntakeKind
 from formulary.models import (
     Caution,
+    HealthClaim,
+    Medication,
     NutrientUpperLimit,
     Population,
     ReferenceIntake,
+    SourceOfRule,
 )
 from products.models import ProductIndication
 from tests.test_admin import change_url, form_data, staff_client
@@ -32,17 +37,31 @@ REGIMEN = {
     "products": [{"gtin": "2073800015480"}],  # magnesium oxide with 10 mg zinc
     "supplements": [{"nutrient": "zinc", "amount": 20}, {"nutrient": "iron", "amount": 14}],
 }
+# The knowledge pages tested here: issue 13's, and those of the medications and the health
+# claims, whose permissions came later (products.0016).
 MODELS = [
     ("formulary", "population"),
     ("formulary", "nutrientupperlimit"),
     ("formulary", "caution"),
     ("compounds", "supplementrule"),
+    ("formulary", "medication"),
+    ("formulary", "sourceofrule"),
+    ("formulary", "healthclaim"),
 ]
-CITATION_MODELS = [
-    ("formulary", "nutrientupperlimitcitation"),
-    ("formulary", "cautioncitation"),
-    ("compounds", "supplementrulecitation"),
-]
+# What the two lower layers hold that is not knowledge: the catalogue's version counter.
+NOT_KNOWLEDGE = {("formulary", "catalogueversion")}
+
+
+def knowledge_models() -> list[tuple[str, str]]:
+    """Every model of the knowledge base, read from the apps so that a new one is not missed:
+    the formulary's and the compounds' own models, without their audit-history twins."""
+    return sorted(
+        (model._meta.app_label, model._meta.model_name)
+        for label in ("formulary", "compounds")
+        for model in apps.get_app_config(label).get_models()
+        if not hasattr(model, "instance_type")  # django-simple-history's historical models
+        and (label, model._meta.model_name) not in NOT_KNOWLEDGE
+    )
 
 
 @pytest.fixture
@@ -64,6 +83,9 @@ def a_row_of(app, model):
         "nutrientupperlimit": zinc_eu_limit,
         "caution": lambda: Caution.objects.get(slug="severe-renal-impairment"),
         "supplementrule": lambda: SupplementRule.objects.get(nutrient__slug="iron"),
+        "medication": lambda: Medication.objects.get(slug="bisphosphonates"),
+        "sourceofrule": lambda: SourceOfRule.objects.get(nutrient="magnesium"),
+        "healthclaim": lambda: HealthClaim.objects.get(slug="mg-muscle"),
     }[model]()
 
 
@@ -105,6 +127,9 @@ def test_knowledge_pages_open_for_a_pharmacist_editor_in_each_language(
         ("formulary", "nutrientupperlimit", "nutrientupperlimitcitation_set"),
         ("formulary", "caution", "cautioncitation_set"),
         ("compounds", "supplementrule", "supplementrulecitation_set"),
+        ("formulary", "medication", "medicationcitation_set"),
+        ("formulary", "sourceofrule", "sourceofrulecitation_set"),
+        ("formulary", "healthclaim", "healthclaimcitation_set"),
     ],
 )
 def test_knowledge_change_forms_cite_references_through_the_autocomplete(
@@ -114,9 +139,13 @@ def test_knowledge_change_forms_cite_references_through_the_autocomplete(
 
     page = pharmacist.get(change_url(row))
 
+    # Without a permission on the citation model the admin leaves the inline out altogether;
+    # with view only it is read-only.
     (inline,) = page.context["inline_admin_formsets"]
     assert inline.formset.prefix == citations
     assert inline.formset.initial_form_count() == getattr(row, citations).count() > 0
+    assert (inline.has_add_permission, inline.has_change_permission) == (True, True)
+    assert inline.has_delete_permission is True
     widget = inline.formset.form.base_fields["reference"].widget
     assert type(widget.widget).__name__ == "AutocompleteSelect"
 
@@ -182,32 +211,64 @@ def codenames(name):
     }
 
 
-@pytest.mark.parametrize(("app", "model"), MODELS + CITATION_MODELS)
-def test_pharmacist_editors_keep_and_shop_staff_see_the_new_knowledge(app, model):
+def test_knowledge_models_are_the_ones_the_pages_and_citations_stand_for():
+    # A guard on the list below: the knowledge base has its citation models and issue 13's.
+    found = set(knowledge_models())
+
+    assert set(MODELS) <= found
+    assert {
+        ("formulary", "medicationcitation"),
+        ("formulary", "sourceofrulecitation"),
+        ("formulary", "healthclaimcitation"),
+        ("compounds", "supplementrulecitation"),
+    } <= found
+    assert NOT_KNOWLEDGE.isdisjoint(found)
+
+
+@pytest.mark.parametrize(("app", "model"), knowledge_models())
+def test_pharmacist_editors_keep_and_shop_staff_see_every_knowledge_model(app, model):
     pharmacist, shop = codenames("Pharmacist editors"), codenames("Shop staff")
 
-    for action in ("add", "change", "delete", "view"):
-        assert f"{app}.{action}_{model}" in pharmacist
-    assert f"{app}.view_{model}" in shop
-    assert shop & {f"{app}.{a}_{model}" for a in ("add", "change", "delete")} == set()
+    assert {
+        a for a in ("add", "change", "delete", "view") if f"{app}.{a}_{model}" in pharmacist
+    } == {
+        "add",
+        "change",
+        "delete",
+        "view",
+    }
+    assert {a for a in ("add", "change", "delete", "view") if f"{app}.{a}_{model}" in shop} == {
+        "view"
+    }
 
 
-def test_shop_staff_see_an_upper_limit_read_only_and_cannot_change_it(
-    admin_client, client, django_user_model
+@pytest.mark.parametrize(("app", "model"), MODELS)
+def test_shop_staff_see_knowledge_read_only_and_cannot_add_or_change_it(
+    admin_client, client, django_user_model, app, model
 ):
     admin_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    limit = zinc_eu_limit()
-    data = form_data(admin_client.get(change_url(limit)))
-    data["amount"] = "5"
+    row = a_row_of(app, model)
+    data = form_data(admin_client.get(change_url(row)))
+    records = row.history.count()
     shop = staff_client(client, django_user_model, "Shop staff")
 
-    page = shop.get(change_url(limit))
-    response = shop.post(change_url(limit), data)
+    listing = shop.get(changelist(app, model))
+    page = shop.get(change_url(row))
+    add = shop.get(reverse(f"admin:{app}_{model}_add"))
+    response = shop.post(change_url(row), data)
+
+    assert [r.status_code for r in (listing, page, add, response)] == [200, 200, 403, 403]
+    assert 'name="_save"' not in page.content.decode()
+    assert row.history.count() == records
+
+
+def test_shop_staff_see_an_upper_limit_without_its_amount_field(client, django_user_model):
+    shop = staff_client(client, django_user_model, "Shop staff")
+
+    page = shop.get(change_url(zinc_eu_limit()))
 
     assert page.status_code == 200
     assert 'name="amount"' not in page.content.decode()
-    assert response.status_code == 403
-    assert zinc_eu_limit().amount == limit.amount
 
 
 # ---- an admin write is what the API answers next ----------------------------------------
@@ -440,6 +501,8 @@ def test_upper_limit_a_second_row_for_the_same_band_is_a_form_error(pharmacist):
         ({"minimum_daily_amount": "-3"}, "minimum_daily_amount", "greater than or equal to 0"),
         ({"mechanism": "depletion"}, "mechanism", "Only chelation and absorption rules"),
         ({"mechanism": "nonsense"}, "mechanism", "Select a valid choice"),
+        ({"advice_en": "Keep it 3-4 hours apart."}, "advice_en", "found “3-4 hours”"),
+        ({"advice_nl": "Houd 2 uur afstand."}, "advice_nl", "found “2 uur”"),
     ],
 )
 def test_supplement_rule_bad_input_is_a_clear_form_error(pharmacist, changes, field, message):

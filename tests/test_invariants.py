@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils import translation
 
-from compounds.models import CompoundForm, InteractionRule
+from compounds.models import CompoundForm, InteractionRule, SupplementRule
 from formulary.models import Indication, Medication, Reference
 from products.models import IngredientLine, Product
 
@@ -50,6 +50,55 @@ def test_spacing_hours_are_refused_on_a_monitoring_rule():
                 "clear the hours or change the mechanism."
             ]
         }
+
+
+@pytest.mark.parametrize(
+    ("rule", "language", "advice", "message"),
+    [
+        (
+            lambda: SupplementRule.objects.get(nutrient__slug="iron"),
+            "en",
+            "Keep iron 3-4 hours from magnesium.",
+            "Give the window in the hours fields, not in the advice (found “3-4 hours”): "
+            "the sentence that states the window is written from those fields.",
+        ),
+        (
+            lambda: SupplementRule.objects.get(nutrient__slug="iron"),
+            "nl",
+            "Houd ijzer 3-4 uur gescheiden van magnesium.",
+            "Geef het venster op in de urenvelden, niet in het advies (gevonden: “3-4 uur”): "
+            "de zin die het venster noemt, wordt uit die velden geschreven.",
+        ),
+        (
+            lambda: InteractionRule.objects.get(medication__slug="levothyroxine"),
+            "en",
+            "Take it two hours before magnesium.",
+            "Give the window in the hours fields, not in the advice (found “two hours”): "
+            "the sentence that states the window is written from those fields.",
+        ),
+    ],
+)
+def test_a_spacing_rule_refuses_hours_in_its_advice_text(rule, language, advice, message):
+    # The hours have one home, the hours fields; a figure in the text would drift from them.
+    rule = rule()
+    setattr(rule, f"advice_{language}", advice)
+
+    with pytest.raises(ValidationError) as raised:
+        rule.full_clean()
+
+    # The message is translated lazily, when read.
+    with translation.override(language):
+        assert raised.value.message_dict == {f"advice_{language}": [message]}
+    assert raised.value.error_dict[f"advice_{language}"][0].code == "hours_in_advice"
+
+
+def test_a_monitoring_rule_may_name_hours_in_its_advice():
+    # Digoxin's "if an interaction is suspected, keep 2 h apart" is advice, not a window.
+    rule = InteractionRule.objects.get(medication__slug="digoxin")
+
+    rule.full_clean()
+
+    assert "2 h" in rule.advice_en
 
 
 def test_gtin_and_slugs_are_unique_in_the_database():

@@ -11,8 +11,15 @@ from django.db.models import Q
 from django.utils import translation
 
 from compounds import knowledge_base
+from compounds.enums import SPACING_MECHANISMS
 from compounds.medications import build_medication_index, medication_search_terms
-from compounds.models import CompoundForm, CompoundIndication, InteractionRule
+from compounds.models import (
+    HOUR_FIGURE,
+    CompoundForm,
+    CompoundIndication,
+    InteractionRule,
+    SupplementRule,
+)
 from formulary.common.loading import FIXTURES_DIR, LoadError
 from formulary.common.search import fold
 from formulary.enums import MedicationKind
@@ -132,15 +139,40 @@ def test_every_rule_keeps_the_strictest_window_its_sources_state_in_both_directi
     assert checked >= 9
 
 
-HOUR_FIGURE = re.compile(r"\d+(?:[.,]\d+)?\s*(?:-\s*\d+\s*)?(?:h|uur|hours?)\b")
-
-
-def test_spacing_rule_texts_state_no_hours_of_their_own():
+@pytest.mark.parametrize("model", [InteractionRule, SupplementRule])
+def test_spacing_rule_texts_state_no_hours_of_their_own(model):
     # The window sentence is written from the structured hours; a figure in the advice text
-    # could drift from them, as moxifloxacin's "4 h before or 8 h after" once did.
-    for rule in InteractionRule.objects.filter(mechanism__in=["chelation", "absorption"]):
+    # could drift from them, as moxifloxacin's "4 h before or 8 h after" once did, and iron's
+    # "3-4 hours" would have after an edit of its hours. clean() refuses one (test_invariants).
+    rules = model.objects.filter(mechanism__in=SPACING_MECHANISMS)
+    assert rules.exists()
+    for rule in rules:
         assert HOUR_FIGURE.findall(rule.advice_en) == [], str(rule)
         assert HOUR_FIGURE.findall(rule.advice_nl) == [], str(rule)
+
+
+@pytest.mark.parametrize(
+    ("text", "figure"),
+    [
+        ("keep 2 h apart", "2 h"),
+        ("keep 3-4 hours from magnesium", "3-4 hours"),
+        ("3\u20134 uur gescheiden", "3\u20134 uur"),  # an en dash
+        ("minstens 1,5 uur ervoor", "1,5 uur"),
+        ("at least 4h before", "4h"),
+        ("two hours later", "two hours"),
+        ("twee uur later", "twee uur"),
+        ("tot 6 uren erna", "6 uren"),
+    ],
+)
+def test_hour_figure_finds_the_hours_written_in_either_language(text, figure):
+    assert [m.group() for m in HOUR_FIGURE.finditer(text)] == [figure]
+
+
+@pytest.mark.parametrize(
+    "text", ["142 mg per dag", "ten minste", "about 20 %", "once a day", "vitamine B6 heeft"]
+)
+def test_hour_figure_leaves_other_numbers_alone(text):
+    assert HOUR_FIGURE.findall(text) == []
 
 
 def test_taken_alone_minutes_are_the_longest_their_sources_state():

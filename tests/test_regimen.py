@@ -5,9 +5,10 @@ supplement rules, one day plan that keeps every window, and the 400s."""
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
-from compounds.models import SupplementRule
-from formulary.common.numbers import half_up
+from compounds.models import HOUR_FIGURE, SupplementRule
+from formulary.common.numbers import decimal_text, half_up
 from products.models import Product
 from tests.test_bad_input import database_fingerprint
 
@@ -195,6 +196,33 @@ def test_supplement_rules_hours_are_the_strictest_their_sources_state():
             # The advice sentence states the structured threshold.
             amount = f"{rule.minimum_daily_amount.normalize():f}"
             assert amount in rule.advice_en and amount in rule.advice_nl
+
+
+@pytest.mark.parametrize(("lang", "unit"), [("en", "h"), ("nl", "uur")])
+def test_regimen_supplement_rule_texts_name_the_rules_hours_and_no_others(client, lang, unit):
+    # What the regimen shows of a spaced rule, its advice and the window sentence, states the
+    # hours fields: a pharmacist's edit of the hours changes the text with them.
+    spaced = SupplementRule.objects.filter(check_label=False).exclude(
+        supplement_before_mg_hours=None, supplement_after_mg_hours=None
+    )
+    assert spaced.exists()
+    for rule in spaced.select_related("nutrient"):
+        amount = rule.minimum_daily_amount or Decimal(1)
+        supplements = [{"nutrient": rule.nutrient.slug, "amount": str(amount)}]
+
+        body = post(client, {**BODY, "supplements": supplements}, lang=lang)
+
+        (shown,) = [
+            r
+            for r in body["supplement_rules"]
+            if (r["nutrient"], r["mechanism"]) == (rule.nutrient.slug, rule.mechanism)
+        ]
+        assert shown["applies"] is True
+        hours = (rule.supplement_before_mg_hours, rule.supplement_after_mg_hours)
+        with translation.override(lang):
+            expected = [f"{decimal_text(h)} {unit}" for h in hours if h is not None]
+        text = f"{shown['advice']} {shown['reason']}"
+        assert [m.group() for m in HOUR_FIGURE.finditer(text)] == expected, (rule, text)
 
 
 def test_regimen_compounds_with_amounts_and_renal_caution(client):

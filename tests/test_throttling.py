@@ -81,8 +81,16 @@ def test_wrong_tokens_are_throttled_per_address(client, rates):
     answers = statuses(client, url, 5, HTTP_AUTHORIZATION="Token " + "f" * 64)
 
     assert answers == [401, 401, 401, 429, 429]
-    body = client.get(url, HTTP_AUTHORIZATION="Token x").json()
-    assert body["error"]["code"] == "throttled"
+    refused = client.get(url, HTTP_AUTHORIZATION="Token x")  # Dutch, the default language
+    wait = int(refused.headers["Retry-After"])
+    assert refused.json() == {
+        "error": {
+            "status": 429,
+            "code": "throttled",
+            "message": f"Te veel verzoeken; probeer het over {wait} seconden opnieuw.",
+            "details": [],
+        }
+    }
     assert client.get(url).status_code == 200  # reads without a token stay open
 
 
