@@ -4,16 +4,16 @@ The database ranked the products (products/matching/ranking.py); this module rec
 one's factors with products/matching/score.py so a result explains its own score.
 """
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Prefetch, prefetch_related_objects
-
 from compounds.advice import rule_text
 from compounds.enums import EvidenceBasis, InteractionAction, LaxativeTendency
-from compounds.models import CompoundIndication, InteractionRule
+from compounds.models import CompoundForm, CompoundIndication, InteractionRule
 from compounds.selectors import rules_for_compound
 from formulary.citations import short_citation
+from formulary.common.catalogue_version import kept_per_version
 from formulary.common.localization import localized, translated
 from formulary.common.numbers import MG_PLACES, decimal_text
 from formulary.enums import VerificationStatus
@@ -21,6 +21,7 @@ from formulary.models import Indication, Population, ReferenceIntake
 from products.knowledge import knowledge
 from products.matching import score as matching
 from products.matching import weights as match_weights
+from products.matching.ranking import LINE_COMPOUNDS
 from products.models import IngredientLine, Product
 from products.populations import no_limit_text
 
@@ -53,18 +54,59 @@ class MatchRequest:
     """The cautions the request's flags ask for (products.populations.cautions_for)."""
 
 
+@dataclass(frozen=True)
+class MatchLine:
+    """One ingredient line of a result as matching reads it: the compound (with its carrier),
+    and its evidence links for the asked indications."""
+
+    compound: CompoundForm
+    asked_evidence: tuple[CompoundIndication, ...]
+
+
+def build_compound_forms() -> dict[int, CompoundForm]:
+    return {compound.pk: compound for compound in CompoundForm.objects.select_related("carrier")}
+
+
+# The compounds with their carriers, kept per knowledge version as the knowledge base is
+# (products.knowledge): a page's lines then need only their compound ids. Shared: read only.
+compound_forms = kept_per_version(build_compound_forms)
+
+
+def page_compound_ids(products: list[Product]) -> dict[int, list[int]]:
+    """Per product id its lines' compound ids in line order: from the ranking's
+    ``line_compounds`` (products.matching.ranking) where it brought them, else one query."""
+    if all(hasattr(product, LINE_COMPOUNDS) for product in products):
+        return {
+            product.pk: json.loads(getattr(product, LINE_COMPOUNDS) or "[]") for product in products
+        }
+    found = {product.pk: [] for product in products}
+    lines = IngredientLine.objects.filter(product_id__in=found).order_by("product_id", "id")
+    for product_id, compound_id in lines.values_list("product_id", "compound_id"):
+        found[product_id].append(compound_id)
+    return found
+
+
 def prefetch_page(products: list[Product], indication_slugs: list[str]) -> None:
-    """The page's lines with their compounds (one query) and, from the kept knowledge, each
-    compound's evidence for the asked indications as ``asked_evidence``."""
-    lines = IngredientLine.objects.select_related("compound__carrier")
-    prefetch_related_objects(products, Prefetch("ingredients", lines))
+    """Each product's lines as ``match_lines``: the compounds from the kept snapshot, each
+    with its evidence for the asked indications from the kept knowledge."""
+    compounds = compound_forms()
     evidence = knowledge().evidence
     asked = set(indication_slugs)
+    page = page_compound_ids(products)
+    lines = {}
+    for compound_ids in page.values():
+        for compound_id in compound_ids:
+            if compound_id not in lines:
+                lines[compound_id] = MatchLine(
+                    compound=compounds[compound_id],
+                    asked_evidence=tuple(
+                        link
+                        for link in evidence.get(compound_id, ())
+                        if link.indication.slug in asked
+                    ),
+                )
     for product in products:
-        for line in product.ingredients.all():
-            line.compound.asked_evidence = [
-                link for link in evidence.get(line.compound_id, ()) if link.indication.slug in asked
-            ]
+        product.match_lines = [lines[compound_id] for compound_id in page[product.pk]]
 
 
 def sentence(text: str) -> str:
@@ -88,8 +130,8 @@ def best_links(product: Product) -> dict[str, tuple[Decimal, CompoundIndication]
     named is always the same one.
     """
     candidates = {}
-    for line in product.ingredients.all():
-        for link in line.compound.asked_evidence:
+    for line in product.match_lines:
+        for link in line.asked_evidence:
             strength = matching.link_strength(link.grade, link.basis)
             candidates.setdefault(link.indication.slug, []).append((strength, link))
     return {
@@ -175,9 +217,9 @@ def dose_reasons(product: Product, request: MatchRequest) -> list[str]:
     return reasons
 
 
-def worst_line(product: Product) -> IngredientLine:
+def worst_line(product: Product) -> MatchLine:
     return min(
-        product.ingredients.all(),
+        product.match_lines,
         key=lambda line: (
             match_weights.TOLERABILITY[line.compound.laxative_tendency],
             line.compound.slug,
@@ -314,7 +356,7 @@ def limit_warnings(product: Product, request: MatchRequest) -> list[dict]:
 
 
 def medication_warnings(product: Product, request: MatchRequest) -> list[dict]:
-    compounds = [line.compound for line in product.ingredients.all()]
+    compounds = [line.compound for line in product.match_lines]
     applying = {
         rule.pk
         for compound in compounds
@@ -386,7 +428,7 @@ def unverified_warnings(product: Product, links) -> list[dict]:
             compound=localized(line.compound, "name"),
             status=line.compound.laxative_status,
         )
-        for line in product.ingredients.all()
+        for line in product.match_lines
         if line.compound.laxative_status in DOUBTFUL
     ]
     if not items:
@@ -407,7 +449,7 @@ def unverified_warnings(product: Product, links) -> list[dict]:
 
 def explain(product: Product, request: MatchRequest) -> dict:
     best = best_links(product)
-    lines = list(product.ingredients.all())
+    lines = product.match_lines
     euro_per_100mg = matching.price_per_100mg(
         price_eur=product.price_eur,
         elemental_mg_per_serving=product.elemental_mg_per_serving,
@@ -441,7 +483,7 @@ def explain(product: Product, request: MatchRequest) -> dict:
         tolerability_reason(product),
         price_reason(euro_per_100mg),
     ]
-    every_link = [link for line in lines for link in line.compound.asked_evidence]
+    every_link = [link for line in lines for link in line.asked_evidence]
     warnings = [
         *limit_warnings(product, request),
         *caution_warnings(request),
