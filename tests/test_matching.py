@@ -19,10 +19,10 @@ from products.gtin import gs1_check_digit
 from products.knowledge import knowledge, population_knowledge
 from products.matching import score as matching
 from products.matching import weights as match_weights
-from products.matching.explain import MatchRequest, explain, prefetch_page
+from products.matching.explain import MatchRequest, compound_forms, explain, prefetch_page
 from products.matching.index import product_indications_rebuild
 from products.matching.ranking import ranked_matches
-from products.models import Brand, Product, ProductIndication
+from products.models import Brand, IngredientLine, Product, ProductIndication
 from products.populations import cautions_for, population_for
 from products.services import IngredientInput, product_upsert
 
@@ -482,6 +482,32 @@ def test_match_rows_render_exactly_what_the_match_serializer_renders(
         MatchSerializer(results, many=True).data
     )
     assert rows == MatchSerializer(results, many=True).data
+
+
+def test_match_page_reads_a_compound_its_kept_snapshot_does_not_hold_yet():
+    """A line may name a compound newer than the snapshot of compounds (created after the
+    request read the knowledge version): the page reads it rather than failing."""
+    form = make_compound("kept-form", links=[("sleep", "B", "magnesium")])
+    product = make_product(1, [(form, 1)])
+    sleep = Indication.objects.get(slug="sleep")
+    compound_forms()
+    newer = CompoundForm.objects.get(pk=form.pk)
+    newer.pk, newer.slug = None, "newer-form"
+    CompoundForm.objects.bulk_create([newer])  # no signals: the kept snapshot stays
+    IngredientLine.objects.filter(product=product).update(compound=newer)
+    ranked = list(
+        ranked_matches(
+            Product.objects.filter(pk=product.pk),
+            indication_ids=[sleep.pk],
+            limit_mg=adult_upper_limit("eu").amount_mg,
+            with_lines=True,
+        )
+    )
+
+    prefetch_page(ranked, ["sleep"])
+
+    assert newer.pk not in compound_forms()
+    assert [line.compound.slug for line in ranked[0].match_lines] == ["newer-form"]
 
 
 def test_match_rows_cover_exactly_the_products_the_python_rules_link():

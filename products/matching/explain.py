@@ -96,13 +96,17 @@ class MatchLine:
     asked_evidence: tuple[CompoundIndication, ...]
 
 
-def build_compound_forms() -> dict[int, CompoundForm]:
-    return {compound.pk: compound for compound in CompoundForm.objects.select_related("carrier")}
+def build_compound_forms_of(ids=None) -> dict[int, CompoundForm]:
+    """The compounds (of ``ids``, or all) with their carriers, by id."""
+    compounds = CompoundForm.objects.select_related("carrier")
+    if ids is not None:
+        compounds = compounds.filter(pk__in=ids)
+    return {compound.pk: compound for compound in compounds}
 
 
 # The compounds with their carriers, kept per knowledge version as the knowledge base is
 # (products.knowledge): a page's lines then need only their compound ids. Shared: read only.
-compound_forms = kept_per_version(build_compound_forms)
+compound_forms = kept_per_version(build_compound_forms_of)
 
 
 def page_compound_ids(products: list[Product]) -> dict[int, list[int]]:
@@ -126,6 +130,9 @@ def prefetch_page(products: list[Product], indication_slugs: list[str]) -> None:
     evidence = knowledge().evidence
     asked = set(indication_slugs)
     page = page_compound_ids(products)
+    missing = {i for ids in page.values() for i in ids} - compounds.keys()
+    if missing:  # a compound created since the snapshot's version was read: not kept yet
+        compounds = {**compounds, **build_compound_forms_of(missing)}
     lines = {}
     for compound_ids in page.values():
         for compound_id in compound_ids:
