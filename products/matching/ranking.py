@@ -336,6 +336,7 @@ def top_matches(
     evidence_bound: Decimal,
     count: int,
     headroom_slack: float = 0.0,
+    evidence_spread: Decimal = Decimal(0),
 ) -> list[Product]:
     """``ranked_matches(...)[:count]``, exactly, without ranking every match (a threshold scan).
 
@@ -346,6 +347,10 @@ def top_matches(
     ones: 0 when ``limit_mg`` is the adult limit the match rows were scored with; for another
     population's limit the headroom term alone changes, by at most its weight, so the floor
     proves only what lies that much below it.
+    ``evidence_spread``: how far the results' mean evidence may typically lie below the bound
+    (``evidence_spread``); each try starts that many weighted points (and the slack) below
+    its floor, where the proof usually ends, so most requests need one ranking, not two. It
+    only moves where the scan starts: the proof below decides, whatever its value.
 
     Ranks only the products at or above a floor of points, so its cost follows ``count`` and
     not the catalogue: first the floor that ``CANDIDATES_PER_RESULT * count`` rows of one
@@ -365,11 +370,13 @@ def top_matches(
         )
         return list(ranking[:count])
 
+    below = float(w.EVIDENCE_WEIGHT * evidence_spread) + headroom_slack
     rows = CANDIDATES_PER_RESULT * count
     for _try in range(2):
         floor = points_floor(indication_ids, field, rows)
         if floor is None:
             return ranked(None)
+        floor -= below
         found = ranked(floor)
         if len(found) == count:
             break
@@ -390,6 +397,7 @@ class TopMatchesPages:
     limit_mg: Decimal | None
     evidence_bound: Decimal
     headroom_slack: float = 0.0
+    evidence_spread: Decimal = Decimal(0)
 
     def __getitem__(self, bounds: slice) -> list[Product]:
         return top_matches(
@@ -400,16 +408,32 @@ class TopMatchesPages:
             evidence_bound=self.evidence_bound,
             count=bounds.stop,
             headroom_slack=self.headroom_slack,
+            evidence_spread=self.evidence_spread,
         )[bounds]
+
+
+def strongest_links(knowledge) -> dict[str, Decimal]:
+    """Per indication slug the strength of its strongest link in ``knowledge``."""
+    strongest = defaultdict(Decimal)
+    for links in knowledge.evidence.values():
+        for link in links:
+            slug = link.indication.slug
+            strongest[slug] = max(strongest[slug], link_strength(link.grade, link.basis))
+    return strongest
 
 
 def evidence_bound(knowledge, indication_slugs: list[str]) -> Decimal:
     """The highest mean evidence any product can have for the asked indications: the mean of
     each one's strongest link in ``knowledge`` (products.knowledge), since a product's best
     link is one of these links."""
-    strongest = defaultdict(Decimal)
-    for links in knowledge.evidence.values():
-        for link in links:
-            slug = link.indication.slug
-            strongest[slug] = max(strongest[slug], link_strength(link.grade, link.basis))
+    strongest = strongest_links(knowledge)
     return evidence_value((strongest[slug] for slug in indication_slugs), len(indication_slugs))
+
+
+def evidence_spread(knowledge, indication_slugs: list[str]) -> Decimal:
+    """How far below ``evidence_bound`` the mean evidence of a product lies that has the
+    strongest link of one asked indication only: where the first page's results typically
+    lie when few products cover several of the asked indications (0 for one indication)."""
+    strongest = strongest_links(knowledge)
+    best_one = max(strongest[slug] for slug in indication_slugs) / len(indication_slugs)
+    return evidence_bound(knowledge, indication_slugs) - best_one
