@@ -6,19 +6,24 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
+from rest_framework.renderers import JSONRenderer
 
 from compounds.models import Carrier, CompoundForm, CompoundIndication
 from formulary.citations import short_citation
 from formulary.models import Indication
 from formulary.selectors import adult_upper_limit
+from products.api.match import MatchSerializer, match_row
 from products.enums import AmountBasis, ProductStatus
 from products.gtin import gs1_check_digit
+from products.knowledge import knowledge, population_knowledge
 from products.matching import score as matching
 from products.matching import weights as match_weights
-from products.matching.explain import MatchRequest, explain, prefetch_page
+from products.matching.explain import MatchRequest, compound_forms, explain, prefetch_page
 from products.matching.index import product_indications_rebuild
 from products.matching.ranking import ranked_matches
-from products.models import Brand, Product, ProductIndication
+from products.models import Brand, IngredientLine, Product, ProductIndication
+from products.populations import cautions_for, population_for
 from products.services import IngredientInput, product_upsert
 
 pytestmark = pytest.mark.django_db
@@ -428,6 +433,81 @@ def test_match_score_sql_equals_python_on_every_demo_product(slugs, jurisdiction
     assert [p.gtin for p in ranked] == sorted(
         python_scores, key=lambda g: matching.rank_key(python_scores[g], g)
     )
+
+
+MATCH_REQUESTS = [
+    # (indications, jurisdiction, population, medications, renal, language)
+    (["sleep"], "eu", None, [], None, "nl"),
+    (["sleep", "stress"], "us", "child-4-8", ["levothyroxine", "digoxin"], "severe", "en"),
+    (["heart-vessels", "sport", "energy"], "eu", "child-1-3", ["levothyroxine"], None, "en"),
+    (["constipation", "cramps"], "us", "pregnancy", [], "severe", "nl"),
+]
+
+
+@pytest.mark.parametrize(
+    ("slugs", "jurisdiction", "population", "medications", "renal", "language"), MATCH_REQUESTS
+)
+def test_match_rows_render_exactly_what_the_match_serializer_renders(
+    slugs, jurisdiction, population, medications, renal, language
+):
+    """products.api.match.match_row writes the page without the serializer; MatchSerializer
+    stays what the OpenAPI schema is made from, so the two must give the same bytes."""
+    populations = population_knowledge()
+    asked = population_for(populations, population)
+    indications = [Indication.objects.get(slug=slug) for slug in slugs]
+    limit = populations.population_limits[asked.slug, jurisdiction]
+    with translation.override(language):
+        ranked = list(
+            ranked_matches(
+                Product.objects.select_related("brand"),
+                indication_ids=[i.pk for i in indications],
+                limit_mg=limit.amount_mg if limit else None,
+            )
+        )
+        prefetch_page(ranked, slugs)
+        request = MatchRequest(
+            indications=indications,
+            limit=limit,
+            jurisdiction=jurisdiction,
+            rules=knowledge().rules_for(medications),
+            population=asked,
+            cautions=cautions_for(renal),
+        )
+        results = [explain(product, request) for product in ranked]
+
+    rows = [match_row(result) for result in results]
+
+    assert len(rows) > 3
+    assert JSONRenderer().render(rows) == JSONRenderer().render(
+        MatchSerializer(results, many=True).data
+    )
+    assert rows == MatchSerializer(results, many=True).data
+
+
+def test_match_page_reads_a_compound_its_kept_snapshot_does_not_hold_yet():
+    """A line may name a compound newer than the snapshot of compounds (created after the
+    request read the knowledge version): the page reads it rather than failing."""
+    form = make_compound("kept-form", links=[("sleep", "B", "magnesium")])
+    product = make_product(1, [(form, 1)])
+    sleep = Indication.objects.get(slug="sleep")
+    compound_forms()
+    newer = CompoundForm.objects.get(pk=form.pk)
+    newer.pk, newer.slug = None, "newer-form"
+    CompoundForm.objects.bulk_create([newer])  # no signals: the kept snapshot stays
+    IngredientLine.objects.filter(product=product).update(compound=newer)
+    ranked = list(
+        ranked_matches(
+            Product.objects.filter(pk=product.pk),
+            indication_ids=[sleep.pk],
+            limit_mg=adult_upper_limit("eu").amount_mg,
+            with_lines=True,
+        )
+    )
+
+    prefetch_page(ranked, ["sleep"])
+
+    assert newer.pk not in compound_forms()
+    assert [line.compound.slug for line in ranked[0].match_lines] == ["newer-form"]
 
 
 def test_match_rows_cover_exactly_the_products_the_python_rules_link():

@@ -20,7 +20,12 @@ from products.enums import AmountBasis, ProductStatus
 from products.gtin import gs1_check_digit
 from products.knowledge import knowledge as kept_knowledge
 from products.matching import score as matching
-from products.matching.ranking import evidence_bound, ranked_matches, top_matches
+from products.matching.ranking import (
+    evidence_bound,
+    evidence_spread,
+    ranked_matches,
+    top_matches,
+)
 from products.models import Brand, ProductIndication
 from products.services import IngredientInput, product_upsert
 
@@ -87,7 +92,8 @@ def ranking_options(query: str, jurisdiction: str) -> dict:
     }
 
 
-def top(query: str, jurisdiction: str, count: int):
+def top(query: str, jurisdiction: str, count: int, *, spread: bool = True):
+    """``top_matches`` as products/match/ calls it (``spread``: with the evidence spread)."""
     slugs = QueryDict(query)["indication"].split(",")
     return top_matches(
         filtered(query),
@@ -95,6 +101,7 @@ def top(query: str, jurisdiction: str, count: int):
         jurisdiction=jurisdiction,
         evidence_bound=evidence_bound(kept_knowledge(), slugs),
         count=count,
+        evidence_spread=evidence_spread(kept_knowledge(), slugs) if spread else Decimal(0),
     )
 
 
@@ -124,9 +131,26 @@ def test_top_matches_equal_the_full_ranking_with_ties(catalogue, query):
     for jurisdiction in ["eu", "us"]:
         for count in [1, 5, 21, 41, 400]:
             full, top_k = both_rankings(query, jurisdiction, count)
+            without_spread = top(query, jurisdiction, count, spread=False)
 
             assert order(top_k) == order(full), (jurisdiction, count)
             assert [p.match_score for p in top_k] == [p.match_score for p in full]
+            assert order(without_spread) == order(full), (jurisdiction, count)
+
+
+def test_evidence_spread_is_how_far_one_strongest_link_stays_below_the_bound():
+    knowledge = kept_knowledge()
+    strongest = max(
+        matching.link_strength(link.grade, link.basis)
+        for links in knowledge.evidence.values()
+        for link in links
+        if link.indication.slug in ("sleep", "sport")
+    )
+
+    assert evidence_spread(knowledge, ["sleep"]) == 0
+    assert evidence_spread(knowledge, ["sleep", "sport"]) == (
+        evidence_bound(knowledge, ["sleep", "sport"]) - strongest / 2
+    )
 
 
 def test_top_matches_catalogue_holds_ties_at_the_top(catalogue):

@@ -15,7 +15,7 @@ from products.enums import ProductStatus
 from products.knowledge import knowledge, population_knowledge
 from products.matching import weights as match_weights
 from products.matching.explain import MatchRequest, explain, prefetch_page
-from products.matching.ranking import TopMatchesPages, evidence_bound
+from products.matching.ranking import TopMatchesPages, evidence_bound, evidence_spread
 from products.models import Product
 from products.populations import cautions_for, population_for
 
@@ -109,17 +109,7 @@ class MatchSerializer(serializers.Serializer):
 
     @extend_schema_field(FIGURES_SCHEMA)
     def get_figures(self, result):
-        figures = result["figures"]
-        low, high = figures["effective_range_mg"]
-        return {
-            **figures,
-            # Rounded as the sentences print them.
-            "elemental_mg_per_day": rounded(figures["elemental_mg_per_day"], 1),
-            "effective_range_mg": [rounded(low, 0), rounded(high, 0)],
-            "upper_limit_mg": rounded(figures["upper_limit_mg"], 0),
-            "percent_of_upper_limit": rounded(figures["percent_of_upper_limit"], 1),
-            "euro_per_100mg_elemental": rounded(figures["euro_per_100mg_elemental"], 2),
-        }
+        return figures_row(result["figures"])
 
     @extend_schema_field(
         {
@@ -148,14 +138,58 @@ class MatchSerializer(serializers.Serializer):
         }
     )
     def get_factors(self, result):
-        return {
-            name: {
-                "value": rounded(factor.value, 3),
-                "weight": rounded(factor.weight, 2),
-                "points": rounded(factor.points, 1),
-            }
-            for name, factor in result["factors"].items()
+        return factors_row(result["factors"])
+
+
+def figures_row(figures: dict) -> dict:
+    low, high = figures["effective_range_mg"]
+    return {
+        **figures,
+        # Rounded as the sentences print them.
+        "elemental_mg_per_day": rounded(figures["elemental_mg_per_day"], 1),
+        "effective_range_mg": [rounded(low, 0), rounded(high, 0)],
+        "upper_limit_mg": rounded(figures["upper_limit_mg"], 0),
+        "percent_of_upper_limit": rounded(figures["percent_of_upper_limit"], 1),
+        "euro_per_100mg_elemental": rounded(figures["euro_per_100mg_elemental"], 2),
+    }
+
+
+def factors_row(factors: dict) -> dict:
+    return {
+        name: {
+            "value": rounded(factor.value, 3),
+            "weight": rounded(factor.weight, 2),
+            "points": rounded(factor.points, 1),
         }
+        for name, factor in factors.items()
+    }
+
+
+def match_row(result: dict) -> dict:
+    """``MatchSerializer(result).data`` as a plain dict, without the serializer's per-field
+    machinery (a quarter of an uncached answer's time); tests/test_matching.py holds the two
+    equal. The texts are ``str`` already, so they need no ``str()`` as CharField gives them."""
+    product = result["product"]
+    return {
+        "gtin": product.gtin,
+        "name": product.name,
+        "brand": {"slug": product.brand.slug, "name": product.brand.name},
+        "dosage_form": product.dosage_form,
+        "elemental_mg_per_day": rounded(product.elemental_mg_per_day, MG_PLACES),
+        "price_eur": rounded(product.price_eur, 2),
+        "score": rounded(result["score"], 1),
+        "factors": factors_row(result["factors"]),
+        "covered_indications": result["covered_indications"],
+        "reasons": result["reasons"],
+        "evidence": result["evidence"],
+        "figures": figures_row(result["figures"]),
+        "warnings": result["warnings"],
+    }
+
+
+# The fields= parameter's choices (formulary.common.api_fields): the serializer's fields, read
+# once rather than built again on every request.
+MATCH_FIELDS = tuple(MatchSerializer().fields)
 
 
 class ProductMatchView(CachedReadMixin, FieldSelectionMixin, generics.ListAPIView):
@@ -174,6 +208,9 @@ class ProductMatchView(CachedReadMixin, FieldSelectionMixin, generics.ListAPIVie
 
     def get_queryset(self):
         return Product.objects.filter(status=ProductStatus.PUBLISHED).select_related("brand")
+
+    def selectable_fields(self) -> tuple[str, ...]:
+        return MATCH_FIELDS
 
     def filter_queryset(self, queryset):
         # As StrictFilterBackend does, but the view keeps the cleaned values for ranking.
@@ -213,6 +250,7 @@ class ProductMatchView(CachedReadMixin, FieldSelectionMixin, generics.ListAPIVie
                 limit_mg=limit.amount_mg if limit else None,
                 evidence_bound=evidence_bound(kept, slugs),
                 headroom_slack=0.0 if same_limit else float(match_weights.HEADROOM_WEIGHT),
+                evidence_spread=evidence_spread(kept, slugs),
             )
         )
         prefetch_page(page, slugs)
@@ -226,4 +264,4 @@ class ProductMatchView(CachedReadMixin, FieldSelectionMixin, generics.ListAPIVie
             cautions=cautions_for(cleaned.get("renal")),
         )
         results = [explain(product, match_request) for product in page]
-        return self.get_paginated_response(self.get_serializer(results, many=True).data)
+        return self.get_paginated_response([match_row(result) for result in results])

@@ -4,23 +4,24 @@ The database ranked the products (products/matching/ranking.py); this module rec
 one's factors with products/matching/score.py so a result explains its own score.
 """
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from decimal import Decimal
-
-from django.db.models import Prefetch, prefetch_related_objects
 
 from compounds.advice import rule_text
 from compounds.enums import EvidenceBasis, InteractionAction, LaxativeTendency
-from compounds.models import CompoundIndication, InteractionRule
+from compounds.models import CompoundForm, CompoundIndication, InteractionRule
 from compounds.selectors import rules_for_compound
 from formulary.citations import short_citation
-from formulary.common.localization import localized, translated
+from formulary.common.catalogue_version import kept_per_version
+from formulary.common.localization import current_language
 from formulary.common.numbers import MG_PLACES, decimal_text
 from formulary.enums import VerificationStatus
 from formulary.models import Indication, Population, ReferenceIntake
 from products.knowledge import knowledge
 from products.matching import score as matching
 from products.matching import weights as match_weights
+from products.matching.ranking import LINE_COMPOUNDS
 from products.models import IngredientLine, Product
 from products.populations import no_limit_text
 
@@ -38,6 +39,37 @@ TENDENCY_TEXT = {
 }
 
 
+class Wording:
+    """The texts of one request: its language, read once (each read costs microseconds, and a
+    page of results has hundreds of texts), and each number as its sentences write it."""
+
+    def __init__(self, language: str | None = None):
+        self.language = language or current_language()
+        self.numbers: dict[tuple[Decimal, int], str] = {}
+
+    def text(self, texts: dict[str, str], **values) -> str:
+        """As formulary.common.localization.translated, in this request's language."""
+        return texts[self.language].format(**values)
+
+    def name(self, instance, field: str = "name") -> str:
+        """As formulary.common.localization.localized, in this request's language."""
+        return getattr(instance, f"{field}_{self.language}")
+
+    def number(self, value: Decimal, places: int) -> str:
+        key = (value, places)
+        if key not in self.numbers:
+            self.numbers[key] = decimal_text(value, places)
+        return self.numbers[key]
+
+    def mg(self, value: Decimal) -> str:
+        return self.number(value, 0)
+
+    def daily_mg(self, value: Decimal) -> str:
+        """A daily amount as the product's ``elemental_mg_per_day`` shows it (one decimal), so
+        a sentence never calls 199.9 mg "200 mg ... below 200 mg"."""
+        return self.number(value, MG_PLACES)
+
+
 @dataclass(frozen=True)
 class MatchRequest:
     """What one match request asks, with the reference data every result needs."""
@@ -51,34 +83,74 @@ class MatchRequest:
     """Whose limit ``limit`` is (adults when None); ``limit`` None: that jurisdiction sets none."""
     cautions: tuple | list = ()
     """The cautions the request's flags ask for (products.populations.cautions_for)."""
+    wording: Wording = field(default_factory=Wording)
+    """The request language (the one active when the request was built) and its numbers."""
+
+
+@dataclass(frozen=True)
+class MatchLine:
+    """One ingredient line of a result as matching reads it: the compound (with its carrier),
+    and its evidence links for the asked indications."""
+
+    compound: CompoundForm
+    asked_evidence: tuple[CompoundIndication, ...]
+
+
+def build_compound_forms_of(ids=None) -> dict[int, CompoundForm]:
+    """The compounds (of ``ids``, or all) with their carriers, by id."""
+    compounds = CompoundForm.objects.select_related("carrier")
+    if ids is not None:
+        compounds = compounds.filter(pk__in=ids)
+    return {compound.pk: compound for compound in compounds}
+
+
+# The compounds with their carriers, kept per knowledge version as the knowledge base is
+# (products.knowledge): a page's lines then need only their compound ids. Shared: read only.
+compound_forms = kept_per_version(build_compound_forms_of)
+
+
+def page_compound_ids(products: list[Product]) -> dict[int, list[int]]:
+    """Per product id its lines' compound ids in line order: from the ranking's
+    ``line_compounds`` (products.matching.ranking) where it brought them, else one query."""
+    if all(hasattr(product, LINE_COMPOUNDS) for product in products):
+        return {
+            product.pk: json.loads(getattr(product, LINE_COMPOUNDS) or "[]") for product in products
+        }
+    found = {product.pk: [] for product in products}
+    lines = IngredientLine.objects.filter(product_id__in=found).order_by("product_id", "id")
+    for product_id, compound_id in lines.values_list("product_id", "compound_id"):
+        found[product_id].append(compound_id)
+    return found
 
 
 def prefetch_page(products: list[Product], indication_slugs: list[str]) -> None:
-    """The page's lines with their compounds (one query) and, from the kept knowledge, each
-    compound's evidence for the asked indications as ``asked_evidence``."""
-    lines = IngredientLine.objects.select_related("compound__carrier")
-    prefetch_related_objects(products, Prefetch("ingredients", lines))
+    """Each product's lines as ``match_lines``: the compounds from the kept snapshot, each
+    with its evidence for the asked indications from the kept knowledge."""
+    compounds = compound_forms()
     evidence = knowledge().evidence
     asked = set(indication_slugs)
+    page = page_compound_ids(products)
+    missing = {i for ids in page.values() for i in ids} - compounds.keys()
+    if missing:  # a compound created since the snapshot's version was read: not kept yet
+        compounds = {**compounds, **build_compound_forms_of(missing)}
+    lines = {}
+    for compound_ids in page.values():
+        for compound_id in compound_ids:
+            if compound_id not in lines:
+                lines[compound_id] = MatchLine(
+                    compound=compounds[compound_id],
+                    asked_evidence=tuple(
+                        link
+                        for link in evidence.get(compound_id, ())
+                        if link.indication.slug in asked
+                    ),
+                )
     for product in products:
-        for line in product.ingredients.all():
-            line.compound.asked_evidence = [
-                link for link in evidence.get(line.compound_id, ()) if link.indication.slug in asked
-            ]
+        product.match_lines = [lines[compound_id] for compound_id in page[product.pk]]
 
 
 def sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-def mg(value: Decimal) -> str:
-    return decimal_text(value, 0)
-
-
-def daily_mg(value: Decimal) -> str:
-    """A daily amount as the product's ``elemental_mg_per_day`` shows it (one decimal), so a
-    sentence never calls 199.9 mg "200 mg ... below 200 mg"."""
-    return decimal_text(value, MG_PLACES)
 
 
 def best_links(product: Product) -> dict[str, tuple[Decimal, CompoundIndication]]:
@@ -88,8 +160,8 @@ def best_links(product: Product) -> dict[str, tuple[Decimal, CompoundIndication]
     named is always the same one.
     """
     candidates = {}
-    for line in product.ingredients.all():
-        for link in line.compound.asked_evidence:
+    for line in product.match_lines:
+        for link in line.asked_evidence:
             strength = matching.link_strength(link.grade, link.basis)
             candidates.setdefault(link.indication.slug, []).append((strength, link))
     return {
@@ -98,25 +170,25 @@ def best_links(product: Product) -> dict[str, tuple[Decimal, CompoundIndication]
     }
 
 
-def evidence_reason(link: CompoundIndication) -> str:
+def evidence_reason(link: CompoundIndication, wording: Wording) -> str:
     compound = link.compound
     carrier_based = link.basis == EvidenceBasis.CARRIER
     citations = [short_citation(reference) for reference in link.references.all()]
-    return translated(
+    return wording.text(
         {
             "en": "{compound}: {subject} for {indication} (evidence {grade}, {basis}; {sources})",
             "nl": "{compound}: {subject} bij {indication} (bewijs {grade}, {basis}; {sources})",
         },
-        compound=localized(compound, "name"),
-        subject=localized(compound.carrier, "name").lower() if carrier_based else "magnesium",
-        indication=localized(link.indication, "name").lower(),
+        compound=wording.name(compound),
+        subject=wording.name(compound.carrier).lower() if carrier_based else "magnesium",
+        indication=wording.name(link.indication).lower(),
         grade=link.grade,
-        basis=translated(
+        basis=wording.text(
             {"en": "carrier-based", "nl": "op basis van de drager"}
             if carrier_based
             else {"en": "magnesium-based", "nl": "op basis van magnesium"}
         ),
-        sources=", ".join(citations) or translated({"en": "no source cited", "nl": "geen bron"}),
+        sources=", ".join(citations) or wording.text({"en": "no source cited", "nl": "geen bron"}),
     )
 
 
@@ -131,21 +203,22 @@ def dose_position(per_day: Decimal) -> str:
 
 
 def dose_reasons(product: Product, request: MatchRequest) -> list[str]:
+    wording = request.wording
     per_day = product.elemental_mg_per_day
     low, high = effective_range_mg()
     where = dose_position(per_day)
     reasons = [
-        translated(
+        wording.text(
             {
                 "en": "{mg} mg elemental magnesium a day is {where} the effective range of "
                 "{low}-{high} mg",
                 "nl": "{mg} mg elementair magnesium per dag ligt {where} het werkzame bereik van "
                 "{low}-{high} mg",
             },
-            mg=daily_mg(per_day),
-            low=mg(low),
-            high=mg(high),
-            where=translated(
+            mg=wording.daily_mg(per_day),
+            low=wording.mg(low),
+            high=wording.mg(high),
+            where=wording.text(
                 {
                     "below": {"en": "below", "nl": "onder"},
                     "within": {"en": "within", "nl": "binnen"},
@@ -157,17 +230,17 @@ def dose_reasons(product: Product, request: MatchRequest) -> list[str]:
     if request.limit is not None:
         above = per_day > request.limit.amount_mg
         reasons.append(
-            translated(
+            wording.text(
                 {
                     "en": "{mg} mg elemental magnesium a day is {where} the {body} supplemental "
                     "upper limit of {limit} mg",
                     "nl": "{mg} mg elementair magnesium per dag ligt {where} de {body}-bovengrens "
                     "voor supplementen van {limit} mg",
                 },
-                mg=daily_mg(per_day),
+                mg=wording.daily_mg(per_day),
                 body=request.jurisdiction.upper(),
-                limit=mg(request.limit.amount_mg),
-                where=translated(
+                limit=wording.mg(request.limit.amount_mg),
+                where=wording.text(
                     {"en": "above", "nl": "boven"} if above else {"en": "within", "nl": "binnen"}
                 ),
             )
@@ -175,9 +248,9 @@ def dose_reasons(product: Product, request: MatchRequest) -> list[str]:
     return reasons
 
 
-def worst_line(product: Product) -> IngredientLine:
+def worst_line(product: Product) -> MatchLine:
     return min(
-        product.ingredients.all(),
+        product.match_lines,
         key=lambda line: (
             match_weights.TOLERABILITY[line.compound.laxative_tendency],
             line.compound.slug,
@@ -185,27 +258,27 @@ def worst_line(product: Product) -> IngredientLine:
     )
 
 
-def tolerability_reason(product: Product) -> str:
+def tolerability_reason(product: Product, wording: Wording) -> str:
     compound = worst_line(product).compound
-    return translated(
+    return wording.text(
         {
             "en": "Laxative tendency {tendency} ({compound})",
             "nl": "Laxerende werking {tendency} ({compound})",
         },
-        tendency=translated(TENDENCY_TEXT[compound.laxative_tendency]),
-        compound=localized(compound, "name"),
+        tendency=wording.text(TENDENCY_TEXT[compound.laxative_tendency]),
+        compound=wording.name(compound),
     )
 
 
-def price_reason(euro_per_100mg: Decimal | None) -> str:
+def price_reason(euro_per_100mg: Decimal | None, wording: Wording) -> str:
     if euro_per_100mg is None:
-        return translated({"en": "No price known", "nl": "Geen prijs bekend"})
-    return translated(
+        return wording.text({"en": "No price known", "nl": "Geen prijs bekend"})
+    return wording.text(
         {
             "en": "€{price} per 100 mg elemental magnesium",
             "nl": "€ {price} per 100 mg elementair magnesium",
         },
-        price=decimal_text(euro_per_100mg, 2),
+        price=wording.number(euro_per_100mg, 2),
     )
 
 
@@ -259,6 +332,7 @@ def caution_warnings(request: MatchRequest) -> list[dict]:
 
 
 def limit_warnings(product: Product, request: MatchRequest) -> list[dict]:
+    wording = request.wording
     limit = request.limit
     if limit is None:
         if request.population is None:
@@ -275,7 +349,7 @@ def limit_warnings(product: Product, request: MatchRequest) -> list[dict]:
         warnings.append(
             {
                 "code": "upper_limit_exceeded",
-                "message": translated(
+                "message": wording.text(
                     {
                         "en": "{mg} mg elemental magnesium a day exceeds the {body} supplemental "
                         "upper "
@@ -284,9 +358,9 @@ def limit_warnings(product: Product, request: MatchRequest) -> list[dict]:
                         "{body}-bovengrens "
                         "voor supplementen van {limit} mg.",
                     },
-                    mg=daily_mg(product.elemental_mg_per_day),
+                    mg=wording.daily_mg(product.elemental_mg_per_day),
                     body=body,
-                    limit=mg(limit_mg),
+                    limit=wording.mg(limit_mg),
                 ),
             }
         )
@@ -294,7 +368,7 @@ def limit_warnings(product: Product, request: MatchRequest) -> list[dict]:
         warnings.append(
             {
                 "code": "split_daily_dose",
-                "message": translated(
+                "message": wording.text(
                     {
                         "en": "Split the daily amount over at least two intakes: one serving gives "
                         "{mg} mg, more than half the {body} upper limit of {limit} mg. The advice "
@@ -304,9 +378,9 @@ def limit_warnings(product: Product, request: MatchRequest) -> list[dict]:
                         "{limit} mg. Het advies om te splitsen komt van het Duitse BfR, niet van "
                         "de bovengrens zelf.",
                     },
-                    mg=mg(product.elemental_mg_per_serving),
+                    mg=wording.mg(product.elemental_mg_per_serving),
                     body=body,
-                    limit=mg(limit_mg),
+                    limit=wording.mg(limit_mg),
                 ),
             }
         )
@@ -314,7 +388,8 @@ def limit_warnings(product: Product, request: MatchRequest) -> list[dict]:
 
 
 def medication_warnings(product: Product, request: MatchRequest) -> list[dict]:
-    compounds = [line.compound for line in product.ingredients.all()]
+    wording = request.wording
+    compounds = [line.compound for line in product.match_lines]
     applying = {
         rule.pk
         for compound in compounds
@@ -329,13 +404,13 @@ def medication_warnings(product: Product, request: MatchRequest) -> list[dict]:
         text = (
             sentence(spacing) + "."
             if spacing
-            else f"{sentence(subject)}: {localized(rule, 'advice')}"
+            else f"{sentence(subject)}: {wording.name(rule, 'advice')}"
         )
         warnings.append({"code": code, "message": text})
     return warnings
 
 
-def laxative_warnings(product: Product) -> list[dict]:
+def laxative_warnings(product: Product, wording: Wording) -> list[dict]:
     compound = worst_line(product).compound
     tendency = compound.laxative_tendency
     if tendency == LaxativeTendency.LOW or (
@@ -346,7 +421,7 @@ def laxative_warnings(product: Product) -> list[dict]:
     return [
         {
             "code": "laxative_tendency",
-            "message": translated(
+            "message": wording.text(
                 {
                     "en": "{compound} has a {tendency} laxative tendency; at {mg} mg magnesium a "
                     "day "
@@ -355,38 +430,38 @@ def laxative_warnings(product: Product) -> list[dict]:
                     "dunne "
                     "ontlasting waarschijnlijk.",
                 },
-                compound=localized(compound, "name"),
-                tendency=translated(TENDENCY_TEXT[tendency]),
-                mg=daily_mg(product.elemental_mg_per_day),
+                compound=wording.name(compound),
+                tendency=wording.text(TENDENCY_TEXT[tendency]),
+                mg=wording.daily_mg(product.elemental_mg_per_day),
             ),
         }
     ]
 
 
-def unverified_warnings(product: Product, links) -> list[dict]:
+def unverified_warnings(product: Product, links, wording: Wording) -> list[dict]:
     items = [
-        translated(
+        wording.text(
             {
                 "en": "evidence {compound} for {indication} ({status})",
                 "nl": "bewijs {compound} bij {indication} ({status})",
             },
-            compound=localized(link.compound, "name"),
-            indication=localized(link.indication, "name").lower(),
+            compound=wording.name(link.compound),
+            indication=wording.name(link.indication).lower(),
             status=link.status,
         )
         for link in links
         if link.status in DOUBTFUL
     ]
     items += [
-        translated(
+        wording.text(
             {
                 "en": "laxative tendency of {compound} ({status})",
                 "nl": "laxerende werking van {compound} ({status})",
             },
-            compound=localized(line.compound, "name"),
+            compound=wording.name(line.compound),
             status=line.compound.laxative_status,
         )
-        for line in product.ingredients.all()
+        for line in product.match_lines
         if line.compound.laxative_status in DOUBTFUL
     ]
     if not items:
@@ -394,7 +469,7 @@ def unverified_warnings(product: Product, links) -> list[dict]:
     return [
         {
             "code": "unverified_data",
-            "message": translated(
+            "message": wording.text(
                 {
                     "en": "Not verified in the sources: {items}.",
                     "nl": "Niet geverifieerd in de bronnen: {items}.",
@@ -406,8 +481,9 @@ def unverified_warnings(product: Product, links) -> list[dict]:
 
 
 def explain(product: Product, request: MatchRequest) -> dict:
+    wording = request.wording
     best = best_links(product)
-    lines = list(product.ingredients.all())
+    lines = product.match_lines
     euro_per_100mg = matching.price_per_100mg(
         price_eur=product.price_eur,
         elemental_mg_per_serving=product.elemental_mg_per_serving,
@@ -425,29 +501,29 @@ def explain(product: Product, request: MatchRequest) -> dict:
         )
     )
     links = [best[i.slug][1] for i in request.indications if i.slug in best]
-    reasons = [evidence_reason(link) for link in links] + [
-        translated(
+    reasons = [evidence_reason(link, wording) for link in links] + [
+        wording.text(
             {
                 "en": "No compound in this product is linked to {indication}",
                 "nl": "Geen vorm in dit product is gekoppeld aan {indication}",
             },
-            indication=localized(indication, "name").lower(),
+            indication=wording.name(indication).lower(),
         )
         for indication in request.indications
         if indication.slug not in best
     ]
     reasons += [
         *dose_reasons(product, request),
-        tolerability_reason(product),
-        price_reason(euro_per_100mg),
+        tolerability_reason(product, wording),
+        price_reason(euro_per_100mg, wording),
     ]
-    every_link = [link for line in lines for link in line.compound.asked_evidence]
+    every_link = [link for line in lines for link in line.asked_evidence]
     warnings = [
         *limit_warnings(product, request),
         *caution_warnings(request),
         *medication_warnings(product, request),
-        *laxative_warnings(product),
-        *unverified_warnings(product, every_link),
+        *laxative_warnings(product, wording),
+        *unverified_warnings(product, every_link, wording),
     ]
     return {
         "product": product,
