@@ -18,9 +18,11 @@ from products.api.match import ProductMatchView  # noqa: E402
 from products.api.match_filters import MatchFilter  # noqa: E402
 from products.catalogue_rows import product_values  # noqa: E402
 from products.knowledge import knowledge  # noqa: E402
+from products.matching import weights as match_weights  # noqa: E402
 from products.matching.ranking import (  # noqa: E402
     CANDIDATES_PER_RESULT,
     evidence_bound,
+    evidence_spread,
     points_field,
     points_floor,
     points_needed,
@@ -46,7 +48,9 @@ def match_queries(query: str):
     limit = adult_upper_limit("eu").amount_mg
     count = 21
     field = points_field("eu")
-    floor = points_floor(ids, field, CANDIDATES_PER_RESULT * count)
+    # As top_matches: the scan starts the evidence spread below the floor of points.
+    spread = float(match_weights.EVIDENCE_WEIGHT * evidence_spread(knowledge(), slugs))
+    floor = points_floor(ids, field, CANDIDATES_PER_RESULT * count) - spread
     options = {"indication_ids": ids, "limit_mg": limit}
     found = list(ranked_matches(filterset.qs, **options, floor=(field, floor))[:count])
     needed = min(floor, points_needed(found[-1].match_score, evidence_bound(knowledge(), slugs)))

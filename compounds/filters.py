@@ -16,7 +16,12 @@ def known_slugs(model):
         lambda: frozenset(model.objects.values_list("slug", flat=True)),
         depends_on=depends_on_model(model._meta.label),
     )
-    return lambda slugs: [slug for slug in slugs if slug in all_slugs()]
+
+    def known(slugs):
+        existing = all_slugs()
+        return [slug for slug in slugs if slug in existing]
+
+    return known
 
 
 def known_choices(choices):
