@@ -18,7 +18,14 @@ from django.utils import translation
 from compounds.knowledge_base import load_knowledge_base
 from compounds.models import CompoundForm, SupplementRule
 from formulary.common.numbers import mg_display
-from formulary.models import Caution, NutrientUpperLimit, Population
+from formulary.models import (
+    Caution,
+    HealthClaim,
+    Medication,
+    NutrientUpperLimit,
+    Population,
+    SourceOfRule,
+)
 from products.demo import load_demo_products
 from products.gtin import gs1_check_digit
 from products.selectors import product_dose, products_with_lines
@@ -52,11 +59,12 @@ def quiet(*_args):
 
 def restore_staff_groups():
     """Runs the data migrations that create the two staff groups and grant them the
-    knowledge of issue 13 again."""
+    knowledge of issue 13 and the claims and medication sources (0016) again."""
     loader = MigrationLoader(connection)
     for name, function in (
         ("0002_staff_groups", "create_groups"),
         ("0015_knowledge_population_permissions", "grant"),
+        ("0016_medication_and_claim_knowledge_permissions", "grant"),
     ):
         migration = import_module(f"products.migrations.{name}")
         state = loader.project_state(("products", name))
@@ -350,6 +358,30 @@ KNOWLEDGE_PAGES = {
             "en": ("Supplement interaction rules", "Supplement before magnesium (hours)"),
         },
     ),
+    # What the pharmacist editors were given in products.0016.
+    "health-claim": (
+        "formulary/healthclaim",
+        lambda: HealthClaim.objects.order_by("pk").first(),
+        {"nl": ("Gezondheidsclaims", "EFSA-ID's"), "en": ("Health claims", "EFSA IDs")},
+    ),
+    "source-of-rule": (
+        "formulary/sourceofrule",
+        lambda: SourceOfRule.objects.order_by("pk").first(),
+        {"nl": ("Regels voor „bron van”", "Grondslag"), "en": ("“source of” rules", "Basis")},
+    ),
+    "medication": (
+        "formulary/medication",
+        lambda: Medication.objects.get(slug="levothyroxine"),
+        {
+            "nl": ("Geneesmiddelen", "ATC-code"),
+            "en": ("Medications", "ATC code"),
+        },
+    ),
+}
+
+HOURS_IN_ADVICE = {
+    "nl": "Geef het venster op in de urenvelden",
+    "en": "Give the window in the hours fields",
 }
 
 
@@ -381,4 +413,17 @@ def test_knowledge_admin_pages_screenshots_in_each_language(
         # Saved unchanged through the browser: the form the page shows is valid as it stands.
         page.click("input[name=_continue]")
         page.wait_for_selector(".messagelist .success")
+
+    # A window typed into a rule's advice is refused: the hours live in their fields only.
+    rule = SupplementRule.objects.get(nutrient__slug="iron")
+    page.goto(f"{live_server.url}/admin/compounds/supplementrule/{rule.pk}/change/")
+    page.fill("#id_advice_en", "Keep iron 3 hours apart from magnesium.")
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".errorlist")
+    page.screenshot(
+        path=SCREENSHOTS / f"supplement-rule-hours-in-advice-{language}.png", full_page=True
+    )
+    assert HOURS_IN_ADVICE[language] in page.inner_text(".errorlist")
+    rule.refresh_from_db()
+    assert "3 hours" not in rule.advice_en
     context.close()
