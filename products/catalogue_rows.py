@@ -14,7 +14,6 @@ from decimal import Decimal
 
 from django.db import connections, router
 from django.db.models import QuerySet
-from django.db.models.expressions import RawSQL
 
 from formulary.common.localization import current_language
 from formulary.common.numbers import MG_PLACES, rounded
@@ -27,6 +26,7 @@ from products.knowledge import (
     knowledge,
     population_knowledge,
 )
+from products.line_aggregates import lines_json
 from products.models import IngredientLine, NutrientLine, Product
 from products.populations import population_for, upper_limits_facts
 
@@ -47,27 +47,6 @@ PRODUCT_COLUMNS = (
     "price_eur",
     "label_elemental_mg_per_serving",
 )
-
-
-def lines_json(table: str, columns: tuple[str, ...], vendor: str) -> RawSQL:
-    """The lines of the outer query's product as one JSON array of arrays, in id order.
-
-    A correlated subquery in the page's own query: the page and its lines come in one round
-    trip. Numbers arrive as JSON text and are read back as Decimal (``parse_lines``).
-    """
-    fields = ", ".join(f"line.{column}" for column in columns)
-    outer = f"{Product._meta.db_table}.id"
-    if vendor == "postgresql":
-        sql = (
-            f"SELECT json_agg(json_build_array({fields}) ORDER BY line.id)::text "
-            f"FROM {table} line WHERE line.product_id = {outer}"
-        )
-    else:  # SQLite keeps the order its ordered FROM subquery gives the aggregate
-        sql = (
-            f"SELECT json_group_array(json_array({fields})) FROM (SELECT * FROM {table} "
-            f"WHERE product_id = {outer} ORDER BY id) line"
-        )
-    return RawSQL(f"({sql})", ())
 
 
 def product_values(products: QuerySet, *columns: str) -> QuerySet:
