@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from django.db import connections, router
 from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 
 from formulary.common.localization import current_language
 from formulary.common.numbers import MG_PLACES, rounded
@@ -26,7 +27,7 @@ from products.knowledge import (
     knowledge,
     population_knowledge,
 )
-from products.line_aggregates import lines_json
+from products.line_aggregates import lines_json_sql
 from products.models import IngredientLine, NutrientLine, Product
 from products.populations import population_for, upper_limits_facts
 
@@ -54,15 +55,20 @@ def product_values(products: QuerySet, *columns: str) -> QuerySet:
     nutrient lines, for ``product_rows``: one query."""
     vendor = connections[router.db_for_read(Product)].vendor
     return products.values(*PRODUCT_COLUMNS, *columns).annotate(
-        ingredient_lines=lines_json(
-            IngredientLine._meta.db_table, ("compound_id", "amount_mg", "amount_basis"), vendor
+        ingredient_lines=RawSQL(
+            lines_json_sql(
+                IngredientLine._meta.db_table, ("compound_id", "amount_mg", "amount_basis"), vendor
+            ),
+            (),
         ),
-        nutrient_lines=lines_json(NutrientLine._meta.db_table, ("nutrient_id", "amount"), vendor),
+        nutrient_lines=RawSQL(
+            lines_json_sql(NutrientLine._meta.db_table, ("nutrient_id", "amount"), vendor), ()
+        ),
     )
 
 
 def parse_lines(text: str | None) -> list[tuple]:
-    """(id, amount, *rest) tuples from ``lines_json``; amounts as Decimal, never as float."""
+    """(id, amount, *rest) tuples from ``lines_json_sql``; amounts as Decimal, never as float."""
     if not text:
         return []
     return [

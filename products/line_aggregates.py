@@ -3,12 +3,10 @@
 Its own module below the read paths, so the catalogue rows and the match ranking share it.
 """
 
-from django.db.models.expressions import RawSQL
-
 from products.models import Product
 
 
-def lines_json(table: str, columns: tuple[str, ...], vendor: str) -> RawSQL:
+def lines_json_sql(table: str, columns: tuple[str, ...], vendor: str) -> str:
     """The lines of the outer query's product as one JSON array of arrays, in id order.
 
     A correlated subquery in the page's own query: the page and its lines come in one round
@@ -26,4 +24,4 @@ def lines_json(table: str, columns: tuple[str, ...], vendor: str) -> RawSQL:
             f"SELECT json_group_array(json_array({fields})) FROM (SELECT * FROM {table} "
             f"WHERE product_id = {outer} ORDER BY id) line"
         )
-    return RawSQL(f"({sql})", ())
+    return f"({sql})"

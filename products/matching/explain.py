@@ -114,7 +114,8 @@ def page_compound_ids(products: list[Product]) -> dict[int, list[int]]:
     ``line_compounds`` (products.matching.ranking) where it brought them, else one query."""
     if all(hasattr(product, LINE_COMPOUNDS) for product in products):
         return {
-            product.pk: json.loads(getattr(product, LINE_COMPOUNDS) or "[]") for product in products
+            product.pk: [line[0] for line in json.loads(getattr(product, LINE_COMPOUNDS) or "[]")]
+            for product in products
         }
     found = {product.pk: [] for product in products}
     lines = IngredientLine.objects.filter(product_id__in=found).order_by("product_id", "id")

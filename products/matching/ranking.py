@@ -31,6 +31,7 @@ from django.db.models.functions import Cast, NullIf, Round
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 
 from formulary.models import Indication
+from products.line_aggregates import lines_json_sql
 from products.matching import weights as w
 from products.matching.score import Points, evidence_value, headroom_points, link_strength
 from products.models import IngredientLine, Product, ProductIndication
@@ -202,21 +203,11 @@ def compiled_score(database: str, indication_count: int, limit_mg: Decimal | Non
 
 @functools.lru_cache(maxsize=4)
 def compiled_line_compounds(database: str) -> CompiledSQL:
-    """The ranked product's compound ids in line order, as a JSON array: the page's lines come
-    with the ranking, not in a query of their own (products.matching.explain)."""
-    lines = IngredientLine._meta.db_table
-    outer = f"{Product._meta.db_table}.id"
-    if connections[database].vendor == "postgresql":
-        sql = (
-            f"(SELECT json_agg(line.compound_id ORDER BY line.id)::text FROM {lines} line "
-            f"WHERE line.product_id = {outer})"
-        )
-    else:  # SQLite keeps the order its ordered FROM subquery gives the aggregate
-        # (as products.catalogue_rows.lines_json, which this layer may not import)
-        sql = (
-            f"(SELECT json_group_array(line.compound_id) FROM (SELECT compound_id FROM {lines} "
-            f"WHERE product_id = {outer} ORDER BY id) line)"
-        )
+    """The ranked product's compound ids in line order, as a JSON array of one-item arrays: the
+    page's lines come with the ranking, not in a query of their own (products.matching.explain)."""
+    sql = lines_json_sql(
+        IngredientLine._meta.db_table, ("compound_id",), connections[database].vendor
+    )
     return CompiledSQL(sql, output_field=TextField())
 
 
