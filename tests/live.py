@@ -4,6 +4,7 @@ The tests that use these run without pytest's test database: every process (the 
 workers, the management commands) talks to a database of its own that is made here.
 """
 
+import fcntl
 import json
 import os
 import shutil
@@ -32,11 +33,17 @@ OWN_VARIABLES = {
     "VARNISH_PURGE_URL",
     "API_CACHE_BYPASS_TOKEN",
 }
+# The ports this test process holds, each with its lock file open: two test runs at once (CI
+# runs the SQLite and the PostgreSQL suites side by side) must never share a port, or one's
+# readiness probe would be answered by the other's server.
+HELD_PORTS: dict[int, object] = {}
 
 
 def free_port(taken: set[int] = frozenset()) -> int:
     for port in PORTS:
         if port in taken:
+            continue
+        if port not in HELD_PORTS and not hold_port(port):
             continue
         with socket.socket() as probe:
             try:
@@ -45,6 +52,19 @@ def free_port(taken: set[int] = frozenset()) -> int:
                 continue
             return port
     raise RuntimeError(f"No free port in {PORTS.start}-{PORTS.stop - 1}.")
+
+
+def hold_port(port: int) -> bool:
+    """Takes ``port`` for this process's life, unless another test process holds it."""
+    path = Path(tempfile.gettempdir()) / f"formulary-test-port-{port}.lock"
+    lock = open(path, "w")  # noqa: SIM115 (held open while the process lives)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        return False
+    HELD_PORTS[port] = lock
+    return True
 
 
 def process_env(**variables: str) -> dict[str, str]:
