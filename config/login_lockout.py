@@ -2,7 +2,9 @@
 
 from axes.backends import AxesStandaloneBackend
 from axes.helpers import get_cool_off
-from django.http import HttpResponse
+from django.contrib import admin
+from django.shortcuts import render
+from django.utils.translation import gettext, ngettext
 
 
 class LoginLockoutBackend(AxesStandaloneBackend):
@@ -17,17 +19,25 @@ class LoginLockoutBackend(AxesStandaloneBackend):
 
 
 def locked_out_response(request, original_response=None, credentials=None):
+    """The admin's own page with a 429, in the reader's language, saying how long to wait."""
     cool_off = get_cool_off(request)
     minutes = max(1, round(cool_off.total_seconds() / 60)) if cool_off else None
-    wait = (
-        f"Try again in {minutes} minutes."
-        if minutes
-        else "Ask an administrator to unlock the account."
-    )
-    response = HttpResponse(
-        f"Too many failed logins from this address for this account. {wait}",
+    if minutes:
+        next_step = ngettext(
+            "Try again in %(minutes)d minute.", "Try again in %(minutes)d minutes.", minutes
+        ) % {"minutes": minutes}
+    else:
+        next_step = gettext("Ask an administrator to unlock the account.")
+    # Rendered here: axes returns it from its middleware, where nothing renders it later.
+    response = render(
+        request,
+        "admin/locked_out.html",
+        {
+            **admin.site.each_context(request),
+            "message": gettext("Too many failed logins from this address for this account."),
+            "next_step": next_step,
+        },
         status=429,
-        content_type="text/plain; charset=utf-8",
     )
     if cool_off:
         response.headers["Retry-After"] = str(int(cool_off.total_seconds()))

@@ -326,6 +326,41 @@ def test_admin_pages_screenshots_in_each_language(
     context.close()
 
 
+LOCKOUT_TEXTS = {
+    "nl": ("Te veel mislukte aanmeldingen", "Probeer het over 15 minuten opnieuw."),
+    "en": ("Too many failed logins", "Try again in 15 minutes."),
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_login_lockout_page_in_each_language(
+    committed_catalogue, live_server, browser, django_user_model, settings, language
+):
+    """A locked-out login gets the admin's own page in the reader's language (a screenshot
+    in tests/screenshots/), not a bare line of English."""
+    settings.AXES_FAILURE_LIMIT = 1
+    context = browser.new_context(
+        locale="nl-NL" if language == "nl" else "en-GB", viewport=WIDE_SCREEN
+    )
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    staff_user(django_user_model, f"vergeten-{language}", "Shop staff")
+
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", f"vergeten-{language}")
+    page.fill("#id_password", "not-the-password")
+    with page.expect_response(lambda answer: answer.request.method == "POST") as answer:
+        page.click("input[type=submit]")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"login-locked-out-{language}.png", full_page=True)
+
+    heading, next_step = LOCKOUT_TEXTS[language]
+    assert answer.value.status == 429
+    assert page.inner_text("h1") == heading
+    assert next_step in page.inner_text("#content-main")
+    context.close()
+
+
 # The knowledge of issue 13 a pharmacist editor keeps: (admin path, a row of it, the list's
 # title, a field label on the change form) per language.
 KNOWLEDGE_PAGES = {

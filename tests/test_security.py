@@ -43,12 +43,59 @@ def test_login_locked_out_after_the_failure_limit_even_with_the_right_password(
     still_locked = log_in(client, PASSWORD)
 
     assert locked.status_code == 429
-    assert locked.content.decode() == (
-        "Too many failed logins from this address for this account. Try again in 15 minutes."
-    )
     assert locked.headers["Retry-After"] == "900"
+    assert lockout_texts(locked) == [
+        "Te veel mislukte aanmeldingen",
+        "Te veel mislukte aanmeldingen vanaf dit adres voor dit account.",
+        "Probeer het over 15 minuten opnieuw.",
+    ]
     assert still_locked.status_code == 429
     assert "_auth_user_id" not in client.session
+
+
+def lockout_texts(response) -> list[str]:
+    """The heading and the two sentences of the lockout page."""
+    page = response.content.decode()
+    heading = re.search(r"<h1>(.*?)</h1>", page).group(1)
+    error = re.search(r'<p class="errornote">(.*?)</p>', page).group(1)
+    next_step = re.search(r'<p class="errornote">.*?</p>\s*<p>(.*?)</p>', page, re.S).group(1)
+    return [heading, error, next_step]
+
+
+def test_login_lockout_page_speaks_the_readers_language_and_counts_one_minute(
+    client, staff, settings
+):
+    settings.AXES_FAILURE_LIMIT = 1
+    settings.AXES_COOLOFF_TIME = timedelta(minutes=1)
+
+    locked = client.post(
+        LOGIN,
+        {"username": "pharmacist", "password": "wrong", "next": "/admin/"},
+        REMOTE_ADDR="198.51.100.8",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    assert locked.status_code == 429
+    assert locked.headers["Retry-After"] == "60"
+    assert locked["Content-Type"] == "text/html; charset=utf-8"
+    assert lockout_texts(locked) == [
+        "Too many failed logins",
+        "Too many failed logins from this address for this account.",
+        "Try again in 1 minute.",
+    ]
+
+
+def test_login_lockout_without_a_cool_off_sends_the_user_to_an_administrator(
+    client, staff, settings
+):
+    settings.AXES_FAILURE_LIMIT = 1
+    settings.AXES_COOLOFF_TIME = None
+
+    locked = log_in(client, "wrong")
+
+    assert locked.status_code == 429
+    assert "Retry-After" not in locked.headers
+    assert lockout_texts(locked)[2] == "Vraag een beheerder het account te ontgrendelen."
 
 
 def test_login_lockout_is_per_address_so_others_can_still_log_in(client, staff, settings):
