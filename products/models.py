@@ -299,6 +299,18 @@ class ProductIndication(models.Model):
         _("points (US)"),
         help_text=_("The weighted dose, price, tolerability and US headroom values (0-0.6)."),
     )
+    # The product's evidence over every indication, the same on each of its rows: "indication
+    # id:strength" pairs in id order. Products of one signature have the same evidence for any
+    # asked indications, so within it they rank by points alone: the top-k ranking reads the
+    # best rows of each signature instead of every row above one floor (ranking.top_matches).
+    evidence_signature = models.CharField(
+        _("evidence signature"),
+        max_length=255,
+        # In the table too: the rebuild's INSERT ... SELECT writes the rows without it, and
+        # the UPDATE after it fills it in.
+        db_default="",
+        help_text=_("The product's evidence strength per indication, as id:strength pairs."),
+    )
 
     # Rebuilt by the code, never written by staff: the admin's delete confirmation omits them.
     derived_rows = True
@@ -315,8 +327,14 @@ class ProductIndication(models.Model):
         ]
         indexes = [
             models.Index(fields=["indication", "product"], name="product_indication_idx"),
-            models.Index(fields=["indication", "-points_eu"], name="product_indication_eu_idx"),
-            models.Index(fields=["indication", "-points_us"], name="product_indication_us_idx"),
+            models.Index(
+                fields=["indication", "evidence_signature", "-points_eu"],
+                name="product_signature_eu_idx",
+            ),
+            models.Index(
+                fields=["indication", "evidence_signature", "-points_us"],
+                name="product_signature_us_idx",
+            ),
         ]
 
     def __str__(self):

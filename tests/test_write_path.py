@@ -278,7 +278,7 @@ def test_write_path_evidence_change_raises_versions_and_match_rows(
     linked = set(oxide.evidence.values_list("indication_id", flat=True))
     indication = Indication.objects.exclude(pk__in=linked).order_by("slug").first()
 
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(21):
         CompoundIndication.objects.create(
             compound=oxide,
             indication=indication,

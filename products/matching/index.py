@@ -110,8 +110,37 @@ def product_indications_rebuild(*, product_ids=None) -> None:
             f"ON CONFLICT (product_id, indication_id) DO UPDATE SET {updates}",
             params,
         )
-    # Neither statement sends signals. A rebuild of some products is part of a write whose
+    evidence_signatures_fill(database, product_ids)
+    # None of the statements sends signals. A rebuild of some products is part of a write whose
     # bookkeeping (products.services.products_refresh) bumps those products; a rebuild of all
     # makes every product answer stale here.
     if product_ids is None:
         catalogue_version_bump(all_products=True)
+
+
+def evidence_signatures_fill(database: str, product_ids=None) -> None:
+    """Writes each product's evidence signature (ProductIndication.evidence_signature) on all
+    its rows, from the rows themselves: one UPDATE for ``product_ids`` (or every product)."""
+    table = ProductIndication._meta.db_table
+    scope, params = "", []
+    if product_ids is not None:
+        products = ProductIndication.objects.filter(product_id__in=product_ids).values("product_id")
+        sql, params = products.query.get_compiler(using=database).as_sql()
+        scope = f"WHERE product_id IN ({sql})"
+    if connections[database].vendor == "postgresql":
+        signatures = (
+            f"SELECT product_id, string_agg(indication_id::text || ':' || evidence_strength::text,"
+            f" ',' ORDER BY indication_id) AS signature FROM {table} {scope} GROUP BY product_id"
+        )
+    else:  # SQLite concatenates in the order of its ordered FROM subquery
+        signatures = (
+            f"SELECT product_id, group_concat(pair, ',') AS signature FROM (SELECT product_id, "
+            f"indication_id || ':' || evidence_strength AS pair FROM {table} {scope} "
+            f"ORDER BY product_id, indication_id) GROUP BY product_id"
+        )
+    with connections[database].cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET evidence_signature = fresh.signature FROM ({signatures}) AS "
+            f"fresh WHERE {table}.product_id = fresh.product_id",
+            params,
+        )
