@@ -10,23 +10,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
 
+from django.db import connection  # noqa: E402
 from django.http import QueryDict  # noqa: E402
 
+from formulary.models import Indication  # noqa: E402
 from formulary.selectors import adult_upper_limit  # noqa: E402
 from products.api.filters import ProductFilter  # noqa: E402
 from products.api.match import ProductMatchView  # noqa: E402
 from products.api.match_filters import MatchFilter  # noqa: E402
 from products.catalogue_rows import product_values  # noqa: E402
 from products.knowledge import knowledge  # noqa: E402
-from products.matching import weights as match_weights  # noqa: E402
 from products.matching.ranking import (  # noqa: E402
     CANDIDATES_PER_RESULT,
-    evidence_bound,
-    evidence_spread,
+    GROUPS_SQL,
+    SCORE_MARGIN,
     points_field,
-    points_floor,
-    points_needed,
+    proven_target,
     ranked_matches,
+    signature_groups,
 )
 from products.models import ProductIndication  # noqa: E402
 from products.selectors import published_products  # noqa: E402
@@ -38,32 +39,40 @@ def page_query(query: str):
     return product_values(filtered.order_by(*filtered.query.order_by, "gtin"))[:21]
 
 
-def match_queries(query: str):
-    """The queries of products/match/'s top-k as ProductMatchView runs them (jurisdiction eu,
-    the first page): the floor of points, and the ranking above the floor it ends with."""
+def match_plans(query: str) -> list[tuple[str, str]]:
+    """EXPLAIN ANALYZE of products/match/'s top-k as ProductMatchView runs it (jurisdiction
+    eu, the first page): the evidence signatures with their best points, and the ranking
+    above the target the best groups prove."""
     filterset = MatchFilter(QueryDict(query), queryset=ProductMatchView().get_queryset())
     assert filterset.is_valid(), filterset.errors
     slugs = filterset.form.cleaned_data["indication"]
     ids = [knowledge().indication_ids[slug] for slug in slugs]
-    limit = adult_upper_limit("eu").amount_mg
     count = 21
     field = points_field("eu")
-    # As top_matches: the scan starts the evidence spread below the floor of points.
-    spread = float(match_weights.EVIDENCE_WEIGHT * evidence_spread(knowledge(), slugs))
-    floor = points_floor(ids, field, CANDIDATES_PER_RESULT * count) - spread
-    options = {"indication_ids": ids, "limit_mg": limit}
-    found = list(ranked_matches(filterset.qs, **options, floor=(field, floor))[:count])
-    needed = min(floor, points_needed(found[-1].match_score, evidence_bound(knowledge(), slugs)))
-    nth = (
-        ProductIndication.objects.filter(indication_id=ids[0])
-        .order_by(f"-{field}")
-        .values(field)[CANDIDATES_PER_RESULT * count - 1 :][:1]
+    groups = signature_groups(ids, field)
+    target = proven_target(groups, field, count, CANDIDATES_PER_RESULT * count, 0.0)
+    cut = target - SCORE_MARGIN / 100
+    floors = [(g.signature, g.floor(cut, 0.0)) for g in groups if g.reaches(cut, 0.0)]
+    groups_sql = GROUPS_SQL.format(
+        rows=ProductIndication._meta.db_table,
+        ind=Indication._meta.db_table,
+        asked=", ".join(["%s"] * len(ids)),
+        field=field,
     )
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN ANALYZE {groups_sql}", ids)
+        groups_plan = "\n".join(line for (line,) in cursor.fetchall())
+    ranking = ranked_matches(
+        filterset.qs,
+        indication_ids=ids,
+        limit_mg=adult_upper_limit("eu").amount_mg,
+        floors=(field, floors),
+    )[:count]
     return [
-        ("the floor of points (one indication's)", nth),
+        (f"the {len(groups)} evidence signatures with their best points", groups_plan),
         (
-            f"the ranking above {needed:.4f} points",
-            ranked_matches(filterset.qs, **options, floor=(field, needed))[:count],
+            f"the ranking above a score of {target * 100:.2f} ({len(floors)} signatures' floors)",
+            ranking.explain(analyze=True),
         ),
     ]
 
@@ -73,8 +82,7 @@ def main(arguments: list[str]):
     for query in queries:
         print(f"### products/?{query}\n\n```\n{page_query(query).explain(analyze=True)}\n```\n")
     for query in (a.removeprefix("match:") for a in arguments if a.startswith("match:")):
-        for title, queryset in match_queries(query):
-            plan = queryset.explain(analyze=True)
+        for title, plan in match_plans(query):
             print(f"### products/match/?{query}: {title}\n\n```\n{plan}\n```\n")
 
 

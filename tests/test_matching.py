@@ -740,9 +740,10 @@ def test_match_runs_at_most_five_queries_whatever_the_results_and_no_count(
     )
     client.get(f"{url}&lang=en")  # loads the knowledge kept per version, as a live server has
 
-    # The catalogue version, the floor of base points, the ranking above it (twice when the
-    # first floor was too high), the page's lines; indications, limits, evidence and rules are kept.
-    with django_assert_max_num_queries(5) as captured:
+    # The catalogue version, the evidence signatures with their best points, how deep the best
+    # of them go, the ranking above their floors (with the page's lines); indications, limits,
+    # evidence and rules are kept.
+    with django_assert_max_num_queries(4) as captured:
         response = client.get(url)
 
     assert response.status_code == 200

@@ -211,9 +211,7 @@ def test_match_top_k_with_a_population_limit_equals_the_full_ranking(population,
     limit_mg = limit.amount_mg if limit else None
     adult = data.population_limits["adult", "us"].amount_mg
     from formulary.models import Indication
-    from products.knowledge import knowledge
     from products.matching import weights
-    from products.matching.ranking import evidence_bound
 
     indication = Indication.objects.get(slug="sleep")
     products = Product.objects.filter(status="published")
@@ -223,7 +221,6 @@ def test_match_top_k_with_a_population_limit_equals_the_full_ranking(population,
         indication_ids=[indication.pk],
         jurisdiction="us",
         limit_mg=limit_mg,
-        evidence_bound=evidence_bound(knowledge(), ["sleep"]),
         count=count,
         headroom_slack=0.0 if limit_mg == adult else float(weights.HEADROOM_WEIGHT),
     )

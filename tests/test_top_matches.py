@@ -2,6 +2,7 @@
 the full ranking's first results, in the same order, on generated catalogues with ties."""
 
 import io
+from collections import defaultdict
 from decimal import Decimal
 
 import pytest
@@ -18,14 +19,8 @@ from products.api.match_filters import MatchFilter
 from products.catalogue_generator import BRAND_SLUG_PREFIX
 from products.enums import AmountBasis, ProductStatus
 from products.gtin import gs1_check_digit
-from products.knowledge import knowledge as kept_knowledge
-from products.matching import score as matching
-from products.matching.ranking import (
-    evidence_bound,
-    evidence_spread,
-    ranked_matches,
-    top_matches,
-)
+from products.matching.ranking import ranked_matches, signature_evidence, top_matches
+from products.matching.weights import HEADROOM_WEIGHT
 from products.models import Brand, ProductIndication
 from products.services import IngredientInput, product_upsert
 
@@ -92,16 +87,13 @@ def ranking_options(query: str, jurisdiction: str) -> dict:
     }
 
 
-def top(query: str, jurisdiction: str, count: int, *, spread: bool = True):
-    """``top_matches`` as products/match/ calls it (``spread``: with the evidence spread)."""
-    slugs = QueryDict(query)["indication"].split(",")
+def top(query: str, jurisdiction: str, count: int):
+    """``top_matches`` as products/match/ calls it for adults."""
     return top_matches(
         filtered(query),
         **ranking_options(query, jurisdiction),
         jurisdiction=jurisdiction,
-        evidence_bound=evidence_bound(kept_knowledge(), slugs),
         count=count,
-        evidence_spread=evidence_spread(kept_knowledge(), slugs) if spread else Decimal(0),
     )
 
 
@@ -131,26 +123,64 @@ def test_top_matches_equal_the_full_ranking_with_ties(catalogue, query):
     for jurisdiction in ["eu", "us"]:
         for count in [1, 5, 21, 41, 400]:
             full, top_k = both_rankings(query, jurisdiction, count)
-            without_spread = top(query, jurisdiction, count, spread=False)
 
             assert order(top_k) == order(full), (jurisdiction, count)
             assert [p.match_score for p in top_k] == [p.match_score for p in full]
-            assert order(without_spread) == order(full), (jurisdiction, count)
 
 
-def test_evidence_spread_is_how_far_one_strongest_link_stays_below_the_bound():
-    knowledge = kept_knowledge()
-    strongest = max(
-        matching.link_strength(link.grade, link.basis)
-        for links in knowledge.evidence.values()
-        for link in links
-        if link.indication.slug in ("sleep", "sport")
+def test_top_matches_with_a_populations_headroom_slack_equal_the_full_ranking(catalogue):
+    """Another population's limit moves each product's points by up to the headroom weight:
+    the floors allow for it, and the page is still the full ranking's."""
+    query = "indication=sleep,stress"
+    options = {**ranking_options(query, "eu"), "limit_mg": Decimal(65)}
+    full = list(ranked_matches(filtered(query), **options)[:21])
+
+    top_k = top_matches(
+        filtered(query),
+        **options,
+        jurisdiction="eu",
+        count=21,
+        headroom_slack=float(HEADROOM_WEIGHT),
     )
 
-    assert evidence_spread(knowledge, ["sleep"]) == 0
-    assert evidence_spread(knowledge, ["sleep", "sport"]) == (
-        evidence_bound(knowledge, ["sleep", "sport"]) - strongest / 2
+    assert order(top_k) == order(full)
+
+
+def test_evidence_signature_of_every_row_is_its_products_evidence(catalogue):
+    """The signature, on each of a product's rows, says exactly what its rows say."""
+    evidence = defaultdict(dict)
+    rows = ProductIndication.objects.values_list(
+        "product_id", "indication_id", "evidence_strength", "evidence_signature"
     )
+    for product_id, indication_id, strength, _signature in rows:
+        evidence[product_id][indication_id] = strength
+
+    assert rows.count() > 1500
+    for product_id, _indication_id, _strength, signature in rows:
+        assert signature_evidence(signature) == evidence[product_id], product_id
+
+
+def test_evidence_signature_follows_a_products_new_compounds(catalogue):
+    row = ProductIndication.objects.filter(indication__slug="sleep").first()
+    product = row.product
+    product_upsert(
+        gtin=product.gtin,
+        fields={},
+        ingredients=[
+            IngredientInput(
+                compound=CompoundForm.objects.get(slug="magnesium-citrate-tri-anhydrous"),
+                amount_mg=Decimal(100),
+                amount_basis=AmountBasis.ELEMENTAL,
+            )
+        ],
+        nutrients=[],
+    )
+
+    rows = ProductIndication.objects.filter(product=product)
+    assert rows.exists()
+    expected = {r.indication_id: r.evidence_strength for r in rows}
+    assert {signature_evidence(r.evidence_signature) == expected for r in rows} == {True}
+    assert rows.first().evidence_signature != row.evidence_signature
 
 
 def test_top_matches_catalogue_holds_ties_at_the_top(catalogue):
@@ -169,13 +199,29 @@ def ranking_queries(query: str, count: int) -> list[str]:
     return [q["sql"] for q in captured.captured_queries if "GROUP BY" in q["sql"]]
 
 
-def test_top_matches_ranks_only_the_products_above_a_floor_of_points(catalogue):
-    """The first page of a large catalogue is ranked from the rows above a floor, not all."""
-    ranked = ranking_queries("indication=sleep,sport", 21)
-    rows = ProductIndication.objects.filter(indication__slug__in=["sleep", "sport"]).count()
+def test_top_matches_ranks_only_the_products_above_their_signatures_floors(catalogue):
+    """A page is ranked from each signature's rows above its floor of points, not from all
+    rows: one ranking, and fewer products than match. (5 results: in this small catalogue
+    a signature's products are too few for the floors of a page of 21, which ranks all.)"""
+    with CaptureQueriesContext(connection) as captured:
+        found = top("indication=sleep,sport", "eu", 5)
+    ranked = [q["sql"] for q in captured.captured_queries if "GROUP BY" in q["sql"]]
+    matching_products = (
+        ProductIndication.objects.filter(indication__slug__in=["sleep", "sport"])
+        .values("product_id")
+        .distinct()
+        .count()
+    )
 
-    assert ranked and all('"points_eu" >=' in sql for sql in ranked)
-    assert rows > 4 * 21 * 2
+    assert len(found) == 5
+    assert len(ranked) == 1
+    assert '"evidence_signature" =' in ranked[0] and '"points_eu" >=' in ranked[0]
+    # The others: the signatures with their best points, and how deep the best groups go.
+    reading_rows = [
+        q for q in captured.captured_queries if "products_productindication" in q["sql"]
+    ]
+    assert len(reading_rows) == 3
+    assert matching_products > 4 * 5 * 2
 
 
 def test_top_matches_ranks_everything_when_the_filters_leave_too_few(catalogue):
@@ -191,27 +237,6 @@ def test_match_pages_follow_the_full_ranking(client, catalogue):
     response = client.get("/api/v1/products/match/?indication=sleep,sport&page=2")
 
     assert [row["gtin"] for row in response.json()["results"]] == [p.gtin for p in full[20:40]]
-
-
-def test_evidence_bound_is_the_mean_of_each_indications_strongest_link():
-    knowledge = kept_knowledge()
-    strongest = {}
-    for links in knowledge.evidence.values():
-        for link in links:
-            value = matching.link_strength(link.grade, link.basis)
-            strongest[link.indication.slug] = max(strongest.get(link.indication.slug, 0), value)
-
-    assert evidence_bound(knowledge, ["sleep"]) == strongest["sleep"]
-    assert (
-        evidence_bound(knowledge, ["sleep", "sport"])
-        == (strongest["sleep"] + strongest["sport"]) / 2
-    )
-    best_stored = max(
-        ProductIndication.objects.filter(indication__slug="sleep").values_list(
-            "evidence_strength", flat=True
-        )
-    )
-    assert best_stored <= evidence_bound(knowledge, ["sleep"])
 
 
 def test_top_matches_follow_a_changed_upper_limit(catalogue):

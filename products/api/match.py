@@ -15,7 +15,7 @@ from products.enums import ProductStatus
 from products.knowledge import knowledge, population_knowledge
 from products.matching import weights as match_weights
 from products.matching.explain import MatchRequest, explain, prefetch_page
-from products.matching.ranking import TopMatchesPages, evidence_bound, evidence_spread
+from products.matching.ranking import TopMatchesPages
 from products.models import Product
 from products.populations import cautions_for, population_for
 
@@ -248,9 +248,7 @@ class ProductMatchView(CachedReadMixin, FieldSelectionMixin, generics.ListAPIVie
                 indication_ids=[indication.pk for indication in indications],
                 jurisdiction=jurisdiction,
                 limit_mg=limit.amount_mg if limit else None,
-                evidence_bound=evidence_bound(kept, slugs),
                 headroom_slack=0.0 if same_limit else float(match_weights.HEADROOM_WEIGHT),
-                evidence_spread=evidence_spread(kept, slugs),
             )
         )
         prefetch_page(page, slugs)

@@ -6,7 +6,7 @@ Every formula here restates one of products/matching/score.py from the same cons
 
 import functools
 import itertools
-from collections import defaultdict
+import operator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -18,10 +18,8 @@ from django.db.models import (
     F,
     FloatField,
     Max,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     TextField,
     Value,
@@ -33,7 +31,7 @@ from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from formulary.models import Indication
 from products.line_aggregates import lines_json_sql
 from products.matching import weights as w
-from products.matching.score import Points, evidence_value, headroom_points, link_strength
+from products.matching.score import Points, evidence_value, headroom_points
 from products.models import IngredientLine, Product, ProductIndication
 
 # Floating point in SQL: SQLite computes in REAL anyway, and Decimal outputs would wrap every
@@ -223,7 +221,7 @@ def ranked_matches(
     *,
     indication_ids: list[int],
     limit_mg: Decimal | None,
-    floor: tuple[str, float] | None = None,
+    floors: tuple[str, list[tuple[str, float]]] | None = None,
     with_lines: bool = False,
 ) -> QuerySet[Product]:
     """``products`` linked to any of the indications, annotated with ``match_score``, best first.
@@ -232,16 +230,30 @@ def ranked_matches(
     sums their evidence and brings the stored dose, price and tolerability values; only the
     headroom (it depends on the asked jurisdiction) is computed here.
 
-    ``floor``: (points field, value): only products whose rows have at least these points
-    (the rows of one product all carry the same), which the index on (indication, points)
-    finds without reading the others; ``top_matches`` chooses it. ``with_lines``: each
-    product's compound ids in line order as ``line_compounds`` (a JSON array).
+    ``floors``: (points field, [(evidence signature, points), ...]): only the products of
+    those signatures whose rows have at least that signature's points (the rows of one
+    product all carry the same signature and points), which the index on (indication,
+    signature, points) finds without reading the others; ``top_matches`` chooses them.
+    ``with_lines``: each product's compound ids in line order as ``line_compounds``.
     """
-    rows = {f"{MATCH_ROWS_JOIN}__indication_id__in": indication_ids}
-    if floor is not None:
-        field, value = floor
-        rows[f"{MATCH_ROWS_JOIN}__{field}__gte"] = value
-    ranking = products.filter(**rows)
+    rows = Q(**{f"{MATCH_ROWS_JOIN}__indication_id__in": indication_ids})
+    if floors is not None:
+        field, floor_per_signature = floors
+        rows &= functools.reduce(
+            operator.or_,
+            (
+                Q(
+                    **{
+                        f"{MATCH_ROWS_JOIN}__evidence_signature": signature,
+                        f"{MATCH_ROWS_JOIN}__{field}__gte": points,
+                    }
+                )
+                for signature, points in floor_per_signature
+            ),
+            Q(pk__in=[]),
+        )
+    # One filter() call: its conditions all apply to one join of the rows.
+    ranking = products.filter(rows)
     database = ranking.db
     table = ProductIndication._meta.db_table
     if match_rows_alias(ranking.query) == table:
@@ -261,6 +273,11 @@ WIDER_TRY = 16
 """When the first try's candidates leave fewer results than asked (selective filters), the
 second reads this many times more rows; after it the ranking reads all matches."""
 
+NTH_GROUPS = 4
+"""How many of the best signature groups ``proven_target`` reads ``CANDIDATES_PER_RESULT *
+count`` rows deep: the target only moves the scan's start (any proven one is exact), and
+the best groups almost always hold it."""
+
 SCORE_MARGIN = 1e-5
 """Score points (0-100) that a left-out product stays below the last result: well above the
 floating-point noise of the SQL score, and enough that rounding to SCORE_ORDER_PLACES never
@@ -272,50 +289,110 @@ def points_field(jurisdiction: str) -> str:
     return f"points_{jurisdiction}"
 
 
-def floors_query(indication_ids: list[int], field: str, rows: int) -> QuerySet:
-    """Per asked indication the points of its ``rows``-th best row (None if it has fewer)."""
-    nth = (
-        ProductIndication.objects.filter(indication=OuterRef("pk"))
-        .order_by(f"-{field}")
-        .values(field)[rows - 1 : rows]
+def signature_evidence(signature: str) -> dict[int, Decimal]:
+    """An evidence signature (ProductIndication.evidence_signature) read back: the strength
+    per indication id."""
+    pairs = (pair.split(":") for pair in signature.split(",") if pair)
+    return {int(indication): Decimal(strength) for indication, strength in pairs}
+
+
+@dataclass(frozen=True)
+class SignatureGroup:
+    """The products of one evidence signature among the asked indications' rows."""
+
+    signature: str
+    indication_id: int  # an asked indication of the signature: whose rows to read
+    evidence: float  # their evidence term of the score (0-1): EVIDENCE_WEIGHT * mean strength
+    best_points: float
+
+    def reaches(self, target: float, slack: float) -> bool:
+        """Whether any of its products can score ``target`` (0-1) or more."""
+        return self.evidence + self.best_points + slack >= target
+
+    def floor(self, target: float, slack: float) -> float:
+        """The stored points below which none of its products scores ``target`` (0-1)."""
+        return target - self.evidence - slack
+
+
+GROUPS_SQL = """
+WITH RECURSIVE signatures (indication_id, signature) AS (
+    SELECT id, (SELECT MIN(evidence_signature) FROM {rows} WHERE indication_id = {ind}.id)
+    FROM {ind} WHERE id IN ({asked})
+    UNION ALL
+    SELECT indication_id, (
+        SELECT MIN(evidence_signature) FROM {rows} later
+        WHERE later.indication_id = signatures.indication_id
+        AND later.evidence_signature > signatures.signature
     )
-    return (
-        Indication.objects.filter(pk__in=indication_ids)
-        .annotate(floor=Subquery(nth))
-        .values_list("floor", flat=True)
-    )
+    FROM signatures WHERE signature IS NOT NULL
+)
+SELECT indication_id, signature, (
+    SELECT {field} FROM {rows} best WHERE best.indication_id = signatures.indication_id
+    AND best.evidence_signature = signatures.signature ORDER BY {field} DESC LIMIT 1
+)
+FROM signatures WHERE signature IS NOT NULL
+"""
+
+NTH_SQL = (
+    "(SELECT {field} FROM {rows} WHERE indication_id = %s AND evidence_signature = %s "
+    "ORDER BY {field} DESC LIMIT 1 OFFSET %s)"
+)
 
 
-@functools.lru_cache(maxsize=256)
-def compiled_floors(database: str, indication_ids: tuple[int, ...], field: str, rows: int):
-    """``floors_query`` compiled once for ``database``: the SQL and its parameters."""
-    query = floors_query(list(indication_ids), field, rows).query
-    return query.get_compiler(using=database).as_sql()
+def signature_groups(indication_ids: list[int], field: str) -> list[SignatureGroup]:
+    """The evidence signatures of the asked indications' rows with their best points, best
+    first: one query that skips through the index on (indication, signature, points), two
+    probes per signature, whatever the catalogue's size.
 
-
-def points_floor(indication_ids: list[int], field: str, rows: int) -> float | None:
-    """The highest points that ``rows`` rows of one asked indication all reach, or None when
-    every asked indication has fewer rows: one query, an index probe per indication.
-
-    A query of its own, not a subquery of the ranking: given the floor as a number, the
-    planner sees how few rows lie above it (as a subquery's, it guessed a third of them and
-    read every product).
+    A product's rows all carry its signature, so a signature found under two asked
+    indications is one group (its products and points are the same under both).
     """
     database = router.db_for_read(ProductIndication)
-    sql, params = compiled_floors(database, tuple(indication_ids), field, rows)
+    sql = GROUPS_SQL.format(
+        rows=ProductIndication._meta.db_table,
+        ind=Indication._meta.db_table,
+        asked=", ".join(["%s"] * len(indication_ids)),
+        field=field,
+    )
     with connections[database].cursor() as cursor:
-        cursor.execute(sql, params)
-        reached = [floor for (floor,) in cursor.fetchall() if floor is not None]
-    return max(reached) if reached else None
+        cursor.execute(sql, indication_ids)
+        found = {signature: (pk, best) for pk, signature, best in cursor.fetchall()}
+    asked = len(indication_ids)
+    groups = []
+    for signature, (pk, best) in found.items():
+        strengths = signature_evidence(signature)
+        mean = evidence_value((strengths.get(i, Decimal(0)) for i in indication_ids), asked)
+        groups.append(SignatureGroup(signature, pk, float(w.EVIDENCE_WEIGHT * mean), best))
+    return sorted(groups, key=lambda group: group.evidence + group.best_points, reverse=True)
 
 
-def points_needed(last_score: float, evidence_bound: Decimal) -> float:
-    """The points below which no product can score within SCORE_MARGIN of ``last_score``.
+def nth_points(groups: list[SignatureGroup], field: str, rows: int) -> list[float | None]:
+    """Per group the points of its ``rows``-th best product (None: it has fewer): one query,
+    an index range of ``rows`` entries per group."""
+    database = router.db_for_read(ProductIndication)
+    column = NTH_SQL.format(field=field, rows=ProductIndication._meta.db_table)
+    with connections[database].cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join([column] * len(groups))}",
+            [value for g in groups for value in (g.indication_id, g.signature, rows - 1)],
+        )
+        return list(cursor.fetchone())
 
-    A product's score is 100 * (EVIDENCE_WEIGHT * mean evidence + points), and its mean
-    evidence is at most ``evidence_bound``.
-    """
-    return (last_score - SCORE_MARGIN) / 100 - float(w.EVIDENCE_WEIGHT * evidence_bound)
+
+def proven_target(groups: list[SignatureGroup], field: str, count: int, rows: int, slack: float):
+    """A score (0-1) that at least ``rows`` products reach (or, where the groups' points prove
+    none, ``count``), or None."""
+    proven = []
+    # ``count`` groups' best products are ``count`` products.
+    if len(groups) >= count:
+        proven.append(sorted(g.evidence + g.best_points for g in groups)[-count] - slack)
+    # A group's rows-th product: ``rows`` products of that group at least that high. Only the
+    # best groups can give the highest such score: one can give no more than its best.
+    leaders = groups[:NTH_GROUPS]
+    for group, nth in zip(leaders, nth_points(leaders, field, rows), strict=True):
+        if nth is not None:
+            proven.append(group.evidence + nth - slack)
+    return max(proven) if proven else None
 
 
 def top_matches(
@@ -324,58 +401,65 @@ def top_matches(
     indication_ids: list[int],
     jurisdiction: str,
     limit_mg: Decimal | None,
-    evidence_bound: Decimal,
     count: int,
     headroom_slack: float = 0.0,
-    evidence_spread: Decimal = Decimal(0),
 ) -> list[Product]:
     """``ranked_matches(...)[:count]``, exactly, without ranking every match (a threshold scan).
 
-    ``limit_mg``: the adult upper limit of ``jurisdiction`` (the match rows' points use it).
-    ``evidence_bound``: the highest mean evidence any product can have for the asked
-    indications (the mean of each one's strongest link in the knowledge base).
-    ``headroom_slack``: how far (in points, 0-1) a product's points may lie from its stored
-    ones: 0 when ``limit_mg`` is the adult limit the match rows were scored with; for another
-    population's limit the headroom term alone changes, by at most its weight, so the floor
-    proves only what lies that much below it.
-    ``evidence_spread``: how far the results' mean evidence may typically lie below the bound
-    (``evidence_spread``); each try starts that many weighted points (and the slack) below
-    its floor, where the proof usually ends, so most requests need one ranking, not two. It
-    only moves where the scan starts: the proof below decides, whatever its value.
+    ``limit_mg``: the asked population's upper limit under ``jurisdiction``. ``headroom_slack``:
+    how far (in points, 0-1) a product's points may lie from its stored ones: 0 when
+    ``limit_mg`` is the adult limit the match rows were scored with; for another population's
+    limit the headroom term alone changes, by at most its weight.
 
-    Ranks only the products at or above a floor of points, so its cost follows ``count`` and
-    not the catalogue: first the floor that ``CANDIDATES_PER_RESULT * count`` rows of one
-    indication reach. Every product left out has fewer points, so it scores below what
-    ``points_needed`` allows; when the count-th result's score does not prove that, one more
-    ranking lowers the floor to the one it proves. Two or three queries in all.
+    The products of one evidence signature share their evidence term, so within it they rank
+    by points. The target is a score that ``CANDIDATES_PER_RESULT * count`` products of one
+    signature are proven to reach; every signature's products are read from the points at
+    which they could reach it, so the ranking reads about those products, whatever the
+    catalogue's size. Every product left out scores below the target, so when the
+    ``count``-th result reaches it the page is proven; else one more ranking lowers the
+    target to the ``count``-th score (only a population's slack does that). Filters that
+    leave too few take a deeper target, then the whole ranking. Three queries, seldom four.
     """
     field = points_field(jurisdiction)
-
-    def ranked(floor: float | None) -> list[Product]:
-        ranking = ranked_matches(
-            products,
-            indication_ids=indication_ids,
-            limit_mg=limit_mg,
-            floor=None if floor is None else (field, floor),
-            with_lines=True,
-        )
-        return list(ranking[:count])
-
-    below = float(w.EVIDENCE_WEIGHT * evidence_spread) + headroom_slack
-    rows = CANDIDATES_PER_RESULT * count
-    for _try in range(2):
-        floor = points_floor(indication_ids, field, rows)
-        if floor is None:
-            return ranked(None)
-        floor -= below
-        found = ranked(floor)
-        if len(found) == count:
+    slack = headroom_slack
+    groups = signature_groups(indication_ids, field)
+    for rows in (CANDIDATES_PER_RESULT * count, CANDIDATES_PER_RESULT * WIDER_TRY * count):
+        target = proven_target(groups, field, count, rows, slack) if groups else None
+        if target is None:
             break
-        rows *= WIDER_TRY
-    else:
-        return ranked(None)
-    needed = points_needed(found[-1].match_score, evidence_bound) - headroom_slack
-    return found if needed >= floor else ranked(needed)
+        # Scores as ranked_matches gives them (0-100); the floors in points (0-1).
+        found = ranked_above(
+            products, indication_ids, limit_mg, field, groups, target * 100, slack, count
+        )
+        if len(found) < count:  # the filters left too few: a deeper target, once
+            continue
+        last = found[-1].match_score
+        if last >= target * 100:
+            return found
+        return ranked_above(products, indication_ids, limit_mg, field, groups, last, slack, count)
+    # Filters that leave fewer than the page, or a catalogue too small to prove a target.
+    ranking = ranked_matches(
+        products, indication_ids=indication_ids, limit_mg=limit_mg, with_lines=True
+    )
+    return list(ranking[:count])
+
+
+def ranked_above(
+    products, indication_ids, limit_mg, field, groups, target: float, slack: float, count: int
+) -> list[Product]:
+    """The best ``count`` of the products that can score ``target`` (0-100) or more: each
+    signature's products from the points at which they could; every product left out scores
+    more than SCORE_MARGIN below ``target``."""
+    cut = (target - SCORE_MARGIN) / 100
+    floors = [(g.signature, g.floor(cut, slack)) for g in groups if g.reaches(cut, slack)]
+    ranking = ranked_matches(
+        products,
+        indication_ids=indication_ids,
+        limit_mg=limit_mg,
+        floors=(field, floors),
+        with_lines=True,
+    )
+    return list(ranking[:count])
 
 
 @dataclass(frozen=True)
@@ -386,9 +470,7 @@ class TopMatchesPages:
     indication_ids: list[int]
     jurisdiction: str
     limit_mg: Decimal | None
-    evidence_bound: Decimal
     headroom_slack: float = 0.0
-    evidence_spread: Decimal = Decimal(0)
 
     def __getitem__(self, bounds: slice) -> list[Product]:
         return top_matches(
@@ -396,35 +478,6 @@ class TopMatchesPages:
             indication_ids=self.indication_ids,
             jurisdiction=self.jurisdiction,
             limit_mg=self.limit_mg,
-            evidence_bound=self.evidence_bound,
             count=bounds.stop,
             headroom_slack=self.headroom_slack,
-            evidence_spread=self.evidence_spread,
         )[bounds]
-
-
-def strongest_links(knowledge) -> dict[str, Decimal]:
-    """Per indication slug the strength of its strongest link in ``knowledge``."""
-    strongest = defaultdict(Decimal)
-    for links in knowledge.evidence.values():
-        for link in links:
-            slug = link.indication.slug
-            strongest[slug] = max(strongest[slug], link_strength(link.grade, link.basis))
-    return strongest
-
-
-def evidence_bound(knowledge, indication_slugs: list[str]) -> Decimal:
-    """The highest mean evidence any product can have for the asked indications: the mean of
-    each one's strongest link in ``knowledge`` (products.knowledge), since a product's best
-    link is one of these links."""
-    strongest = strongest_links(knowledge)
-    return evidence_value((strongest[slug] for slug in indication_slugs), len(indication_slugs))
-
-
-def evidence_spread(knowledge, indication_slugs: list[str]) -> Decimal:
-    """How far below ``evidence_bound`` the mean evidence of a product lies that has the
-    strongest link of one asked indication only: where the first page's results typically
-    lie when few products cover several of the asked indications (0 for one indication)."""
-    strongest = strongest_links(knowledge)
-    best_one = max(strongest[slug] for slug in indication_slugs) / len(indication_slugs)
-    return evidence_bound(knowledge, indication_slugs) - best_one
