@@ -2,7 +2,9 @@
 
 Environment: GUNICORN_BIND (default 127.0.0.1:8000), WEB_CONCURRENCY (workers, default
 2 per core + 1), GUNICORN_THREADS (per worker, default 4), GUNICORN_TIMEOUT (seconds, default
-30), GUNICORN_ACCESS_LOG (a path or "-"; default none: the load balancer logs requests).
+30), GUNICORN_MAX_REQUESTS (a worker is replaced after about that many requests; default
+20000, 0: never), GUNICORN_ACCESS_LOG (a path or "-"; default none: the load balancer logs
+requests).
 """
 
 import multiprocessing
@@ -22,8 +24,9 @@ graceful_timeout = 30
 keepalive = 5
 # Load the application once before forking: the workers share its code pages.
 preload_app = True
-# Recycle workers now and then so that memory cannot creep upwards over weeks.
-max_requests = 20_000
-max_requests_jitter = 2_000
+# Recycle workers now and then so that memory cannot creep upwards over weeks (0: never; the
+# benchmark's thousands of requests a second would otherwise restart a worker mid-measurement).
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
+max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
