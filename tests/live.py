@@ -21,8 +21,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# Servers of the tests listen in this range (the first free port is taken).
-PORTS = range(8150, 8200)
+# Servers of the tests listen in this range (the first free port is taken); wide enough for
+# two runs at once, each holding every port it used (see HELD_PORTS).
+PORTS = range(8150, 8350)
 # Variables of the developer's own set-up that must not leak into the processes.
 OWN_VARIABLES = {
     "DATABASE_URL",
