@@ -13,7 +13,6 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django.http import QueryDict  # noqa: E402
 
-from formulary.models import Indication  # noqa: E402
 from formulary.selectors import adult_upper_limit  # noqa: E402
 from products.api.filters import ProductFilter  # noqa: E402
 from products.api.match import ProductMatchView  # noqa: E402
@@ -22,14 +21,13 @@ from products.catalogue_rows import product_values  # noqa: E402
 from products.knowledge import knowledge  # noqa: E402
 from products.matching.ranking import (  # noqa: E402
     CANDIDATES_PER_RESULT,
-    GROUPS_SQL,
-    SCORE_MARGIN,
+    groups_sql,
     points_field,
     proven_target,
     ranked_matches,
+    signature_floors,
     signature_groups,
 )
-from products.models import ProductIndication  # noqa: E402
 from products.selectors import published_products  # noqa: E402
 
 
@@ -51,16 +49,9 @@ def match_plans(query: str) -> list[tuple[str, str]]:
     field = points_field("eu")
     groups = signature_groups(ids, field)
     target = proven_target(groups, field, count, CANDIDATES_PER_RESULT * count, 0.0)
-    cut = target - SCORE_MARGIN / 100
-    floors = [(g.signature, g.floor(cut, 0.0)) for g in groups if g.reaches(cut, 0.0)]
-    groups_sql = GROUPS_SQL.format(
-        rows=ProductIndication._meta.db_table,
-        ind=Indication._meta.db_table,
-        asked=", ".join(["%s"] * len(ids)),
-        field=field,
-    )
+    floors = signature_floors(groups, target * 100, 0.0)
     with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN ANALYZE {groups_sql}", ids)
+        cursor.execute(f"EXPLAIN ANALYZE {groups_sql(len(ids), field)}", ids)
         groups_plan = "\n".join(line for (line,) in cursor.fetchall())
     ranking = ranked_matches(
         filterset.qs,

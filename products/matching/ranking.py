@@ -348,22 +348,36 @@ def signature_groups(indication_ids: list[int], field: str) -> list[SignatureGro
     indications is one group (its products and points are the same under both).
     """
     database = router.db_for_read(ProductIndication)
-    sql = GROUPS_SQL.format(
+    with connections[database].cursor() as cursor:
+        cursor.execute(groups_sql(len(indication_ids), field), indication_ids)
+        found = {signature: (pk, best) for pk, signature, best in cursor.fetchall()}
+    asked = tuple(indication_ids)
+    groups = [
+        SignatureGroup(signature, pk, signature_evidence_term(signature, asked), best)
+        for signature, (pk, best) in found.items()
+    ]
+    return sorted(groups, key=lambda group: group.evidence + group.best_points, reverse=True)
+
+
+def groups_sql(asked_count: int, field: str) -> str:
+    """``GROUPS_SQL`` for ``asked_count`` indication ids as parameters."""
+    return GROUPS_SQL.format(
         rows=ProductIndication._meta.db_table,
         ind=Indication._meta.db_table,
-        asked=", ".join(["%s"] * len(indication_ids)),
+        asked=", ".join(["%s"] * asked_count),
         field=field,
     )
-    with connections[database].cursor() as cursor:
-        cursor.execute(sql, indication_ids)
-        found = {signature: (pk, best) for pk, signature, best in cursor.fetchall()}
-    asked = len(indication_ids)
-    groups = []
-    for signature, (pk, best) in found.items():
-        strengths = signature_evidence(signature)
-        mean = evidence_value((strengths.get(i, Decimal(0)) for i in indication_ids), asked)
-        groups.append(SignatureGroup(signature, pk, float(w.EVIDENCE_WEIGHT * mean), best))
-    return sorted(groups, key=lambda group: group.evidence + group.best_points, reverse=True)
+
+
+@functools.lru_cache(maxsize=4096)
+def signature_evidence_term(signature: str, indication_ids: tuple[int, ...]) -> float:
+    """The evidence term of the score (0-1) of a signature's products for the asked
+    indications. Kept: the same hundred signatures come back on every request."""
+    strengths = signature_evidence(signature)
+    mean = evidence_value(
+        (strengths.get(i, Decimal(0)) for i in indication_ids), len(indication_ids)
+    )
+    return float(w.EVIDENCE_WEIGHT * mean)
 
 
 def nth_points(groups: list[SignatureGroup], field: str, rows: int) -> list[float | None]:
@@ -450,16 +464,21 @@ def ranked_above(
     """The best ``count`` of the products that can score ``target`` (0-100) or more: each
     signature's products from the points at which they could; every product left out scores
     more than SCORE_MARGIN below ``target``."""
-    cut = (target - SCORE_MARGIN) / 100
-    floors = [(g.signature, g.floor(cut, slack)) for g in groups if g.reaches(cut, slack)]
     ranking = ranked_matches(
         products,
         indication_ids=indication_ids,
         limit_mg=limit_mg,
-        floors=(field, floors),
+        floors=(field, signature_floors(groups, target, slack)),
         with_lines=True,
     )
     return list(ranking[:count])
+
+
+def signature_floors(groups, target: float, slack: float) -> list[tuple[str, float]]:
+    """(signature, points) for each group that can score ``target`` (0-100): the points below
+    which its products score more than SCORE_MARGIN below it."""
+    cut = (target - SCORE_MARGIN) / 100
+    return [(g.signature, g.floor(cut, slack)) for g in groups if g.reaches(cut, slack)]
 
 
 @dataclass(frozen=True)
