@@ -18,7 +18,7 @@ from django.db import connection, transaction
 
 from compounds.models import CompoundForm
 from formulary.common.catalogue_version import catalogue_version_bump
-from formulary.common.statistics import tables_analyze
+from formulary.common.statistics import tables_vacuum_analyze
 from formulary.models import Nutrient
 from products import calculations
 from products.enums import AmountBasis, DosageForm, ProductStatus
@@ -204,8 +204,9 @@ class CatalogueGenerator:
             )
             done = first + len(batch)
             self.report(f"{done:>9} / {count} products  ({time.monotonic() - started:.1f} s)")
-        # The first reader after a generated catalogue gets the plans an analysed one gets.
-        tables_analyze(GENERATED_TABLES)
+        # The first reader after a generated catalogue gets the plans (and the index-only
+        # scans) of an analysed, vacuumed one.
+        tables_vacuum_analyze(GENERATED_TABLES)
 
 
 def generated_catalogue_delete() -> int:

@@ -44,6 +44,28 @@ def test_generate_catalog_leaves_its_tables_analysed():
     assert planner_rows("products_productindication") == ProductIndication.objects.count()
 
 
+def all_visible_pages(table: str) -> tuple[int, int]:
+    """(pages, pages marked all-visible) of ``table``, as its last VACUUM or ANALYZE left them."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relpages, relallvisible FROM pg_class WHERE relname = %s", [table])
+        return cursor.fetchone()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite's VACUUM rewrites the file and marks nothing."
+)
+@pytest.mark.django_db(transaction=True)
+def test_generate_catalog_outside_a_transaction_leaves_its_tables_vacuumed():
+    call_command("generate_catalog", products=1200, seed=3, brands=4, stdout=io.StringIO())
+
+    for table in ("products_product", "products_productindication", "products_ingredientline"):
+        pages, visible = all_visible_pages(table)
+        # Freshly inserted pages are all-visible only once a VACUUM has marked them.
+        assert pages > 0
+        assert visible == pages, table
+    assert planner_rows("products_product") == Product.objects.count()
+
+
 def test_import_of_many_products_analyses_its_tables_at_commit(
     tmp_path, django_capture_on_commit_callbacks
 ):

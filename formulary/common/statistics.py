@@ -7,6 +7,11 @@ after generating 100,000 products on such a server the filtered list chose a pla
 34,000 rows for a page of 20 and served 25 requests/s, and 187/s after ANALYZE. So the bulk
 paths analyse the tables they wrote, and the first user after them gets the good plans.
 Both PostgreSQL and SQLite know ``ANALYZE <table>``.
+
+A path that writes outside a transaction (the generator) vacuums as well on PostgreSQL:
+VACUUM marks the freshly written pages all-visible, so the index-only scans of the match rows
+and the list's indication filter read no table pages (at 10,000 products the filtered list
+took 5.1 ms instead of 5.7 in process, ``match/`` 9.0 instead of 9.5).
 """
 
 from collections.abc import Iterable
@@ -26,6 +31,19 @@ def tables_analyze(models: Iterable[type[Model]]) -> None:
         connection = connections[router.db_for_write(model)]
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
+def tables_vacuum_analyze(models: Iterable[type[Model]]) -> None:
+    """``VACUUM (ANALYZE)`` the tables of ``models`` on PostgreSQL; only ANALYZE inside a
+    transaction (where VACUUM cannot run) and on SQLite (whose VACUUM rewrites the whole
+    database file and marks nothing)."""
+    for model in models:
+        connection = connections[router.db_for_write(model)]
+        if connection.vendor != "postgresql" or connection.in_atomic_block:
+            tables_analyze([model])
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def tables_analyze_after_bulk_write(models: Iterable[type[Model]], *, rows: int) -> None:
