@@ -87,6 +87,17 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Django's backend with a health check that asks the server only when it has said something.
+POSTGRESQL_ENGINE = "config.postgresql"
+
+
+def own_engine(database: dict) -> dict:
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        database["ENGINE"] = POSTGRESQL_ENGINE
+    return database
+
+
+own_engine(DATABASES["default"])
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -273,7 +284,7 @@ EDGE_STALE_SECONDS = env.int("EDGE_STALE_SECONDS", default=30)
 
 # ---- Read replica: reads go there, writes and the admin to the primary (config/routers.py).
 if env.str("DATABASE_REPLICA_URL", default=""):
-    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"] = own_engine(env.db("DATABASE_REPLICA_URL"))
     DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
     DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
     DATABASE_ROUTERS = ["config.routers.PrimaryReplicaRouter"]

@@ -5,9 +5,16 @@ down; bench/fault stops a real PostgreSQL under load.
 """
 
 import json
+import select
 
 import pytest
-from django.db import InterfaceError, OperationalError, connection
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    connections,
+)
 from django.test import RequestFactory
 
 from config.errors import server_error
@@ -112,3 +119,53 @@ def test_api_answers_again_once_the_database_is_back(client, monkeypatch):
     monkeypatch.undo()
 
     assert client.get("/api/v1/indications/").status_code == 200
+
+
+def terminate_server_side(wrapper) -> None:
+    """What a restart or an idle timeout does to ``wrapper``'s connection: the server ends its
+    backend, from another connection, and the farewell arrives on the socket."""
+    pid = wrapper.connection.info.backend_pid
+    other = connections.create_connection(wrapper.alias)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    finally:
+        other.close()
+    waiting = select.poll()
+    waiting.register(wrapper.connection.pgconn.socket, select.POLLIN)
+    assert waiting.poll(5000), "the server's farewell never arrived"
+
+
+def refuse_round_trips(*args, **kwargs):
+    raise AssertionError("the health check asked the server")
+
+
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the health check of config.postgresql"
+)
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_health_check_of_an_idle_connection_asks_the_server_nothing(monkeypatch):
+    connection.ensure_connection()
+    monkeypatch.setattr(connection.connection, "cursor", refuse_round_trips)
+    monkeypatch.setattr(connection.connection, "execute", refuse_round_trips)
+
+    assert connection.is_usable()
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_connection_the_server_closed_is_replaced_before_a_request_uses_it():
+    connection.ensure_connection()
+    terminated = connection.connection.info.backend_pid
+    terminate_server_side(connection)
+
+    assert not connection.is_usable()
+    # What Django runs when a request starts; the first query then checks the connection.
+    close_old_connections()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)
+    assert connection.connection.info.backend_pid != terminated
