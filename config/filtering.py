@@ -1,6 +1,6 @@
 from django_filters.rest_framework import DjangoFilterBackend
 
-from formulary.common.api_fields import refuse_parameters_unknown_to
+from formulary.common.api_fields import nothing_to_filter, refuse_parameters_unknown_to
 
 
 class StrictFilterBackend(DjangoFilterBackend):
@@ -14,10 +14,3 @@ class StrictFilterBackend(DjangoFilterBackend):
             # A detail or an unfiltered page: no filterset to build and validate.
             return queryset
         return super().filter_queryset(request, queryset, view)
-
-
-def nothing_to_filter(filterset_class, request) -> bool:
-    filters = filterset_class.base_filters
-    return not any(name in filters for name in request.query_params) and not any(
-        filter_.extra.get("required") for filter_ in filters.values()
-    )

@@ -168,6 +168,13 @@ def refuse_parameters_unknown_to(view, query_params):
     refuse_unknown_and_repeated_parameters(query_params, known=known, repeatable=repeatable)
 
 
+def nothing_to_filter(filterset_class, request) -> bool:
+    filters = filterset_class.base_filters
+    return not any(name in filters for name in request.query_params) and not any(
+        filter_.extra.get("required") for filter_ in filters.values()
+    )
+
+
 def filter_parameters(filterset_class):
     """(known, repeatable) parameter names of a FilterSet: slug lists and orderings may repeat."""
     filters = filterset_class.base_filters if filterset_class else {}
