@@ -1,0 +1,89 @@
+"""Values querysets whose SQL is compiled once per process and database, then only run.
+
+Building and compiling a ``values()`` queryset of two dozen columns costs the ORM about
+0.6 ms of CPU per request, five times what running the statement and reading its row costs
+(a product detail, measured at 100,000 products). Where a read always has one shape and only
+its values change (a product by its GTIN), ``CompiledValues`` lets the ORM write the statement
+once, with a marker in the place of each value, and afterwards puts the values in the markers'
+places. The rows are what the queryset itself gives: dicts by the same names, through the
+same converters of its fields (SQLite's decimals and booleans need them).
+
+Only for querysets whose SQL does not depend on the values: one value per marker, none that
+picks a branch (a list of any length, ``None``, a value that changes the joins). A test of
+each user holds its rows equal to the queryset's own.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import connections
+from django.db.models import QuerySet
+
+
+@dataclass(frozen=True)
+class Statement:
+    sql: str
+    params: tuple
+    # The position of each value in ``params``, in the order the values are given.
+    slots: tuple[int, ...]
+    names: tuple[str, ...]
+    converters: tuple[tuple[int, tuple[Callable, ...], object], ...]
+
+
+class CompiledValues:
+    """``build(*values)`` (a values queryset) as a statement compiled on first use.
+
+    ``rows(alias, *values)`` runs it with the values and returns the queryset's rows.
+    """
+
+    def __init__(self, build: Callable[..., QuerySet], *, markers: int):
+        self.build = build
+        self.markers = tuple(f"\x1fvalue-{position}\x1f" for position in range(markers))
+        self.statements: dict[str, Statement] = {}
+
+    def statement(self, alias: str) -> Statement:
+        found = self.statements.get(alias)
+        if found is None:
+            # Two threads may compile at once: both write the same statement.
+            found = self.statements[alias] = self.compile(alias)
+        return found
+
+    def compile(self, alias: str) -> Statement:
+        query = self.build(*self.markers).using(alias).query
+        compiler = query.get_compiler(alias)
+        sql, params = compiler.as_sql()
+        positions = {
+            marker: [i for i, value in enumerate(params) if value == marker]
+            for marker in self.markers
+        }
+        if any(len(found) != 1 for found in positions.values()):
+            raise ValueError(
+                "Each value must appear exactly once among the statement's parameters."
+            )
+        slots = tuple(found[0] for found in positions.values())
+        names = (*query.extra_select, *query.values_select, *query.annotation_select)
+        converters = tuple(
+            (position, tuple(functions), expression)
+            for position, (functions, expression) in compiler.get_converters(
+                [column for column, _, _ in compiler.select[: compiler.col_count]]
+            ).items()
+        )
+        return Statement(sql, tuple(params), slots, names, converters)
+
+    def rows(self, alias: str, *values) -> list[dict]:
+        statement = self.statement(alias)
+        params = list(statement.params)
+        for slot, value in zip(statement.slots, values, strict=True):
+            params[slot] = value
+        connection = connections[alias]
+        with connection.cursor() as cursor:
+            cursor.execute(statement.sql, params)
+            found = cursor.fetchall()
+        rows = []
+        for row in found:
+            row = list(row)
+            for position, functions, expression in statement.converters:
+                for convert in functions:
+                    row[position] = convert(row[position], expression, connection)
+            rows.append(dict(zip(statement.names, row, strict=True)))
+        return rows

@@ -1,0 +1,76 @@
+"""Statements compiled once (formulary.common.statements) give the rows their querysets give."""
+
+import pytest
+from django.db import router
+
+from formulary.common.statements import CompiledValues
+from products.api.catalogue import DETAIL_VALUES, product_values_by_gtin
+from products.catalogue_rows import product_values
+from products.enums import ProductStatus
+from products.models import Product
+from products.selectors import published_products
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/v1"
+
+
+def queryset_rows(gtin: str, *, published_only: bool) -> list[dict]:
+    base = published_products() if published_only else Product.objects.all()
+    return list(product_values(base.filter(gtin=gtin).order_by(), "version"))
+
+
+def test_detail_statement_rows_equal_the_querysets_rows_for_every_product():
+    products = list(Product.objects.values_list("gtin", "status"))
+    assert {status for _, status in products} >= {ProductStatus.PUBLISHED, ProductStatus.DRAFT}
+
+    for gtin, status in products:
+        for published_only in (True, False):
+            rows = product_values_by_gtin(gtin, published_only=published_only)
+
+            # Decimals, booleans and the lines' JSON, through the fields' own converters.
+            assert rows == queryset_rows(gtin, published_only=published_only)
+            hidden = published_only and status != ProductStatus.PUBLISHED
+            assert len(rows) == (0 if hidden else 1)
+
+
+def test_detail_statement_of_an_unknown_gtin_is_no_row():
+    assert product_values_by_gtin("20990000000000", published_only=False) == []
+
+
+def test_detail_statement_is_compiled_once_and_then_one_query(django_assert_num_queries):
+    gtins = list(Product.objects.values_list("gtin", flat=True)[:3])
+    product_values_by_gtin(gtins[0], published_only=False)
+    compiled = DETAIL_VALUES[False].statement(router.db_for_read(Product))
+
+    for gtin in gtins:
+        with django_assert_num_queries(1):
+            assert product_values_by_gtin(gtin, published_only=False)[0]["gtin"] == gtin
+    assert DETAIL_VALUES[False].statement(router.db_for_read(Product)) is compiled
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda gtin: Product.objects.filter(gtin=gtin, name=gtin).values("gtin"),
+        lambda gtin: Product.objects.values("gtin"),
+    ],
+    ids=["value-twice", "value-unused"],
+)
+def test_compiled_values_refuses_a_statement_without_one_place_per_value(build):
+    with pytest.raises(ValueError, match="exactly once"):
+        CompiledValues(build, markers=1).rows(router.db_for_read(Product), "2073100011373")
+
+
+def test_product_detail_with_a_filter_gives_the_plain_detail_when_it_matches(client):
+    gtin = Product.objects.filter(status=ProductStatus.PUBLISHED).values_list("gtin", flat=True)[0]
+    plain = client.get(f"{API}/products/{gtin}/")
+    dosage_form = plain.json()["dosage_form"]
+    other_form = "powder" if dosage_form != "powder" else "capsule"
+
+    filtered = client.get(f"{API}/products/{gtin}/", {"dosage_form": dosage_form})
+    excluded = client.get(f"{API}/products/{gtin}/", {"dosage_form": other_form})
+
+    assert plain.status_code == filtered.status_code == 200
+    assert filtered.json() == plain.json()
+    assert excluded.status_code == 404
