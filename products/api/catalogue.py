@@ -4,7 +4,11 @@ from drf_spectacular.utils import extend_schema_view
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.response import Response
 
-from formulary.common.api_fields import FieldSelectionMixin, nothing_to_filter
+from formulary.common.api_fields import (
+    FieldSelectionMixin,
+    nothing_to_filter,
+    refuse_parameters_unknown_to,
+)
 from formulary.common.catalogue_version import COLLECTION_ANSWER, detail_answer
 from formulary.common.read_cache import CachedReadMixin
 from formulary.common.statements import CompiledValues
@@ -74,13 +78,15 @@ class ProductRowsMixin:
     @RETRIEVE_SCHEMA
     def retrieve(self, request, *args, **kwargs):
         gtin = kwargs[self.lookup_field]
-        # The backend refuses unknown parameters and applies any filter that was asked for.
-        products = self.filter_queryset(self.get_queryset())
         if nothing_to_filter(self.filterset_class, request):
+            # What the filter backend would do with no filter asked: refuse unknown parameters.
+            # Building the queryset it would return unchanged cost more than the query.
+            refuse_parameters_unknown_to(self, request.query_params)
             rows = product_values_by_gtin(gtin, published_only=not self.shows_unpublished())
         else:
+            products = self.filter_queryset(self.get_queryset()).filter(gtin=gtin)
             # One row by its unique GTIN: the list's ordering would only cost compiling it.
-            rows = list(product_values(products.filter(gtin=gtin).order_by(), "version"))
+            rows = list(product_values(products.order_by(), "version"))
         if not rows:
             raise Http404
         row = product_rows(
