@@ -33,7 +33,9 @@ class Statement:
 class CompiledValues:
     """``build(*values)`` (a values queryset) as a statement compiled on first use.
 
-    ``rows(alias, *values)`` runs it with the values and returns the queryset's rows.
+    ``rows(alias, *values)`` runs it with the values and returns the queryset's rows. The
+    values take the markers' places as given, so give them as the field would store them (a
+    ``str`` for a CharField).
     """
 
     def __init__(self, build: Callable[..., QuerySet], *, markers: int):
@@ -61,7 +63,11 @@ class CompiledValues:
                 "Each value must appear exactly once among the statement's parameters."
             )
         slots = tuple(found[0] for found in positions.values())
-        names = (*query.extra_select, *query.values_select, *query.annotation_select)
+        # The names as Django's ValuesIterable gives them.
+        if query.selected:
+            names = tuple(query.selected)
+        else:
+            names = (*query.extra_select, *query.values_select, *query.annotation_select)
         converters = tuple(
             (position, tuple(functions), expression)
             for position, (functions, expression) in compiler.get_converters(
