@@ -435,22 +435,23 @@ def top_matches(
     leave too few take a deeper target, then the whole ranking. Three queries, seldom four.
     """
     field = points_field(jurisdiction)
-    slack = headroom_slack
     groups = signature_groups(indication_ids, field)
     for rows in (CANDIDATES_PER_RESULT * count, CANDIDATES_PER_RESULT * WIDER_TRY * count):
-        target = proven_target(groups, field, count, rows, slack) if groups else None
+        target = proven_target(groups, field, count, rows, headroom_slack) if groups else None
         if target is None:
             break
         # Scores as ranked_matches gives them (0-100); the floors in points (0-1).
         found = ranked_above(
-            products, indication_ids, limit_mg, field, groups, target * 100, slack, count
+            products, indication_ids, limit_mg, field, groups, target * 100, headroom_slack, count
         )
         if len(found) < count:  # the filters left too few: a deeper target, once
             continue
         last = found[-1].match_score
         if last >= target * 100:
             return found
-        return ranked_above(products, indication_ids, limit_mg, field, groups, last, slack, count)
+        return ranked_above(
+            products, indication_ids, limit_mg, field, groups, last, headroom_slack, count
+        )
     # Filters that leave fewer than the page, or a catalogue too small to prove a target.
     ranking = ranked_matches(
         products, indication_ids=indication_ids, limit_mg=limit_mg, with_lines=True
