@@ -2,6 +2,7 @@ import pytest
 from django.core.cache import cache
 
 from compounds.knowledge_base import load_knowledge_base
+from formulary.common.read_cache import LOCAL_ANSWERS
 from products.demo import load_demo_products
 
 
@@ -42,5 +43,7 @@ def api_throttling_off(settings):
 
 @pytest.fixture(autouse=True)
 def empty_cache():
-    """Each test starts with an empty cache: cached reads must not outlive a rolled-back test."""
+    """Each test starts with empty caches, the shared one and this process's copies: cached
+    reads must not outlive a rolled-back test."""
     cache.clear()
+    LOCAL_ANSWERS.clear()

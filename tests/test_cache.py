@@ -7,6 +7,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 
 from compounds.models import CompoundForm
@@ -15,7 +16,7 @@ from formulary.common.catalogue_version import (
     catalogue_version,
     catalogue_version_bump,
 )
-from formulary.common.read_cache import BYPASS_HEADER
+from formulary.common.read_cache import BYPASS_HEADER, LOCAL_ANSWERS, answer_stored_under
 from products.enums import ProductStatus
 from products.models import Product
 from products.services import IngredientInput, product_upsert
@@ -49,6 +50,28 @@ def test_read_cache_second_identical_read_runs_only_the_version_query(
     assert second.content == first.content
     assert second.headers["ETag"] == first.headers["ETag"]
     assert second.headers["Content-Type"] == "application/json"
+
+
+def test_read_cache_answers_from_this_processs_copy_when_the_shared_cache_lost_it(
+    client, django_assert_num_queries
+):
+    url = f"{API}/products/?dosage_form=capsule"
+    first = client.get(url)
+    cache.clear()  # evicted from the shared cache, or Redis restarted
+
+    with django_assert_num_queries(1):  # the version
+        again = client.get(url)
+
+    assert (again["X-App-Cache"], again.content) == ("hit", first.content)
+
+
+def test_read_cache_takes_the_shared_answer_of_the_current_version_over_an_older_copy():
+    LOCAL_ANSWERS.set("read:test", ((1,), b"rendered under version 1", {}), 60)
+    cache.set("read:test", ((2,), b"rendered by another process under 2", {}), 60)
+
+    assert answer_stored_under("read:test", (2,))[1] == b"rendered by another process under 2"
+    assert LOCAL_ANSWERS.get("read:test")[0] == (2,), "kept in this process from then on"
+    assert answer_stored_under("read:test", (3,)) is None
 
 
 def test_read_cache_keys_differ_per_language(client, django_assert_num_queries):
