@@ -742,7 +742,7 @@ def test_match_runs_at_most_five_queries_whatever_the_results_and_no_count(
 
     # The catalogue version, the evidence signatures with their best points, how deep the best
     # of them go, the ranking above their floors (with the page's lines); indications, limits,
-    # evidence and rules are kept.
+    # evidence and rules are kept, and so are the signatures once read (the test below).
     with django_assert_max_num_queries(4) as captured:
         response = client.get(url)
 
@@ -760,6 +760,18 @@ def test_match_answers_a_repeated_request_from_the_cache(client, django_assert_n
 
     assert (again.status_code, again.json()) == (200, first.json())
     assert again.headers["ETag"] == first.headers["ETag"]
+
+
+def test_match_reads_the_evidence_signatures_once_per_catalogue_version(
+    client, django_assert_num_queries
+):
+    client.get(f"{URL}?indication=sleep,sport")
+
+    # Another request for the same indications, not cached: the version and the ranking.
+    with django_assert_num_queries(2):
+        response = client.get(f"{URL}?indication=sleep,sport&medication=levothyroxine")
+
+    assert response.status_code == 200
 
 
 def test_match_lists_only_published_products(client):

@@ -23,6 +23,7 @@ from products.matching.ranking import ranked_matches, signature_evidence, top_ma
 from products.matching.weights import HEADROOM_WEIGHT
 from products.models import Brand, ProductIndication
 from products.services import IngredientInput, product_upsert
+from tests.test_matching import make_compound, make_product
 
 pytestmark = pytest.mark.django_db
 
@@ -222,6 +223,21 @@ def test_top_matches_ranks_only_the_products_above_their_signatures_floors(catal
     ]
     assert len(reading_rows) == 3
     assert matching_products > 4 * 5 * 2
+
+
+def test_top_matches_find_a_signature_written_after_the_signatures_were_kept(catalogue):
+    """The signatures are kept per catalogue version: a product write reads them again, so a
+    composition no product had before is ranked, here at the top."""
+    query = "indication=sleep,sport"
+    links = [("sleep", "A", "magnesium"), ("sport", "A", "magnesium"), ("headache", "D", "carrier")]
+    form = make_compound("test-new-signature", links=links)  # a knowledge write, before
+    top(query, "eu", 5)
+    product = make_product(1, [(form, 1)])  # a product write only
+
+    full, top_k = both_rankings(query, "eu", 5)
+
+    assert order(top_k) == order(full)
+    assert top_k[0].gtin == product.gtin
 
 
 def test_top_matches_ranks_everything_when_the_filters_leave_too_few(catalogue):

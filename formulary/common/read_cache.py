@@ -87,6 +87,11 @@ class CachedReadMixin:
         # cache nor goes into it.
         if request.method not in ("GET", "HEAD") or request.auth is not None:
             return None
+        dependencies = self.read_dependencies(request, **kwargs)
+        # The version before anything it stands for: the stored read, or the data. Read for a
+        # bypassing request too, in the one query a miss makes: what the view keeps per version
+        # (match/'s signatures) asks for the same keys.
+        version = answer_versions(dependencies)
         if bypasses_cache(request):
             return None
         language = current_language()
@@ -94,9 +99,6 @@ class CachedReadMixin:
         # absolute, so a page read over http://a must not be served to https://b.
         url = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
         key = f"read:{language}:{url}"
-        dependencies = self.read_dependencies(request, **kwargs)
-        # The version before anything it stands for: the stored read, or the data.
-        version = answer_versions(dependencies)
         etag = catalogue_etag(version, language)
         self.read_cache_entry = (key, etag, version, dependencies)
         return answer_stored_under(key, version)

@@ -28,6 +28,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, NullIf, Round
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 
+from formulary.common.catalogue_version import COLLECTION_ANSWER, kept_per_version
 from formulary.models import Indication
 from products.line_aggregates import lines_json_sql
 from products.matching import weights as w
@@ -339,18 +340,38 @@ NTH_SQL = (
 )
 
 
+# The signatures and their points change only with the match rows, that is with the
+# products: kept per catalogue version and process, as the knowledge snapshot is, so that a
+# match reads the rows of its page and not the signatures of the whole catalogue each time.
+# Keyed per indication, field and database, so what is kept stays as small as the vocabulary.
+signatures_kept = kept_per_version(dict, depends_on=COLLECTION_ANSWER)
+
+
 def signature_groups(indication_ids: list[int], field: str) -> list[SignatureGroup]:
     """The evidence signatures of the asked indications' rows with their best points, best
     first: one query that skips through the index on (indication, signature, points), two
-    probes per signature, whatever the catalogue's size.
+    probes per signature, whatever the catalogue's size; an indication's signatures are read
+    once per catalogue version (``signatures_kept``).
 
     A product's rows all carry its signature, so a signature found under two asked
     indications is one group (its products and points are the same under both).
     """
     database = router.db_for_read(ProductIndication)
-    with connections[database].cursor() as cursor:
-        cursor.execute(groups_sql(len(indication_ids), field), indication_ids)
-        found = {signature: (pk, best) for pk, signature, best in cursor.fetchall()}
+    kept = signatures_kept()
+    missing = [pk for pk in indication_ids if ("groups", database, field, pk) not in kept]
+    if missing:
+        read: dict[int, list[tuple[str, float]]] = {pk: [] for pk in missing}
+        with connections[database].cursor() as cursor:
+            cursor.execute(groups_sql(len(missing), field), missing)
+            for pk, signature, best in cursor.fetchall():
+                read[pk].append((signature, best))
+        for pk, signatures in read.items():
+            kept["groups", database, field, pk] = tuple(signatures)
+    found = {
+        signature: (pk, best)
+        for pk in indication_ids
+        for signature, best in kept["groups", database, field, pk]
+    }
     asked = tuple(indication_ids)
     groups = [
         SignatureGroup(signature, pk, signature_evidence_term(signature, asked), best)
@@ -382,15 +403,22 @@ def signature_evidence_term(signature: str, indication_ids: tuple[int, ...]) -> 
 
 def nth_points(groups: list[SignatureGroup], field: str, rows: int) -> list[float | None]:
     """Per group the points of its ``rows``-th best product (None: it has fewer): one query,
-    an index range of ``rows`` entries per group."""
+    an index range of ``rows`` entries per group, for the groups not read before under this
+    catalogue version (``signatures_kept``)."""
     database = router.db_for_read(ProductIndication)
-    column = NTH_SQL.format(field=field, rows=ProductIndication._meta.db_table)
-    with connections[database].cursor() as cursor:
-        cursor.execute(
-            f"SELECT {', '.join([column] * len(groups))}",
-            [value for g in groups for value in (g.indication_id, g.signature, rows - 1)],
-        )
-        return list(cursor.fetchone())
+    kept = signatures_kept()
+    keys = [("nth", database, field, rows, g.indication_id, g.signature) for g in groups]
+    missing = [(key, g) for key, g in zip(keys, groups, strict=True) if key not in kept]
+    if missing:
+        column = NTH_SQL.format(field=field, rows=ProductIndication._meta.db_table)
+        with connections[database].cursor() as cursor:
+            cursor.execute(
+                f"SELECT {', '.join([column] * len(missing))}",
+                [value for _, g in missing for value in (g.indication_id, g.signature, rows - 1)],
+            )
+            for (key, _), points in zip(missing, cursor.fetchone(), strict=True):
+                kept[key] = points
+    return [kept[key] for key in keys]
 
 
 def proven_target(groups: list[SignatureGroup], field: str, count: int, rows: int, slack: float):
