@@ -89,6 +89,10 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Django's backend with a health check that asks the server only when it has said something.
 POSTGRESQL_ENGINE = "config.postgresql"
+# The few statements whose plan does not depend on their values (the versions, a product by its
+# GTIN) are prepared once per connection (config/postgresql/). Off for a pooler that cannot keep
+# a connection's prepared statements (PgBouncer in transaction mode before 1.21).
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 
 
 def own_engine(database: dict) -> dict:

@@ -1,8 +1,9 @@
 """Statements compiled once (formulary.common.statements) give the rows their querysets give."""
 
 import pytest
-from django.db import router
+from django.db import connection, router
 
+from formulary.common.catalogue_version import read_versions
 from formulary.common.statements import CompiledValues
 from products.api.catalogue import DETAIL_VALUES, product_values_by_gtin
 from products.catalogue_rows import product_values
@@ -74,3 +75,46 @@ def test_product_detail_with_a_filter_gives_the_plain_detail_when_it_matches(cli
     assert plain.status_code == filtered.status_code == 200
     assert filtered.json() == plain.json()
     assert excluded.status_code == 404
+
+
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="prepared statements of config.postgresql"
+)
+
+
+def prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [statement for (statement,) in cursor.fetchall()]
+
+
+def versions_statement(keys) -> str:
+    """The version query of ``keys`` as the server holds it prepared ($1, $2, ...)."""
+    placeholders = ", ".join(f"${n}" for n in range(1, len(keys) + 1))
+    return (
+        f'SELECT "key", "value" FROM "formulary_catalogueversion" WHERE "key" IN ({placeholders})'
+    )
+
+
+@on_postgresql
+def test_version_and_detail_statements_are_prepared_once_per_connection():
+    keys = [f"prepared-test-{n}" for n in range(7)]  # a statement no other test runs
+    gtin = Product.objects.filter(status=ProductStatus.PUBLISHED).values_list("gtin").first()[0]
+
+    for _ in range(3):
+        assert read_versions(keys, using="default") == []
+        assert len(product_values_by_gtin(gtin, published_only=True)) == 1
+
+    statements = prepared_statements()
+    assert statements.count(versions_statement(keys)) == 1
+    assert sum('"products_product"."gtin" = $' in s for s in statements) == 1
+
+
+@on_postgresql
+def test_nothing_is_prepared_with_prepared_statements_off(settings):
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    keys = [f"unprepared-test-{n}" for n in range(9)]
+
+    assert read_versions(keys, using="default") == []
+
+    assert versions_statement(keys) not in prepared_statements()

@@ -69,6 +69,7 @@ from simple_history.models import HistoricalChanges
 
 from formulary.common import edge_cache
 from formulary.common.models import CatalogueVersion
+from formulary.common.statements import prepared_cursor
 
 CATALOGUE = "catalogue"
 KNOWLEDGE = "knowledge"
@@ -131,11 +132,12 @@ def answer_versions(keys: Sequence[str]) -> tuple[int, ...]:
 
 def read_versions(keys: Sequence[str], *, using: str) -> list[tuple[str, int]]:
     """The stored (key, value) rows of ``keys``. Plain SQL: every request reads them, and
-    building the ORM query cost more than the database's answer."""
+    building the ORM query cost more than the database's answer; a prepared statement where
+    the database has them (``prepared_cursor``), since its plan is the same for any keys."""
     connection = connections[using]
     table = connection.ops.quote_name(CatalogueVersion._meta.db_table)
     key, value = (connection.ops.quote_name(name) for name in ("key", "value"))
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(
             f"SELECT {key}, {value} FROM {table} WHERE {key} IN ({', '.join(['%s'] * len(keys))})",
             list(keys),

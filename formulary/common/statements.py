@@ -6,7 +6,8 @@ Building and compiling a ``values()`` queryset of two dozen columns costs the OR
 its values change (a product by its GTIN), ``CompiledValues`` lets the ORM write the statement
 once, with a marker in the place of each value, and afterwards puts the values in the markers'
 places. The rows are what the queryset itself gives: dicts by the same names, through the
-same converters of its fields (SQLite's decimals and booleans need them).
+same converters of its fields (SQLite's decimals and booleans need them). On PostgreSQL the
+statement is prepared once per connection, so the server does not parse and plan it again.
 
 Only for querysets whose SQL does not depend on the values: one value per marker, none that
 picks a branch (a list of any length, ``None``, a value that changes the joins). A test of
@@ -82,7 +83,7 @@ class CompiledValues:
         for slot, value in zip(statement.slots, values, strict=True):
             params[slot] = value
         connection = connections[alias]
-        with connection.cursor() as cursor:
+        with prepared_cursor(connection) as cursor:
             cursor.execute(statement.sql, params)
             found = cursor.fetchall()
         rows = []
@@ -93,3 +94,11 @@ class CompiledValues:
                     row[position] = convert(row[position], expression, connection)
             rows.append(dict(zip(statement.names, row, strict=True)))
         return rows
+
+
+def prepared_cursor(connection):
+    """A cursor whose statements the database keeps prepared (PostgreSQL, config/postgresql/),
+    else an ordinary one. Only for statements whose plan suits any values: after five runs
+    PostgreSQL may keep one plan made without them."""
+    prepared = getattr(connection, "prepared_cursor", None)
+    return prepared() if prepared is not None else connection.cursor()
