@@ -16,7 +16,13 @@ from formulary.common.catalogue_version import (
     catalogue_version,
     catalogue_version_bump,
 )
-from formulary.common.read_cache import BYPASS_HEADER, LOCAL_ANSWERS, answer_stored_under
+from formulary.common.read_cache import (
+    BYPASS_HEADER,
+    LOCAL_ANSWERS,
+    MAX_LOCAL_ANSWER_BYTES,
+    answer_store,
+    answer_stored_under,
+)
 from products.enums import ProductStatus
 from products.models import Product
 from products.services import IngredientInput, product_upsert
@@ -72,6 +78,15 @@ def test_read_cache_takes_the_shared_answer_of_the_current_version_over_an_older
     assert answer_stored_under("read:test", (2,))[1] == b"rendered by another process under 2"
     assert LOCAL_ANSWERS.get("read:test")[0] == (2,), "kept in this process from then on"
     assert answer_stored_under("read:test", (3,)) is None
+
+
+def test_read_cache_keeps_a_large_answer_in_the_shared_cache_only():
+    large = ((1,), b"x" * (MAX_LOCAL_ANSWER_BYTES + 1), {})
+    answer_store(large, "read:large", 60)
+
+    assert LOCAL_ANSWERS.get("read:large") is None
+    assert answer_stored_under("read:large", (1,)) == large
+    assert LOCAL_ANSWERS.get("read:large") is None, "not kept here when read either"
 
 
 def test_read_cache_keys_differ_per_language(client, django_assert_num_queries):

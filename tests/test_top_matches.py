@@ -19,6 +19,7 @@ from products.api.match_filters import MatchFilter
 from products.catalogue_generator import BRAND_SLUG_PREFIX
 from products.enums import AmountBasis, ProductStatus
 from products.gtin import gs1_check_digit
+from products.matching import ranking
 from products.matching.ranking import ranked_matches, signature_evidence, top_matches
 from products.matching.weights import HEADROOM_WEIGHT
 from products.models import Brand, ProductIndication
@@ -238,6 +239,15 @@ def test_top_matches_find_a_signature_written_after_the_signatures_were_kept(cat
 
     assert order(top_k) == order(full)
     assert top_k[0].gtin == product.gtin
+
+
+def test_top_matches_past_the_kept_depths_limit_read_them_each_time(catalogue, monkeypatch):
+    monkeypatch.setattr(ranking, "MAX_KEPT_DEPTHS", 0)
+
+    full, top_k = both_rankings("indication=sleep,sport", "eu", 5)
+
+    assert order(top_k) == order(full)
+    assert not any(key[0] == "nth" for key in ranking.signatures_kept())
 
 
 def test_top_matches_ranks_everything_when_the_filters_leave_too_few(catalogue):

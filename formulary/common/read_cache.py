@@ -130,6 +130,9 @@ class CachedReadMixin:
 # one stored. While the shared cache is away (the breaker of config.redis_cache is open) it is
 # the only store, and reads keep most of their speed (the fault drill's Redis phases).
 LOCAL_ANSWERS = LocMemCache("answers-of-this-process", {"OPTIONS": {"MAX_ENTRIES": 500}})
+# Larger answers (a page of 100 products is about 180 kB) stay in the shared cache only, so
+# the copies take at most 500 * 64 kB of a process's memory.
+MAX_LOCAL_ANSWER_BYTES = 64 * 1024
 
 
 def shared_cache_away() -> bool:
@@ -148,14 +151,19 @@ def answer_stored_under(key: str, version: tuple[int, ...]):
     shared = cache.get(key)
     if shared is None or shared[0] != version:
         return None
-    LOCAL_ANSWERS.set(key, shared, settings.API_CACHE_SECONDS)
+    keep_here(key, shared, settings.API_CACHE_SECONDS)
     return shared
 
 
 def answer_store(entry, key: str, seconds: int) -> None:
-    LOCAL_ANSWERS.set(key, entry, seconds)
+    keep_here(key, entry, seconds)
     if not shared_cache_away():
         cache.set(key, entry, seconds)
+
+
+def keep_here(key: str, entry, seconds: int) -> None:
+    if len(entry[1]) <= MAX_LOCAL_ANSWER_BYTES:
+        LOCAL_ANSWERS.set(key, entry, seconds)
 
 
 def bypasses_cache(request) -> bool:

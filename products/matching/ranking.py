@@ -345,6 +345,9 @@ NTH_SQL = (
 # match reads the rows of its page and not the signatures of the whole catalogue each time.
 # Keyed per indication, field and database, so what is kept stays as small as the vocabulary.
 signatures_kept = kept_per_version(dict, depends_on=COLLECTION_ANSWER)
+# The depths are kept per page size asked as well (a client paging through thousands of pages
+# would add entries without end): past this many entries a version keeps no more.
+MAX_KEPT_DEPTHS = 20_000
 
 
 def signature_groups(indication_ids: list[int], field: str) -> list[SignatureGroup]:
@@ -408,7 +411,8 @@ def nth_points(groups: list[SignatureGroup], field: str, rows: int) -> list[floa
     database = router.db_for_read(ProductIndication)
     kept = signatures_kept()
     keys = [("nth", database, field, rows, g.indication_id, g.signature) for g in groups]
-    missing = [(key, g) for key, g in zip(keys, groups, strict=True) if key not in kept]
+    found = {key: kept[key] for key in keys if key in kept}
+    missing = [(key, g) for key, g in zip(keys, groups, strict=True) if key not in found]
     if missing:
         column = NTH_SQL.format(field=field, rows=ProductIndication._meta.db_table)
         with connections[database].cursor() as cursor:
@@ -417,8 +421,10 @@ def nth_points(groups: list[SignatureGroup], field: str, rows: int) -> list[floa
                 [value for _, g in missing for value in (g.indication_id, g.signature, rows - 1)],
             )
             for (key, _), points in zip(missing, cursor.fetchone(), strict=True):
-                kept[key] = points
-    return [kept[key] for key in keys]
+                found[key] = points
+                if len(kept) < MAX_KEPT_DEPTHS:
+                    kept[key] = points
+    return [found[key] for key in keys]
 
 
 def proven_target(groups: list[SignatureGroup], field: str, count: int, rows: int, slack: float):
