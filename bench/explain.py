@@ -60,7 +60,11 @@ def match_plans(query: str) -> list[tuple[str, str]]:
         floors=(field, floors),
     )[:count]
     return [
-        (f"the {len(groups)} evidence signatures with their best points", groups_plan),
+        (
+            f"the {len(groups)} evidence signatures with their best points (read once per "
+            "catalogue version and kept)",
+            groups_plan,
+        ),
         (
             f"the ranking above a score of {target * 100:.2f} ({len(floors)} signatures' floors)",
             ranking.explain(analyze=True),
