@@ -48,6 +48,8 @@ def database_down(request, monkeypatch):
         raise request.param
 
     monkeypatch.setattr(connection, "cursor", refuse)
+    if hasattr(connection, "prepared_cursor"):  # config.postgresql's, for prepared statements
+        monkeypatch.setattr(connection, "prepared_cursor", refuse)
     yield
     monkeypatch.undo()
 

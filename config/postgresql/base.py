@@ -17,7 +17,7 @@ import select
 import sys
 
 from django.conf import settings
-from django.db.backends.postgresql import base
+from django.db.backends.postgresql import base, operations
 from psycopg import pq
 
 
@@ -28,7 +28,18 @@ class PreparingCursor(base.ServerBindingCursor):
         return super().execute(query, params, prepare=prepare, **kwargs)
 
 
+class DatabaseOperations(operations.DatabaseOperations):
+    def last_executed_query(self, cursor, sql, params):
+        if isinstance(cursor, PreparingCursor):
+            # psycopg keeps no text of a statement it runs prepared: the statement as Django
+            # writes it for server-side binding, for the query log (DEBUG, tests).
+            return self.compose_sql(sql, params)
+        return super().last_executed_query(cursor, sql, params)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
+
     def get_new_connection(self, conn_params):
         connection = super().get_new_connection(conn_params)
         if settings.DATABASE_PREPARED_STATEMENTS:
