@@ -82,7 +82,7 @@ def test_read_cache_takes_the_shared_answer_of_the_current_version_over_an_older
 
 def test_read_cache_keeps_a_large_answer_in_the_shared_cache_only():
     large = ((1,), b"x" * (MAX_LOCAL_ANSWER_BYTES + 1), {})
-    answer_store(large, "read:large", 60)
+    answer_store("read:large", large, 60)
 
     assert LOCAL_ANSWERS.get("read:large") is None
     assert answer_stored_under("read:large", (1,)) == large

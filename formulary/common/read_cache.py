@@ -119,7 +119,7 @@ class CachedReadMixin:
             response.render()
             # Stored with the version it was read under: a later version finds it stale and
             # renders afresh over it, so old versions leave no entries behind.
-            answer_store((version, response.content, dict(response.headers)), key, seconds)
+            answer_store(key, (version, response.content, dict(response.headers)), seconds)
         return response
 
 
@@ -155,7 +155,7 @@ def answer_stored_under(key: str, version: tuple[int, ...]):
     return shared
 
 
-def answer_store(entry, key: str, seconds: int) -> None:
+def answer_store(key: str, entry, seconds: int) -> None:
     keep_here(key, entry, seconds)
     if not shared_cache_away():
         cache.set(key, entry, seconds)
