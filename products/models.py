@@ -145,8 +145,9 @@ class Product(models.Model):
                 name="product_label_amount_not_negative",
             ),
         ]
+        # Only these: every product write maintains each index, and one whose columns begin
+        # another's serves no read the longer one does not (tests/test_indexes.py).
         indexes = [
-            models.Index(fields=["status", "dosage_form"], name="product_status_form_idx"),
             # The catalogue lists published products in one of these orders, often within one
             # dosage form: an index per order lets a page stop after page_size rows.
             models.Index(
@@ -180,8 +181,13 @@ class Product(models.Model):
 class IngredientLine(models.Model):
     """A magnesium compound in one serving, with the amount as the label states it."""
 
+    # No index of its own: the unique (product, compound) constraint's index begins with it.
     product = models.ForeignKey(
-        Product, on_delete=models.CASCADE, related_name="ingredients", verbose_name=_("product")
+        Product,
+        on_delete=models.CASCADE,
+        related_name="ingredients",
+        verbose_name=_("product"),
+        db_index=False,
     )
     compound = models.ForeignKey(
         CompoundForm,
@@ -220,8 +226,13 @@ class IngredientLine(models.Model):
 class NutrientLine(models.Model):
     """A nutrient other than magnesium in one serving, in the nutrient's own unit."""
 
+    # No index of its own: the unique (product, nutrient) constraint's index begins with it.
     product = models.ForeignKey(
-        Product, on_delete=models.CASCADE, related_name="nutrients", verbose_name=_("product")
+        Product,
+        on_delete=models.CASCADE,
+        related_name="nutrients",
+        verbose_name=_("product"),
+        db_index=False,
     )
     nutrient = models.ForeignKey(
         Nutrient, on_delete=models.PROTECT, related_name="lines", verbose_name=_("nutrient")
@@ -254,17 +265,21 @@ class ProductIndication(models.Model):
     evidence link change, so ranking reads stored values instead of scoring in Python.
     """
 
+    # Neither key has an index of its own: the unique (product, indication) constraint's
+    # index begins with the product, product_indication_idx with the indication.
     product = models.ForeignKey(
         Product,
         on_delete=models.CASCADE,
         related_name="indication_matches",
         verbose_name=_("product"),
+        db_index=False,
     )
     indication = models.ForeignKey(
         Indication,
         on_delete=models.CASCADE,
         related_name="product_matches",
         verbose_name=_("indication"),
+        db_index=False,
     )
     evidence_strength = models.DecimalField(
         _("evidence strength"),
