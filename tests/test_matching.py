@@ -9,9 +9,9 @@ from django.core.management import call_command
 from django.utils import translation
 from rest_framework.renderers import JSONRenderer
 
-from compounds.models import Carrier, CompoundForm, CompoundIndication
+from compounds.models import Carrier, CompoundForm, CompoundIndication, EvidenceCitation
 from formulary.citations import short_citation
-from formulary.models import Indication
+from formulary.models import Indication, Reference
 from formulary.selectors import adult_upper_limit
 from products.api.match import MatchSerializer, match_row
 from products.enums import AmountBasis, ProductStatus
@@ -641,6 +641,42 @@ def test_match_reflects_a_regraded_link_in_the_next_response(client):
     evidence.save()
 
     assert [row["gtin"] for row in results(client, "indication=sleep")] == [gtin(1), gtin(2)]
+
+
+def test_match_evidence_wording_follows_a_renamed_compound_and_an_edited_reference(client):
+    # The sentence and facts of a link are kept per knowledge version (products.matching.explain).
+    form = make_compound("test-form", links=[("sleep", "B", "magnesium")])
+    evidence = CompoundIndication.objects.get(compound=form)
+    reference = Reference.objects.create(
+        key="test-jansen", citation="Jansen A. Magnesium and sleep. 2024.", status="verified"
+    )
+    EvidenceCitation.objects.create(evidence=evidence, reference=reference)
+    make_product(1, [(form, 1)])
+    row = results(client, "indication=sleep&lang=en")[0]
+    assert row["reasons"][0] == (
+        "Test form: magnesium for sleep quality (evidence B, magnesium-based; Jansen 2024)"
+    )
+    assert (row["evidence"][0]["references"], row["evidence"][0]["status"]) == (
+        ["test-jansen"],
+        "verified",
+    )
+
+    form.name_en = "Renamed form"
+    form.save()
+    reference.citation = "Pieters B. Magnesium and sleep. 2025."
+    reference.save()
+    evidence.status = "disputed"
+    evidence.save()
+
+    row = results(client, "indication=sleep&lang=en")[0]
+    assert row["reasons"][0] == (
+        "Renamed form: magnesium for sleep quality (evidence B, magnesium-based; Pieters 2025)"
+    )
+    assert row["evidence"][0]["status"] == "disputed"
+    nl = results(client, "indication=sleep&lang=nl")[0]
+    assert nl["reasons"][0] == (
+        "test-form: magnesium bij slaapkwaliteit (bewijs B, op basis van magnesium; Pieters 2025)"
+    )
 
 
 def test_refresh_matching_rebuilds_every_row_from_scratch():

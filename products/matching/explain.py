@@ -171,7 +171,21 @@ def best_links(product: Product) -> dict[str, tuple[Decimal, CompoundIndication]
     }
 
 
+# An evidence link's sentence and facts depend only on the knowledge base and the language,
+# not on the product: made once per knowledge version and process, where a page of results
+# made them for every result (a tenth of an uncached match's Python). Shared: read only.
+link_wordings = kept_per_version(dict)
+
+
 def evidence_reason(link: CompoundIndication, wording: Wording) -> str:
+    kept = link_wordings()
+    key = ("reason", link.pk, wording.language)
+    if key not in kept:
+        kept[key] = link_sentence(link, wording)
+    return kept[key]
+
+
+def link_sentence(link: CompoundIndication, wording: Wording) -> str:
     compound = link.compound
     carrier_based = link.basis == EvidenceBasis.CARRIER
     citations = [short_citation(reference) for reference in link.references.all()]
@@ -285,6 +299,14 @@ def price_reason(euro_per_100mg: Decimal | None, wording: Wording) -> str:
 
 def evidence_facts(link: CompoundIndication) -> dict:
     """The evidence sentence's facts, for a client that renders its own text."""
+    kept = link_wordings()
+    key = ("facts", link.pk)
+    if key not in kept:
+        kept[key] = link_facts(link)
+    return kept[key]
+
+
+def link_facts(link: CompoundIndication) -> dict:
     return {
         "indication": link.indication.slug,
         "compound": link.compound.slug,
