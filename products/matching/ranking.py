@@ -6,12 +6,12 @@ Every formula here restates one of products/matching/score.py from the same cons
 
 import functools
 import itertools
-import operator
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connections, router
 from django.db.models import (
+    BooleanField,
     Case,
     Expression,
     ExpressionWrapper,
@@ -25,6 +25,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, NullIf, Round
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 
@@ -237,26 +238,18 @@ def ranked_matches(
     signature, points) finds without reading the others; ``top_matches`` chooses them.
     ``with_lines``: each product's compound ids in line order as ``line_compounds``.
     """
-    rows = Q(**{f"{MATCH_ROWS_JOIN}__indication_id__in": indication_ids})
-    if floors is not None:
-        field, floor_per_signature = floors
-        rows &= functools.reduce(
-            operator.or_,
-            (
-                Q(
-                    **{
-                        f"{MATCH_ROWS_JOIN}__evidence_signature": signature,
-                        f"{MATCH_ROWS_JOIN}__{field}__gte": points,
-                    }
-                )
-                for signature, points in floor_per_signature
-            ),
-            Q(pk__in=[]),
-        )
-    # One filter() call: its conditions all apply to one join of the rows.
-    ranking = products.filter(rows)
+    joined_before = set(products.query.alias_map)
+    ranking = products.filter(**{f"{MATCH_ROWS_JOIN}__indication_id__in": indication_ids})
     database = ranking.db
     table = ProductIndication._meta.db_table
+    if floors is not None:
+        # The floors apply to the rows this filter joined, not to a join the filters made.
+        joined = next(
+            alias
+            for alias, join in ranking.query.alias_map.items()
+            if join.table_name == table and alias not in joined_before
+        )
+        ranking = floors_condition(ranking, joined, *floors)
     if match_rows_alias(ranking.query) == table:
         annotations = compiled_score(database, len(indication_ids), limit_mg)
     else:  # the filters joined the rows already: compile the expressions for this query
@@ -264,6 +257,26 @@ def ranked_matches(
     if with_lines:
         annotations = {**annotations, LINE_COMPOUNDS: compiled_line_compounds(database)}
     return ranking.annotate(**annotations).order_by(F(MATCH_RANK).desc(), "gtin")
+
+
+def floors_condition(
+    ranking: QuerySet[Product], alias: str, field: str, floor_per_signature: list[tuple[str, float]]
+) -> QuerySet[Product]:
+    """``ranking`` with only the rows under ``alias`` that reach their signature's floor.
+
+    Written as SQL rather than a Q per signature: the ORM's building and compiling of a
+    hundred lookups cost more Python than the rest of the ranking's query."""
+    if not floor_per_signature:
+        return ranking.none()
+    quote = connections[ranking.db].ops.quote_name
+
+    def column(name: str) -> str:
+        return f"{quote(alias)}.{quote(ProductIndication._meta.get_field(name).column)}"
+
+    one = f"({column('evidence_signature')} = %s AND {column(field)} >= %s)"
+    params = [value for floor in floor_per_signature for value in floor]
+    condition = " OR ".join([one] * len(floor_per_signature))
+    return ranking.filter(RawSQL(f"({condition})", params, output_field=BooleanField()))
 
 
 CANDIDATES_PER_RESULT = 4
