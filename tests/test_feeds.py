@@ -158,7 +158,28 @@ def test_feed_gzip_when_accepted_gives_the_same_lines(client):
 
     assert response["Content-Encoding"] == "gzip"
     assert response["Content-Type"] == "application/x-ndjson"
+    response.close()  # unread: its snapshot ends here, not in a later test
     assert read_feed(client, HTTP_ACCEPT_ENCODING="gzip") == plain
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_feed_closed_unread_ends_its_snapshot_at_once(client, encoding):
+    """A client that leaves before the body: the server closes the response, and the
+    snapshot's transaction, open since the view read the cursor, ends then. A response left
+    unread and unclosed lives in the test client's reference cycles until the garbage
+    collector finds it, inside a later test's transaction, which its ending then broke
+    (``test_load_knowledge_base_twice_keeps_one_row_per_claim`` failed now and then)."""
+    depth = len(connection.savepoint_ids)
+
+    response = client.get(f"{API}/feed/", HTTP_ACCEPT_ENCODING=encoding)
+    assert response.status_code == 200
+    assert len(connection.savepoint_ids) == depth + 1  # the snapshot, open for the body
+
+    response.close()
+
+    assert len(connection.savepoint_ids) == depth
+    assert not connection.needs_rollback
 
 
 @pytest.mark.django_db
