@@ -24,7 +24,7 @@ from products.services import (
     product_upsert,
     products_refresh_for_compound,
 )
-from tests.test_api import all_results, error
+from tests.test_api import all_results, close_unread, error
 
 API = "/api/v1"
 
@@ -158,7 +158,7 @@ def test_feed_gzip_when_accepted_gives_the_same_lines(client):
 
     assert response["Content-Encoding"] == "gzip"
     assert response["Content-Type"] == "application/x-ndjson"
-    response.close()  # unread: its snapshot ends here, not in a later test
+    close_unread(response)
     assert read_feed(client, HTTP_ACCEPT_ENCODING="gzip") == plain
 
 
@@ -176,7 +176,7 @@ def test_feed_closed_unread_ends_its_snapshot_at_once(client, encoding):
     assert response.status_code == 200
     assert len(connection.savepoint_ids) == depth + 1  # the snapshot, open for the body
 
-    response.close()
+    close_unread(response)
 
     assert len(connection.savepoint_ids) == depth
     assert not connection.needs_rollback
