@@ -16,6 +16,7 @@ each user holds its rows equal to the queryset's own.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import connections
 from django.db.models import QuerySet
@@ -41,59 +42,79 @@ class CompiledValues:
 
     def __init__(self, build: Callable[..., QuerySet], *, markers: int):
         self.build = build
-        self.markers = tuple(f"\x1fvalue-{position}\x1f" for position in range(markers))
+        self.markers = tuple(marker_for("", position) for position in range(markers))
         self.statements: dict[str, Statement] = {}
 
     def statement(self, alias: str) -> Statement:
         found = self.statements.get(alias)
         if found is None:
             # Two threads may compile at once: both write the same statement.
-            found = self.statements[alias] = self.compile(alias)
+            found = self.statements[alias] = compile_statement(
+                self.build(*self.markers), alias, self.markers
+            )
         return found
 
-    def compile(self, alias: str) -> Statement:
-        query = self.build(*self.markers).using(alias).query
-        compiler = query.get_compiler(alias)
-        sql, params = compiler.as_sql()
-        positions = {
-            marker: [i for i, value in enumerate(params) if value == marker]
-            for marker in self.markers
-        }
-        if any(len(found) != 1 for found in positions.values()):
-            raise ValueError(
-                "Each value must appear exactly once among the statement's parameters."
-            )
-        slots = tuple(found[0] for found in positions.values())
-        # The names as Django's ValuesIterable gives them.
-        if query.selected:
-            names = tuple(query.selected)
-        else:
-            names = (*query.extra_select, *query.values_select, *query.annotation_select)
-        converters = tuple(
-            (position, tuple(functions), expression)
-            for position, (functions, expression) in compiler.get_converters(
-                [column for column, _, _ in compiler.select[: compiler.col_count]]
-            ).items()
-        )
-        return Statement(sql, tuple(params), slots, names, converters)
-
     def rows(self, alias: str, *values) -> list[dict]:
-        statement = self.statement(alias)
-        params = list(statement.params)
-        for slot, value in zip(statement.slots, values, strict=True):
-            params[slot] = value
-        connection = connections[alias]
-        with prepared_cursor(connection) as cursor:
-            cursor.execute(statement.sql, params)
-            found = cursor.fetchall()
-        rows = []
-        for row in found:
-            row = list(row)
-            for position, functions, expression in statement.converters:
-                for convert in functions:
-                    row[position] = convert(row[position], expression, connection)
-            rows.append(dict(zip(statement.names, row, strict=True)))
-        return rows
+        with prepared_cursor(connections[alias]) as cursor:
+            return run_statement(self.statement(alias), alias, values, cursor)
+
+
+def marker_for(value, position: int):
+    """A stand-in for ``value`` that no real value equals and its field lets through unchanged:
+    text for text, a negative number for an id, a decimal of six places for a decimal (a
+    backend that rounds decimals to the column's places would change it, and so be found
+    out)."""
+    if isinstance(value, bool):
+        raise TypeError("A boolean picks a branch of the statement: it cannot be a marker.")
+    if isinstance(value, int):
+        return -(7_300_000_000 + position)
+    if isinstance(value, Decimal):
+        return Decimal(f"-73000.{position:06d}")
+    return f"\x1fvalue-{position}\x1f"
+
+
+def compile_statement(queryset: QuerySet, alias: str, markers) -> Statement:
+    """``queryset``'s SQL with the place of each of ``markers`` among its parameters; a
+    ValueError when a marker is not there exactly once (unchanged, and of its type)."""
+    query = queryset.using(alias).query
+    compiler = query.get_compiler(alias)
+    sql, params = compiler.as_sql()
+    positions = [
+        [i for i, value in enumerate(params) if type(value) is type(marker) and value == marker]
+        for marker in markers
+    ]
+    if any(len(found) != 1 for found in positions):
+        raise ValueError("Each value must appear exactly once among the statement's parameters.")
+    # The names as Django's ValuesIterable gives them.
+    if query.selected:
+        names = tuple(query.selected)
+    else:
+        names = (*query.extra_select, *query.values_select, *query.annotation_select)
+    converters = tuple(
+        (position, tuple(functions), expression)
+        for position, (functions, expression) in compiler.get_converters(
+            [column for column, _, _ in compiler.select[: compiler.col_count]]
+        ).items()
+    )
+    return Statement(sql, tuple(params), tuple(found[0] for found in positions), names, converters)
+
+
+def run_statement(statement: Statement, alias: str, values, cursor, *, suffix=("", ())) -> list:
+    """The statement's rows with ``values`` in its markers' places, as the queryset gives
+    them. ``suffix``: SQL and parameters appended (a page's LIMIT and OFFSET)."""
+    params = list(statement.params)
+    for slot, value in zip(statement.slots, values, strict=True):
+        params[slot] = value
+    cursor.execute(statement.sql + suffix[0], [*params, *suffix[1]])
+    connection = connections[alias]
+    rows = []
+    for row in cursor.fetchall():
+        row = list(row)
+        for position, functions, expression in statement.converters:
+            for convert in functions:
+                row[position] = convert(row[position], expression, connection)
+        rows.append(dict(zip(statement.names, row, strict=True)))
+    return rows
 
 
 def prepared_cursor(connection):
