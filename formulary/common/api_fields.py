@@ -246,16 +246,25 @@ class LeanFilterSet(django_filters.FilterSet):
 
     def filter_queryset_except(self, queryset, names):
         """``queryset`` under every filter but ``names``: what a facet counts over."""
-        for name, value in self.form.cleaned_data.items():
-            # Every django-filter filter returns the queryset unchanged for these.
-            if value in EMPTY_VALUES or name in names:
-                continue
-            filter_ = self.filters[name]
-            if isinstance(filter_.method, str):
-                queryset = getattr(self, filter_.method)(queryset, filter_.field_name, value)
-            else:
-                queryset = filter_.filter(queryset, value)
+        for name, value in self.given().items():
+            if name not in names:
+                queryset = self.apply_filter(queryset, name, value)
         return queryset
+
+    def given(self) -> dict:
+        """The cleaned values of the filters given: every django-filter filter returns the
+        queryset unchanged for the others."""
+        return {
+            name: value
+            for name, value in self.form.cleaned_data.items()
+            if value not in EMPTY_VALUES
+        }
+
+    def apply_filter(self, queryset, name, value):
+        filter_ = self.filters[name]
+        if isinstance(filter_.method, str):
+            return getattr(self, filter_.method)(queryset, filter_.field_name, value)
+        return filter_.filter(queryset, value)
 
 
 FIELDS_PARAMETER = "fields"

@@ -13,6 +13,7 @@ from formulary.common.catalogue_version import COLLECTION_ANSWER, detail_answer
 from formulary.common.read_cache import CachedReadMixin
 from formulary.common.statements import CompiledValues
 from products.api.filters import ProductFilter
+from products.api.list_statement import catalogue_page_rows
 from products.api.permissions import ProductRolePermission, may_see_unpublished
 from products.api.serializers import ProductSerializer
 from products.api.write import RETRIEVE_SCHEMA, ProductWriteMixin, version_etag
@@ -43,7 +44,13 @@ class ProductRowsMixin:
     at any catalogue size. ``ProductSerializer`` declares their shape."""
 
     def list(self, request, *args, **kwargs):
-        rows = product_values(self.filter_queryset(self.get_queryset()))
+        # The filters as the filter backend (config.filtering) validates them.
+        (backend,) = self.filter_backends
+        rows = catalogue_page_rows(
+            backend().validated_filterset(request, self.get_queryset(), self),
+            self.get_queryset(),
+            lambda filtered: product_values(ties_broken_by_gtin(filtered)),
+        )
         # The filter backend has validated population with the other parameters.
         population = request.query_params.get("population")
         response = self.get_paginated_response(
@@ -165,6 +172,9 @@ class ProductViewSet(
         return Product.objects.all() if self.shows_unpublished() else published_products()
 
     def filter_queryset(self, queryset):
-        filtered = super().filter_queryset(queryset)
-        # The GTIN breaks ties, so the same ordering always gives the same pages.
-        return filtered.order_by(*filtered.query.order_by, "gtin")
+        return ties_broken_by_gtin(super().filter_queryset(queryset))
+
+
+def ties_broken_by_gtin(products):
+    """The GTIN breaks ties, so the same ordering always gives the same pages."""
+    return products.order_by(*products.query.order_by, "gtin")

@@ -29,6 +29,9 @@ from products.selectors import (
 )
 
 MAX_DAILY_MG = 100_000
+# How a filter's value takes a compiled statement's parameters (ProductFilter below).
+ONE = "one"
+EACH = "each"
 
 
 class OneSlugField(SlugListField):
@@ -172,11 +175,36 @@ class ProductFilter(LeanFilterSet):
         model = Product
         fields = []
 
+    # The filters whose values the list's compiled statement (products.api.list_statement)
+    # takes as parameters, so one statement serves every value: ONE binds the value, EACH
+    # every item of a list, a pair names the method that gives the parameters and the one that
+    # filters by them. Any other filter shapes the statement by its value (an ordering, a
+    # boolean, a claim or jurisdiction whose threshold the SQL holds); these never compile:
+    # a search's patterns are made from its text.
+    statement_parameters = {
+        "indication": ("indication_ids", "filter_indication_ids"),
+        "compound": EACH,
+        "classification": EACH,
+        "carrier": EACH,
+        "dosage_form": EACH,
+        "brand": EACH,
+        "symptom": EACH,
+        "risk_group": EACH,
+        "min_elemental_mg": ONE,
+        "max_elemental_mg": ONE,
+    }
+    never_compiled = frozenset({"search"})
+
     def filter_nothing(self, queryset, name, value):
         return queryset
 
+    def indication_ids(self, slugs) -> list[int]:
+        return [knowledge().indication_ids[slug] for slug in slugs]
+
     def filter_indication(self, queryset, name, slugs):
-        ids = [knowledge().indication_ids[slug] for slug in slugs]
+        return self.filter_indication_ids(queryset, name, self.indication_ids(slugs))
+
+    def filter_indication_ids(self, queryset, name, ids):
         if self.form.cleaned_data.get("indication_match") == "all":
             for indication_id in ids:
                 queryset = queryset.filter(with_indication([indication_id]))
