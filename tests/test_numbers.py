@@ -30,6 +30,15 @@ def test_half_up_rounds_a_half_away_from_zero(value, places, expected):
     assert half_up(value, places) == expected
 
 
+@pytest.mark.parametrize("places", range(9))
+def test_rounded_gives_half_ups_number_for_decimals_floats_and_ints(places):
+    halves = [Decimal(f"{whole}.{'4' * places}5") for whole in (0, 7, 56, 1234)]
+    values = [*halves, *(-value for value in halves), Decimal("0.125"), Decimal("2.5E+3")]
+    for value in [*values, *(float(value) for value in values), 3, -3]:
+        assert rounded(value, places) == float(half_up(value, places)), (value, places)
+    assert rounded(Decimal("0.05"), 1) == 0.1
+
+
 def test_the_formatters_agree_on_a_half_in_both_languages():
     with translation.override("en"):
         assert (rounded(Decimal("56.25"), 1), decimal_text(Decimal("56.25"))) == (56.3, "56.3")
