@@ -59,7 +59,7 @@ def catalogue_page_rows(filterset, base: QuerySet, build: Callable[..., QuerySet
     given = filterset.given() if filterset is not None else {}
     shape = statement_shape(filterset, given)
     if shape is None:
-        return build(filterset.filter_queryset(base) if filterset is not None else base)
+        return build(filterset.filter_queryset(base))
     key, values, markers = shape
     alias = router.db_for_read(Product)
     kept = statements_kept()
@@ -76,6 +76,7 @@ def catalogue_page_rows(filterset, base: QuerySet, build: Callable[..., QuerySet
         if len(kept) < MAX_SHAPES:
             kept[alias, key] = statement
     if statement is UNCOMPILABLE:
+        # Only a filtered shape can fail to compile: the unfiltered one has no markers.
         return build(filterset.filter_queryset(base))
     return CompiledPage(statement, alias, values)
 
