@@ -46,9 +46,10 @@ class ProductRowsMixin:
     def list(self, request, *args, **kwargs):
         # The filters as the filter backend (config.filtering) validates them.
         (backend,) = self.filter_backends
+        products = self.get_queryset()
         rows = catalogue_page_rows(
-            backend().validated_filterset(request, self.get_queryset(), self),
-            self.get_queryset(),
+            backend().validated_filterset(request, products, self),
+            products,
             lambda filtered: product_values(ties_broken_by_gtin(filtered)),
         )
         # The filter backend has validated population with the other parameters.
