@@ -1,4 +1,4 @@
-"""Values querysets whose SQL is compiled once per process and database, then only run.
+"""Querysets whose SQL is compiled once per process and database, then only run.
 
 Building and compiling a ``values()`` queryset of two dozen columns costs the ORM about
 0.6 ms of CPU per request, five times what running the statement and reading its row costs
@@ -6,8 +6,10 @@ Building and compiling a ``values()`` queryset of two dozen columns costs the OR
 its values change (a product by its GTIN), ``CompiledValues`` lets the ORM write the statement
 once, with a marker in the place of each value, and afterwards puts the values in the markers'
 places. The rows are what the queryset itself gives: dicts by the same names, through the
-same converters of its fields (SQLite's decimals and booleans need them). On PostgreSQL the
-statement is prepared once per connection, so the server does not parse and plan it again.
+same converters of its fields (SQLite's decimals and booleans need them), or for a queryset of
+model instances the instances ModelIterable builds (``run_model_statement``: the match's
+ranking). On PostgreSQL the statement is prepared once per connection, so the server does not
+parse it again, and keeps one plan where one suits every value (``plan_cache_mode`` auto).
 
 Only for querysets whose SQL does not depend on the values: one value per marker, none that
 picks a branch (a list of any length, ``None``, a value that changes the joins). A test of
@@ -20,6 +22,7 @@ from decimal import Decimal
 
 from django.db import connections
 from django.db.models import QuerySet
+from django.db.models.query import get_related_populators
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,35 @@ class Statement:
     slots: tuple[int, ...]
     names: tuple[str, ...]
     converters: tuple[tuple[int, tuple[Callable, ...], object], ...]
+    # For a queryset of model instances: how a row becomes one (``run_model_statement``).
+    instances: "InstanceLayout | None" = None
+
+
+@dataclass(frozen=True)
+class InstanceLayout:
+    """Where a model queryset's row holds the model's fields, its select_related objects and
+    its annotations: what Django's ModelIterable reads from the compiler, kept with the SQL."""
+
+    model: type
+    field_names: tuple[str, ...]
+    fields: slice
+    klass_info: dict
+    select: tuple
+    annotations: tuple[tuple[str, int], ...]
+
+    @classmethod
+    def of(cls, compiler) -> "InstanceLayout":
+        klass_info = compiler.klass_info
+        columns = klass_info["select_fields"]
+        fields = slice(columns[0], columns[-1] + 1)
+        return cls(
+            model=klass_info["model"],
+            field_names=tuple(column[0].target.attname for column in compiler.select[fields]),
+            fields=fields,
+            klass_info=klass_info,
+            select=tuple(compiler.select),
+            annotations=tuple(compiler.annotation_col_map.items()),
+        )
 
 
 class CompiledValues:
@@ -68,6 +100,8 @@ def marker_for(value, position: int):
         raise TypeError("A boolean picks a branch of the statement: it cannot be a marker.")
     if isinstance(value, int):
         return -(7_300_000_000 + position)
+    if isinstance(value, float):
+        return -(7_300_000_000.5 + position)
     if isinstance(value, Decimal):
         return Decimal(f"-73000.{position:06d}")
     return f"\x1fvalue-{position}\x1f"
@@ -96,12 +130,19 @@ def compile_statement(queryset: QuerySet, alias: str, markers) -> Statement:
             [column for column, _, _ in compiler.select[: compiler.col_count]]
         ).items()
     )
-    return Statement(sql, tuple(params), tuple(found[0] for found in positions), names, converters)
+    return Statement(
+        sql,
+        tuple(params),
+        tuple(found[0] for found in positions),
+        names,
+        converters,
+        instances=InstanceLayout.of(compiler) if compiler.klass_info else None,
+    )
 
 
-def run_statement(statement: Statement, alias: str, values, cursor, *, suffix=("", ())) -> list:
-    """The statement's rows with ``values`` in its markers' places, as the queryset gives
-    them. ``suffix``: SQL and parameters appended (a page's LIMIT and OFFSET)."""
+def statement_rows(statement: Statement, alias: str, values, cursor, suffix) -> list[list]:
+    """The statement's rows with ``values`` in its markers' places, each through its fields'
+    converters."""
     params = list(statement.params)
     for slot, value in zip(statement.slots, values, strict=True):
         params[slot] = value
@@ -113,8 +154,31 @@ def run_statement(statement: Statement, alias: str, values, cursor, *, suffix=("
         for position, functions, expression in statement.converters:
             for convert in functions:
                 row[position] = convert(row[position], expression, connection)
-        rows.append(dict(zip(statement.names, row, strict=True)))
+        rows.append(row)
     return rows
+
+
+def run_statement(statement: Statement, alias: str, values, cursor, *, suffix=("", ())) -> list:
+    """The statement's rows with ``values`` in its markers' places, as the values queryset
+    gives them. ``suffix``: SQL and parameters appended (a page's LIMIT and OFFSET)."""
+    rows = statement_rows(statement, alias, values, cursor, suffix)
+    return [dict(zip(statement.names, row, strict=True)) for row in rows]
+
+
+def run_model_statement(statement: Statement, alias: str, values, cursor, *, suffix=("", ())):
+    """The statement's rows as the model queryset gives them: instances with their
+    select_related objects and annotations, built as Django's ModelIterable builds them."""
+    layout = statement.instances
+    populators = get_related_populators(layout.klass_info, list(layout.select), alias)
+    instances = []
+    for row in statement_rows(statement, alias, values, cursor, suffix):
+        instance = layout.model.from_db(alias, layout.field_names, row[layout.fields])
+        for populator in populators:
+            populator.populate(row, instance)
+        for name, position in layout.annotations:
+            setattr(instance, name, row[position])
+        instances.append(instance)
+    return instances
 
 
 def prepared_cursor(connection):
