@@ -32,6 +32,9 @@ MAX_DAILY_MG = 100_000
 # How a filter's value takes a compiled statement's parameters (ProductFilter below).
 ONE = "one"
 EACH = "each"
+# A filter that leaves the query as it is (an option the answer's text reads, not a filter):
+# a compiled statement neither binds nor keys it.
+UNUSED = "unused"
 
 
 class OneSlugField(SlugListField):
@@ -194,6 +197,11 @@ class ProductFilter(LeanFilterSet):
         "max_elemental_mg": ONE,
     }
     never_compiled = frozenset({"search"})
+
+    def statement_binding(self, name: str):
+        """How the filter ``name`` enters a compiled statement: one of ``statement_parameters``,
+        or None when its value shapes the statement."""
+        return self.statement_parameters.get(name)
 
     def filter_nothing(self, queryset, name, value):
         return queryset

@@ -21,7 +21,7 @@ from django.db.models import QuerySet
 
 from formulary.common.catalogue_version import kept_per_version
 from formulary.common.statements import compile_statement, marker_for, run_statement
-from products.api.filters import EACH, ONE
+from products.api.filters import EACH, ONE, UNUSED
 from products.models import Product
 
 # Shapes kept per process and knowledge version; past this a page is compiled afresh.
@@ -91,7 +91,9 @@ def statement_shape(filterset, given: dict):
         return None
     key, values, markers = [], [], {}
     for name, value in given.items():
-        binding = filterset.statement_parameters.get(name)
+        binding = filterset.statement_binding(name)
+        if binding == UNUSED:
+            continue
         if binding is None:
             key.append((name, tuple(value) if isinstance(value, list) else value))
             continue
@@ -115,7 +117,9 @@ def filter_with_markers(filterset, base: QuerySet, given: dict, markers: dict) -
     """``base`` under the given filters, in their order, with markers for the parameters."""
     queryset = base
     for name, value in given.items():
-        binding = filterset.statement_parameters.get(name)
+        binding = filterset.statement_binding(name)
+        if binding == UNUSED:
+            continue
         if binding is None:
             queryset = filterset.apply_filter(queryset, name, value)
         elif binding == ONE:

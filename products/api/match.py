@@ -11,6 +11,7 @@ from formulary.common.numbers import MG_PLACES, rounded
 from formulary.common.read_cache import CachedReadMixin
 from formulary.enums import Jurisdiction
 from products.api.match_filters import MatchFilter
+from products.api.match_statement import candidates_for
 from products.enums import ProductStatus
 from products.knowledge import knowledge, population_knowledge
 from products.matching import weights as match_weights
@@ -212,14 +213,16 @@ class ProductMatchView(CachedReadMixin, FieldSelectionMixin, generics.ListAPIVie
     def selectable_fields(self) -> tuple[str, ...]:
         return MATCH_FIELDS
 
-    def filter_queryset(self, queryset):
-        # As StrictFilterBackend does, but the view keeps the cleaned values for ranking.
+    def candidates(self):
+        """The products to rank (products.api.match_statement): validated as
+        StrictFilterBackend does, the view keeping the cleaned values for ranking."""
         refuse_parameters_unknown_to(self, self.request.query_params)
+        queryset = self.get_queryset()
         backend = DjangoFilterBackend()
         self.filterset = backend.get_filterset(self.request, queryset, self)
         if not self.filterset.is_valid():
             raise translate_validation(self.filterset.errors)
-        return self.filterset.qs
+        return candidates_for(self.filterset, queryset)
 
     @extend_schema(summary="Products ranked for indications, with explained scores")
     def get(self, request, *args, **kwargs):
@@ -229,7 +232,7 @@ class ProductMatchView(CachedReadMixin, FieldSelectionMixin, generics.ListAPIVie
         return self.read_through_cache(request, self.ranked_list, *args, **kwargs)
 
     def ranked_list(self, request, *args, **kwargs):
-        products = self.filter_queryset(self.get_queryset())
+        products = self.candidates()
         cleaned = self.filterset.form.cleaned_data
         slugs = cleaned["indication"]
         jurisdiction = cleaned.get("jurisdiction") or Jurisdiction.EU

@@ -5,7 +5,7 @@ from compounds.medications import known_medications
 from formulary.common.api_fields import BoundedDecimalFilter, SlugListFilter, StrictBooleanFilter
 from formulary.enums import Jurisdiction
 from formulary.models import Indication
-from products.api.filters import MAX_DAILY_MG, ProductFilter, population_filter
+from products.api.filters import MAX_DAILY_MG, ONE, UNUSED, ProductFilter, population_filter
 from products.matching import weights as match_weights
 from products.selectors import with_ingredient
 
@@ -59,6 +59,20 @@ class MatchFilter(ProductFilter):
     # The catalogue's counts; the ranking answers pages only.
     facets = None
     count = None
+
+    # The medications and the renal option only change the explanations.
+    statement_parameters = {
+        **ProductFilter.statement_parameters,
+        "max_daily_elemental_mg": ONE,
+        "medication": UNUSED,
+        "renal": UNUSED,
+    }
+
+    def statement_binding(self, name: str):
+        # With "any" the ranking's own join to the match rows selects the indications.
+        if name == "indication" and self.form.cleaned_data.get("indication_match") != "all":
+            return UNUSED
+        return super().statement_binding(name)
 
     def filter_indication(self, queryset, name, slugs):
         # "any" is the ranking's own join to the match rows; only "all" narrows further.

@@ -467,6 +467,7 @@ def top_matches(
 ) -> list[Product]:
     """``ranked_matches(...)[:count]``, exactly, without ranking every match (a threshold scan).
 
+    ``products``: a queryset, or the compiled candidates of ``best_ranked``.
     ``limit_mg``: the asked population's upper limit under ``jurisdiction``. ``headroom_slack``:
     how far (in points, 0-1) a product's points may lie from its stored ones: 0 when
     ``limit_mg`` is the adult limit the match rows were scored with; for another population's
@@ -500,10 +501,9 @@ def top_matches(
             products, indication_ids, limit_mg, field, groups, last, headroom_slack, count
         )
     # Filters that leave fewer than the page, or a catalogue too small to prove a target.
-    ranking = ranked_matches(
-        products, indication_ids=indication_ids, limit_mg=limit_mg, with_lines=True
+    return best_ranked(
+        products, indication_ids=indication_ids, limit_mg=limit_mg, floors=None, count=count
     )
-    return list(ranking[:count])
 
 
 def ranked_above(
@@ -512,12 +512,26 @@ def ranked_above(
     """The best ``count`` of the products that can score ``target`` (0-100) or more: each
     signature's products from the points at which they could; every product left out scores
     more than SCORE_MARGIN below ``target``."""
-    ranking = ranked_matches(
+    return best_ranked(
         products,
         indication_ids=indication_ids,
         limit_mg=limit_mg,
         floors=(field, signature_floors(groups, target, slack)),
-        with_lines=True,
+        count=count,
+    )
+
+
+def best_ranked(products, *, indication_ids, limit_mg, floors, count: int) -> list[Product]:
+    """The first ``count`` of ``ranked_matches(products, ..., with_lines=True)``.
+
+    ``products``: a queryset, or candidates that run the same ranking as a statement compiled
+    for their shape (products.api.match_statement.CompiledCandidates), with the same rows."""
+    if not isinstance(products, QuerySet):
+        return products.best_ranked(
+            indication_ids=indication_ids, limit_mg=limit_mg, floors=floors, count=count
+        )
+    ranking = ranked_matches(
+        products, indication_ids=indication_ids, limit_mg=limit_mg, floors=floors, with_lines=True
     )
     return list(ranking[:count])
 
