@@ -1,15 +1,15 @@
 """The match's ranking query, compiled once per shape of its filters and its ranking.
 
 Building and compiling the ranking's queryset (the filters, the joined match rows, the score,
-the floors of the threshold scan) costs the ORM about a fifth of an uncached match's Python,
-and PostgreSQL plans the statement again on every request (2 ms at 10,000 products). As the
-list's statement (products.api.list_statement), the SQL depends on which filters are given
+the floors of the threshold scan) cost the ORM a seventh of an uncached match's instructions
+(callgrind, 10,000 products), and PostgreSQL parsed the statement again on every request. As
+the list's statement (products.api.list_statement), the SQL depends on which filters are given
 and on the ranking's shape: how many indications (the score divides by it), the upper limit
 (the headroom's curve), the jurisdiction's points column and how many signatures the scan
 reads. The filters' slugs and amounts, the indication ids, the signatures, their floors and
-the LIMIT are parameters. On PostgreSQL each statement is prepared per connection: the
-server plans it for the first runs' values and keeps a generic plan only where it costs no
-more (``plan_cache_mode`` auto).
+the LIMIT are parameters. On PostgreSQL each statement is prepared per connection, so the
+server parses it once; it still plans it for each request's values, keeping a generic plan
+only where that is estimated to cost no more (``plan_cache_mode`` auto).
 
 tests/test_match_statement.py holds the compiled rankings equal to the queryset's on
 generated catalogues and filter combinations.
