@@ -81,15 +81,21 @@ def random_filters(rng: random.Random, brands: list[str], signs: list[str], grou
     return filters
 
 
+def filter_vocabulary(*, brand_prefix: str = "") -> tuple[list[str], list[str], list[str]]:
+    """The brand, symptom and risk-group slugs ``random_filters`` picks from."""
+    brands = Brand.objects.filter(slug__startswith=brand_prefix).values_list("slug", flat=True)
+    return (
+        sorted(brands),
+        sorted(DeficiencySign.objects.values_list("slug", flat=True)),
+        sorted(RiskGroup.objects.values_list("slug", flat=True)),
+    )
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_compiled_list_pages_equal_the_querysets_pages_for_generated_filters(seed):
     CatalogueGenerator(seed=seed, brands=12, report=quiet).generate(300)
     rng = random.Random(seed)
-    brands = sorted(
-        Brand.objects.filter(slug__startswith=BRAND_SLUG_PREFIX).values_list("slug", flat=True)
-    )
-    signs = sorted(DeficiencySign.objects.values_list("slug", flat=True))
-    groups = sorted(RiskGroup.objects.values_list("slug", flat=True))
+    brands, signs, groups = filter_vocabulary(brand_prefix=BRAND_SLUG_PREFIX)
     nonempty = 0
     for _ in range(40):
         query = QueryDict(mutable=True)

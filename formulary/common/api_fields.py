@@ -208,6 +208,40 @@ class SharedFields(dict):
         return SharedFields(self)
 
 
+class GivenFieldsForm(forms.Form):
+    """A filter form that cleans only the parameters a request gives.
+
+    An endpoint declares a score of filters and a request names a few; the others clean to
+    the same empty value on every request (None, "" or []), so each is cleaned once per form
+    class and its value reused. A field counts as given when a parameter starts with its name
+    (``indication[]``, a range's ``_min``); a field whose omission is an error (``required``)
+    or that a form method cleans is cleaned every time.
+    """
+
+    def _clean_fields(self):
+        omitted_values = type(self).__dict__.get("omitted_values")
+        if omitted_values is None:
+            omitted_values = type(self).omitted_values = {}
+        given = list(self.data)
+        for name, field in self.fields.items():
+            html_name = self.add_prefix(name)
+            if name in omitted_values and not any(key.startswith(html_name) for key in given):
+                value = omitted_values[name]
+                # A list is the request's own: a view may extend what it was given.
+                self.cleaned_data[name] = list(value) if isinstance(value, list) else value
+                continue
+            try:
+                self.cleaned_data[name] = field._clean_bound_field(self[name])
+                if hasattr(self, f"clean_{name}"):
+                    self.cleaned_data[name] = getattr(self, f"clean_{name}")()
+                    continue
+            except forms.ValidationError as error:
+                self.add_error(name, error)
+                continue
+            if not field.disabled and not any(key.startswith(html_name) for key in given):
+                omitted_values[name] = self.cleaned_data[name]
+
+
 class LeanFilterSet(django_filters.FilterSet):
     """django-filter's FilterSet without its per-request copies.
 
@@ -233,7 +267,7 @@ class LeanFilterSet(django_filters.FilterSet):
         # Kept on the class itself: a subclass has filters of its own.
         if "_shared_form_class" not in cls.__dict__:
             fields = {name: filter_.field for name, filter_ in cls.base_filters.items()}
-            form_class = type(f"{cls.__name__}Form", (cls._meta.form,), fields)
+            form_class = type(f"{cls.__name__}Form", (GivenFieldsForm, cls._meta.form), fields)
             form_class.base_fields = SharedFields(form_class.base_fields)
             cls._shared_form_class = form_class
         return cls._shared_form_class
