@@ -8,9 +8,11 @@ from django.core.management import CommandError, call_command
 
 from config.pagination import MAX_OFFSET
 from formulary.common.models import CatalogueVersion
+from products import catalogue_rows
 from products.catalogue_generator import BRAND_SLUG_PREFIX, GTIN_PREFIX, generated_products
 from products.enums import ProductStatus
 from products.gtin import validate_gtin
+from products.knowledge import knowledge
 from products.matching.index import product_indications_rebuild
 from products.models import IngredientLine, Product, ProductIndication
 from products.selectors import product_dose, products_with_lines
@@ -245,3 +247,22 @@ def test_read_path_reads_the_catalogue_version_once_per_request(
     table = CatalogueVersion._meta.db_table
     version_reads = [q for q in captured.captured_queries if table in q["sql"]]
     assert len(version_reads) == 1
+
+
+def test_indication_rows_kept_are_bounded_and_every_combination_is_answered(monkeypatch):
+    """A long read (the feed) meets thousands of compound combinations: the snapshot keeps the
+    rows of the first few only, and the others are computed, the same as if kept."""
+    monkeypatch.setattr(catalogue_rows, "MAX_KNOWN_INDICATION_ROWS", 3)
+    data = knowledge()
+    data.indication_rows.clear()
+    ids = sorted(data.compounds)[:3]
+    combinations = [(ids[0],), (ids[1],), (ids[0], ids[1]), (ids[1], ids[0]), (ids[2],)]
+
+    rows = [catalogue_rows.known_indication_rows(data, ids_, "en") for ids_ in combinations]
+
+    assert len(data.indication_rows) == 3
+    assert rows == [
+        catalogue_rows.indication_rows([data.compounds[id_] for id_ in ids_], "en")
+        for ids_ in combinations
+    ]
+    assert rows[2] and rows[2] != rows[3]  # the line order names the compounds in that order
