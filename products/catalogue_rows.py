@@ -229,7 +229,7 @@ def ingredient_row(compound: CompoundFacts, line: calculations.DoseLine, languag
 # The feed of 100,000 products met 6,397 and left their 38,000 lists and dicts in the worker,
 # where every full collection of the garbage collector walked them: after the feed of
 # 1,000,000 its pauses went from 8 to 60-99 ms, the p99 of that worker's requests with them.
-# The combinations a page shows most are met first; the rest are computed when asked.
+# The first combinations met are kept; the others are computed each time they are asked for.
 MAX_KNOWN_INDICATION_ROWS = 1024
 
 
