@@ -52,6 +52,10 @@ def test_filter_form_cleans_generated_queries_as_a_plain_form(filterset_class):
 
 
 def test_filter_form_gives_each_request_its_own_empty_list():
+    # The first request after the class is made is the one whose values are kept.
+    form_class = ProductFilter.shared_form_class()
+    if "omitted_values" in vars(form_class):
+        del form_class.omitted_values
     first = lean_form(ProductFilter, QueryDict("vegan=true"))
     assert first.is_valid()
     first.cleaned_data["dosage_form"].append("capsule")

@@ -225,21 +225,26 @@ class GivenFieldsForm(forms.Form):
         given = list(self.data)
         for name, field in self.fields.items():
             html_name = self.add_prefix(name)
-            if name in omitted_values and not any(key.startswith(html_name) for key in given):
-                value = omitted_values[name]
-                # A list is the request's own: a view may extend what it was given.
-                self.cleaned_data[name] = list(value) if isinstance(value, list) else value
+            omitted = not any(key.startswith(html_name) for key in given)
+            if omitted and name in omitted_values:
+                self.cleaned_data[name] = own_copy(omitted_values[name])
                 continue
+            method = getattr(self, f"clean_{name}", None)
             try:
                 self.cleaned_data[name] = field._clean_bound_field(self[name])
-                if hasattr(self, f"clean_{name}"):
-                    self.cleaned_data[name] = getattr(self, f"clean_{name}")()
-                    continue
+                if method is not None:
+                    self.cleaned_data[name] = method()
             except forms.ValidationError as error:
                 self.add_error(name, error)
                 continue
-            if not field.disabled and not any(key.startswith(html_name) for key in given):
-                omitted_values[name] = self.cleaned_data[name]
+            if omitted and method is None and not field.disabled:
+                omitted_values[name] = own_copy(self.cleaned_data[name])
+
+
+def own_copy(value):
+    """A list a request may extend (a view adds to what it was given) is its own, and the
+    kept empty value is never one a request holds."""
+    return list(value) if isinstance(value, list) else value
 
 
 class LeanFilterSet(django_filters.FilterSet):
