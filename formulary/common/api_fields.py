@@ -242,8 +242,8 @@ class GivenFieldsForm(forms.Form):
 
 
 def own_copy(value):
-    """A list a request may extend (a view adds to what it was given) is its own, and the
-    kept empty value is never one a request holds."""
+    """A list, which a view may extend, as a request's own: the kept empty value is never one
+    a request holds."""
     return list(value) if isinstance(value, list) else value
 
 
