@@ -45,6 +45,7 @@ LIST = f"/api/v1/products/?{WEBSHOP_QUERY}"
 MATCH_QUERY = "indication=sleep,sport"
 MATCH = f"/api/v1/products/match/?{MATCH_QUERY}"
 BYPASS = {"X-Cache-Bypass": BYPASS_TOKEN}
+FLOOR = "floor: /healthz"
 # Measured again with one connection after the rounds: the request's own tail.
 UNLOADED = {"the filtered list": LIST, "match/ sleep+sport": MATCH}
 FACETS = f"{LIST}&facets=indication,compound,dosage_form,brand,vegan&count=true"
@@ -245,7 +246,7 @@ def scenarios(size):
         else json.loads(fetch("/api/v1/products/?page_size=1")[2])["results"][0]["gtin"]
     )
     found = {
-        "floor: /healthz": ("/healthz", {}),
+        FLOOR: ("/healthz", {}),
         "products/ filtered, uncached": (LIST, BYPASS),
         "products/ filtered, conditional GET (304)": (LIST, {"If-None-Match": etag}),
         "products/ filtered, cache hit": (LIST, {}),
@@ -264,6 +265,8 @@ def scenarios(size):
 
 
 SCENARIO_COUNT = 11  # how many scenarios() measures, for the duration estimate
+# What wrk reports of a measurement, kept as the median of the rounds.
+MEASURED = ("rps", "p50", "p99", "errors")
 
 
 def feed_note() -> str:
@@ -399,13 +402,19 @@ def measure(size, args):
         for number in range(1, args.rounds + 1):
             for name, scenario in found.items():
                 settle()
+                floor_before = None
+                if name != FLOOR and args.paired_floor:
+                    floor_before = wrk(
+                        *found[FLOOR][:2], args.paired_floor, args.connections, args.threads
+                    )["rps"]
                 result = wrk(
                     *scenario[:2], args.duration, args.connections, args.threads, *scenario[2:]
                 )
-                rounds[name].append(result)
+                rounds[name].append({**result, "floor before": floor_before})
                 print(
                     f"   round {number}/{args.rounds}  {name}: {result['rps']:.0f} req/s, "
-                    f"p99 {result['p99']:.1f} ms",
+                    f"p99 {result['p99']:.1f} ms"
+                    + (f", floor just before {floor_before:.0f}" if floor_before else ""),
                     flush=True,
                 )
         settle()
@@ -436,8 +445,9 @@ def measure(size, args):
     # Each round's req/s beside the median: the machine is shared, and one round can halve.
     medians = {
         name: {
-            **{key: statistics.median(r[key] for r in runs) for key in runs[0]},
+            **{key: statistics.median(r[key] for r in runs) for key in MEASURED},
             "rounds": [r["rps"] for r in runs],
+            "paired": [r["rps"] / r["floor before"] for r in runs if r["floor before"]],
         }
         for name, runs in rounds.items()
     }
@@ -488,7 +498,21 @@ TARGETS = [
 
 
 def share(medians, name):
-    floor = medians["floor: /healthz"]["rps"]
+    """The scenario's req/s as a share of the floor's: the median of each round's ratio to the
+    floor measured just before it (--paired-floor), else the ratio of the two medians.
+
+    Pairing each round with its own floor keeps a round the shared machine slowed from
+    counting against a floor measured while it was quiet, or the other way round."""
+    if name not in medians:
+        return None
+    if medians[name]["paired"]:
+        return statistics.median(medians[name]["paired"])
+    return medians_share(medians, name)
+
+
+def medians_share(medians, name):
+    """The ratio of the scenario's median req/s to the floor's."""
+    floor = medians[FLOOR]["rps"]
     if name not in medians or not floor:
         return None
     return medians[name]["rps"] / floor
@@ -553,11 +577,13 @@ def report(args, sizes, machine_text, profile=""):
         f"Run {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} on {machine_text}.",
         f"gunicorn 2 workers x 4 threads, production profile, PostgreSQL + Redis; wrk "
         f"{args.threads} threads x {args.connections} connections, {args.duration} s per "
-        f"measurement, {args.rounds} interleaved rounds, medians. Filtered list: "
+        f"measurement, {args.rounds} interleaved rounds, medians; a share of the floor is the "
+        f"median of each round's ratio to {args.paired_floor} s of `/healthz` measured just "
+        "before it (with 0 s, the ratio of the medians). Filtered list: "
         f"`products/?{WEBSHOP_QUERY}`. Uncached requests carry the bench's `X-Cache-Bypass` "
         "token: rendered afresh and not stored. Reproduce: `bench/run --sizes "
         f"{','.join(str(size) for size in sizes)} --duration {args.duration} --rounds "
-        f"{args.rounds}`.",
+        f"{args.rounds} --paired-floor {args.paired_floor}`.",
         "",
         "## Targets",
         "",
@@ -578,14 +604,17 @@ def report(args, sizes, machine_text, profile=""):
             + ". Worker RSS after the run: "
             f"{', '.join(f'{mb} MB' for mb in rss)}.",
             "",
-            "| request | req/s | each round | p50 ms | p99 ms | share of floor | non-2xx/3xx |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+            "| request | req/s | each round | p50 ms | p99 ms | share of floor "
+            "| each round's, of the floor just before | medians' ratio | non-2xx/3xx |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for name, m in medians.items():
             each_round = " / ".join(f"{rps:.0f}" for rps in m["rounds"])
+            each_paired = " / ".join(percent(ratio) for ratio in m["paired"]) or "—"
             lines.append(
                 f"| {name} | {m['rps']:.0f} | {each_round} | {m['p50']:.2f} | {m['p99']:.2f} | "
-                f"{percent(share(medians, name))} | {m['errors']:.0f} |"
+                f"{percent(share(medians, name))} | {each_paired} | "
+                f"{percent(medians_share(medians, name))} | {m['errors']:.0f} |"
             )
         lines += [
             "",
@@ -621,6 +650,13 @@ def main():
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
     parser.add_argument("--warmup", type=int, default=3, help="seconds per scenario")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--paired-floor",
+        type=int,
+        default=2,
+        help="seconds of /healthz measured just before each scenario in each round, the "
+        "floor its share is taken against (0: the floor's median only)",
+    )
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
@@ -656,7 +692,7 @@ def main():
     sizes = {}
     sizes_asked = [int(s) for s in args.sizes.split(",")]
     per_size_s = (
-        SCENARIO_COUNT * (args.warmup + args.rounds * args.duration)
+        SCENARIO_COUNT * (args.warmup + args.rounds * (args.duration + args.paired_floor))
         + len(UNLOADED) * args.rounds * args.duration
         + 2 * args.hit_seconds
     )
