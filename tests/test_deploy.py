@@ -156,3 +156,12 @@ def test_gunicorn_freezes_what_the_master_loaded_before_each_fork():
         assert gc.get_freeze_count() > 100_000
     finally:
         gc.unfreeze()
+
+
+def test_gunicorn_gives_each_worker_its_own_socket_only_when_asked(monkeypatch):
+    path = str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py")
+    monkeypatch.delenv("GUNICORN_REUSE_PORT", raising=False)
+    assert runpy.run_path(path)["reuse_port"] is False
+
+    monkeypatch.setenv("GUNICORN_REUSE_PORT", "true")
+    assert runpy.run_path(path)["reuse_port"] is True
