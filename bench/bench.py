@@ -72,6 +72,10 @@ ENVIRONMENT = {
     # The floor runs at 3,000 requests a second: recycling after 20,000 restarted a worker
     # every few seconds, cold, in the middle of a measurement.
     "GUNICORN_MAX_REQUESTS": "0",
+    # A socket per worker (gunicorn.conf.py): on one shared socket the first worker to wake
+    # took all of wrk's eight connections in a quarter of the measurements, which then
+    # measured one worker. Nothing here replaces a worker, so nothing is reset.
+    "GUNICORN_REUSE_PORT": "true",
     "GUNICORN_BIND": f"127.0.0.1:{PORT}",
     "LOG_LEVEL": "WARNING",
 }
@@ -219,19 +223,39 @@ def wrk(path, headers, seconds, connections, threads, base=None):
     }
 
 
-def settle(longest=120):
-    """Waits until the database runs no query of the server's: wrk stops at its timeout, but
-    the requests it gave up on (the facets at 1M take longer) run on and would load the next
-    measurement (at 1M they once took the floor from 3,000 to 800 req/s)."""
+def settle(server, longest=120):
+    """Waits until the database runs no query of the server's and its workers use no CPU:
+    wrk stops at its timeout, but the requests it gave up on run on (the facets at 1M take
+    longer) and would load the next measurement (at 1M they once took the floor from 3,000 to
+    800 req/s)."""
     busy = (
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
         "AND state = 'active' AND pid <> pg_backend_pid()"
     )
     deadline = time.monotonic() + longest
     idle = 0
+    used = workers_cpu_ticks(server)
     while idle < 3 and time.monotonic() < deadline:
-        idle = idle + 1 if psql(busy, DATABASE) == "0" else 0
         time.sleep(0.2)
+        before, used = used, workers_cpu_ticks(server)
+        # A tick is 10 ms: an idle gthread worker spends a little on its heartbeat.
+        quiet = used - before <= 2 and psql(busy, DATABASE) == "0"
+        idle = idle + 1 if quiet else 0
+
+
+def workers_cpu_ticks(server) -> int:
+    """The CPU time (user and system, in clock ticks) gunicorn's workers have used so far."""
+    pids = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(server.pid)], capture_output=True, text=True
+    ).stdout.split()
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # a worker that has just exited
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime and stime, fields 14 and 15
+    return ticks
 
 
 def scenarios(size):
@@ -401,12 +425,13 @@ def measure(size, args):
         rounds = {name: [] for name in found}
         for number in range(1, args.rounds + 1):
             for name, scenario in found.items():
-                settle()
+                settle(server)
                 floor_before = None
                 if name != FLOOR and args.paired_floor:
                     floor_before = wrk(
                         *found[FLOOR][:2], args.paired_floor, args.connections, args.threads
                     )["rps"]
+                    settle(server)
                 result = wrk(
                     *scenario[:2], args.duration, args.connections, args.threads, *scenario[2:]
                 )
@@ -417,7 +442,7 @@ def measure(size, args):
                     + (f", floor just before {floor_before:.0f}" if floor_before else ""),
                     flush=True,
                 )
-        settle()
+        settle(server)
         # One connection: a request's own tail, without the queueing that wrk's eight
         # connections on two cores add to every p99 above (and that a busy machine varies).
         unloaded = {}
