@@ -11,6 +11,8 @@ import gc
 import multiprocessing
 import os
 
+import environ
+
 wsgi_app = "config.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
@@ -33,7 +35,8 @@ preload_app = True
 # default: when a worker is replaced (max_requests), the connections waiting in its own
 # socket are reset instead of going to another worker (Linux >= 5.14 can hand them over:
 # sysctl net.ipv4.tcp_migrate_req=1).
-reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "false").lower() in ("1", "true", "yes")
+# Read as config/settings.py reads its switches (django-environ), so "on" means the same.
+reuse_port = environ.Env().bool("GUNICORN_REUSE_PORT", default=False)
 
 
 def pre_fork(server, worker):
