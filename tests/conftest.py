@@ -47,3 +47,15 @@ def empty_cache():
     reads must not outlive a rolled-back test."""
     cache.clear()
     LOCAL_ANSWERS.clear()
+
+
+@pytest.fixture
+def page_queries() -> int:
+    """The queries of one page of the product list: on PostgreSQL its ids, then their rows
+    (products.api.list_statement); elsewhere one."""
+    from django.db import router
+
+    from products.api.list_statement import reads_in_two_steps
+    from products.models import Product
+
+    return 2 if reads_in_two_steps(router.db_for_read(Product)) else 1

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Lookup, QuerySet
 from django.db.models.query import get_related_populators
 
 
@@ -89,6 +89,18 @@ class CompiledValues:
     def rows(self, alias: str, *values) -> list[dict]:
         with prepared_cursor(connections[alias]) as cursor:
             return run_statement(self.statement(alias), alias, values, cursor)
+
+
+class AnyOf(Lookup):
+    """``lhs = ANY(rhs)``: a list of values in one marker's place, as a PostgreSQL array, so a
+    statement reads any number of rows by their ids with one shape (and one plan)."""
+
+    lookup_name = "any_of"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs})", (*lhs_params, *rhs_params)
 
 
 def marker_for(value, position: int):

@@ -1,4 +1,5 @@
 from django.db import router
+from django.db.models import F
 from django.http import Http404
 from drf_spectacular.utils import extend_schema_view
 from rest_framework import mixins, permissions, viewsets
@@ -11,9 +12,9 @@ from formulary.common.api_fields import (
 )
 from formulary.common.catalogue_version import COLLECTION_ANSWER, detail_answer
 from formulary.common.read_cache import CachedReadMixin
-from formulary.common.statements import CompiledValues
+from formulary.common.statements import AnyOf, CompiledValues
 from products.api.filters import ProductFilter
-from products.api.list_statement import catalogue_page_rows
+from products.api.list_statement import PageQueries, catalogue_page_rows
 from products.api.permissions import ProductRolePermission, may_see_unpublished
 from products.api.serializers import ProductSerializer
 from products.api.write import RETRIEVE_SCHEMA, ProductWriteMixin, version_etag
@@ -33,6 +34,18 @@ DETAIL_VALUES = {
 }
 
 
+# A page of the list: its rows in one statement, or its ids and then their rows by id
+# (PostgreSQL: products.api.list_statement). Published products only, in both steps.
+CATALOGUE_PAGE = PageQueries(
+    rows=lambda filtered: product_values(ties_broken_by_gtin(filtered)),
+    ids=lambda filtered: ties_broken_by_gtin(filtered).values("id"),
+    rows_by_id=CompiledValues(
+        lambda ids: product_values(published_products().filter(AnyOf(F("id"), ids)).order_by()),
+        markers=1,
+    ),
+)
+
+
 def product_values_by_gtin(gtin: str, *, published_only: bool) -> list[dict]:
     """``product_values`` of the product with ``gtin`` and its version: one query, compiled
     once per process (the ORM's building and compiling cost five times the query)."""
@@ -48,9 +61,7 @@ class ProductRowsMixin:
         (backend,) = self.filter_backends
         products = self.get_queryset()
         rows = catalogue_page_rows(
-            backend().validated_filterset(request, products, self),
-            products,
-            lambda filtered: product_values(ties_broken_by_gtin(filtered)),
+            backend().validated_filterset(request, products, self), products, CATALOGUE_PAGE
         )
         # The filter backend has validated population with the other parameters.
         population = request.query_params.get("population")
