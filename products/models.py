@@ -106,6 +106,15 @@ class Product(models.Model):
         editable=False,
         db_index=True,
     )
+    # The indications the match rows link the product to, as "|2|7|" (their ids in order;
+    # NULL for none): the list's indication filter tests the product's own row with it, where
+    # probing the match rows cost three index pages per product it read (and a list for a
+    # rare indication reads twenty products for each it shows). products.matching.index
+    # writes it with the match rows. Nullable (NULL: no link, one meaning), so SQLite adds the
+    # column without rebuilding the table under the change log's triggers.
+    linked_indications = models.TextField(  # noqa: DJ001
+        _("linked indications"), null=True, editable=False
+    )
     updated_at = models.DateTimeField(_("last changed"), auto_now=True)
     version = models.PositiveIntegerField(
         _("version"),
@@ -114,9 +123,14 @@ class Product(models.Model):
         help_text=_("Raised by every save; the API's ETag and the admin's stale-save check."),
     )
 
-    # Derived amounts and the concurrency version are bookkeeping, not curated facts.
+    # Derived amounts and links and the concurrency version are bookkeeping, not curated facts.
     history = audit_history(
-        excluded_fields=["elemental_mg_per_serving", "elemental_mg_per_day", "version"]
+        excluded_fields=[
+            "elemental_mg_per_serving",
+            "elemental_mg_per_day",
+            "linked_indications",
+            "version",
+        ]
     )
 
     class Meta:

@@ -1,12 +1,15 @@
 """Reads of products, with the prefetching their derived values need."""
 
 from decimal import Decimal
+from functools import reduce
+from operator import or_
 
 from django.db.models import (
     DecimalField,
     Exists,
     ExpressionWrapper,
     F,
+    Lookup,
     OuterRef,
     Prefetch,
     Q,
@@ -17,7 +20,7 @@ from compounds.models import CompoundIndication
 from formulary.selectors import adult_nrv_mg, adult_upper_limits_mg
 from products import calculations
 from products.enums import ProductStatus
-from products.models import IngredientLine, NutrientLine, Product, ProductIndication
+from products.models import IngredientLine, NutrientLine, Product
 
 
 def products_with_lines(lines=None) -> QuerySet[Product]:
@@ -52,16 +55,31 @@ def with_ingredient(**line_conditions) -> Exists:
     return Exists(IngredientLine.objects.filter(product=OuterRef("pk"), **line_conditions))
 
 
-def with_indication(indication_ids: list[int]) -> Exists:
-    """Products with a compound linked to any of the indications, from the stored match rows.
+class Like(Lookup):
+    """``lhs LIKE rhs``, the pattern given whole: one parameter, so a compiled statement
+    (formulary.common.statements) can take it in a marker's place."""
 
-    products.matching.index keeps one row per product and linked indication on every write, so
-    this is one index probe per product, where the same question through the lines, their
-    compounds and the evidence links is three nested joins.
+    lookup_name = "like"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} LIKE {rhs}", (*lhs_params, *rhs_params)
+
+
+def indication_pattern(indication_id: int) -> str:
+    """The pattern that finds one indication in ``Product.linked_indications``."""
+    return f"%|{indication_id}|%"
+
+
+def with_indication(patterns: list[str]) -> Q:
+    """Products with a compound linked to any of the indications (their
+    ``indication_pattern``), by the links products.matching.index stores on the product.
+
+    A test of the row the list reads anyway; the match rows would be an index probe per
+    product read, the lines, compounds and evidence links three nested joins.
     """
-    return Exists(
-        ProductIndication.objects.filter(product=OuterRef("pk"), indication_id__in=indication_ids)
-    )
+    return reduce(or_, (Q(Like(F("linked_indications"), pattern)) for pattern in patterns))
 
 
 def with_source_of_magnesium(minimum_mg: Decimal) -> Q:

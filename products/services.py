@@ -197,9 +197,10 @@ def products_refresh(
 
     Stores the elemental amounts computed from the saved lines, raises ``version`` and sets
     ``updated_at`` (unless the door saved the rows through ``Product.save()``, which did both:
-    ``raise_version=False``), rebuilds the match rows and bumps the catalogue version. Five
+    ``raise_version=False``), rebuilds the match rows and bumps the catalogue version. Seven
     statements per batch of ``REFRESH_BATCH`` products (the lines, the products, one UPDATE
-    run for all of them, the match rows' DELETE and INSERT ... SELECT), whatever their number.
+    run for all of them, the match rows' DELETE and INSERT ... SELECT, the UPDATEs of their
+    signatures and of the products' links), whatever their number.
     ``terms=False``: the write changed no product's status nor compounds, or its signals
     said so already (the vocabularies' product counts stay cached).
     """

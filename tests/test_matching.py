@@ -578,10 +578,19 @@ def test_match_rows_cover_exactly_the_products_the_python_rules_link():
         assert list(stored[key][3:]) == [pytest.approx(number, abs=1e-12) for number in numbers]
 
 
+def linked_indication_ids(product_id: int) -> set[int]:
+    """The ids in ``Product.linked_indications`` ("|2|7|"; NULL for none)."""
+    text = Product.objects.values_list("linked_indications", flat=True).get(pk=product_id)
+    return {int(part) for part in text.strip("|").split("|")} if text is not None else set()
+
+
 def rows_of(product):
+    """The product's match rows; and its stored links name their indications, no more."""
+    rows = ProductIndication.objects.filter(product=product).select_related("indication")
+    assert linked_indication_ids(product.pk) == {row.indication_id for row in rows}
     return {
         row.indication.slug: (row.evidence_strength, row.best_grade, row.tolerability)
-        for row in ProductIndication.objects.filter(product=product).select_related("indication")
+        for row in rows
     }
 
 
@@ -698,6 +707,40 @@ def test_refresh_matching_rebuilds_every_row_from_scratch():
     assert after == before
     assert len(after) > 50
     assert output.getvalue() == f"Match rows rebuilt: {len(after)}.\n"
+    for product_id in Product.objects.values_list("pk", flat=True):
+        assert linked_indication_ids(product_id) == {
+            indication for product, indication, *_ in after if product == product_id
+        }
+
+
+def test_linked_indications_are_the_match_rows_of_every_product_and_filter_alike(client):
+    """The list's indication filter reads the links stored on the product; they select the
+    products the match rows link, for one indication, any of two and all of two."""
+    links = {}
+    for product_id, indication in ProductIndication.objects.filter(
+        product__status=ProductStatus.PUBLISHED
+    ).values_list("product_id", "indication__slug"):
+        links.setdefault(indication, set()).add(product_id)
+    gtins = dict(Product.objects.values_list("pk", "gtin"))
+
+    def listed(query):
+        body = client.get(f"/api/v1/products/?{query}&page_size=100").json()
+        assert body["next"] is None, "the demo catalogue fits a page"
+        return {row["gtin"] for row in body["results"]}
+
+    for product_id in gtins:
+        assert linked_indication_ids(product_id) == set(
+            ProductIndication.objects.filter(product_id=product_id).values_list(
+                "indication_id", flat=True
+            )
+        )
+    for slug, product_ids in links.items():
+        assert listed(f"indication={slug}") == {gtins[pk] for pk in product_ids}, slug
+    assert listed("indication=sleep,sport") == {gtins[pk] for pk in links["sleep"] | links["sport"]}
+    assert listed("indication=sleep,sport&indication_match=all") == {
+        gtins[pk] for pk in links["sleep"] & links["sport"]
+    }
+    assert links["sleep"] & links["sport"] and links["sleep"] - links["sport"]
 
 
 def test_product_indications_rebuild_of_some_products_leaves_the_others_alone():

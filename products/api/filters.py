@@ -22,6 +22,7 @@ from products.knowledge import knowledge, population_knowledge
 from products.models import Brand, Product
 from products.populations import no_limit_text, population_for
 from products.selectors import (
+    indication_pattern,
     with_indication,
     with_ingredient,
     with_source_of_magnesium,
@@ -185,7 +186,7 @@ class ProductFilter(LeanFilterSet):
     # boolean, a claim or jurisdiction whose threshold the SQL holds); these never compile:
     # a search's patterns are made from its text.
     statement_parameters = {
-        "indication": ("indication_ids", "filter_indication_ids"),
+        "indication": ("indication_patterns", "filter_indication_patterns"),
         "compound": EACH,
         "classification": EACH,
         "carrier": EACH,
@@ -206,18 +207,18 @@ class ProductFilter(LeanFilterSet):
     def filter_nothing(self, queryset, name, value):
         return queryset
 
-    def indication_ids(self, slugs) -> list[int]:
-        return [knowledge().indication_ids[slug] for slug in slugs]
+    def indication_patterns(self, slugs) -> list[str]:
+        return [indication_pattern(knowledge().indication_ids[slug]) for slug in slugs]
 
     def filter_indication(self, queryset, name, slugs):
-        return self.filter_indication_ids(queryset, name, self.indication_ids(slugs))
+        return self.filter_indication_patterns(queryset, name, self.indication_patterns(slugs))
 
-    def filter_indication_ids(self, queryset, name, ids):
+    def filter_indication_patterns(self, queryset, name, patterns):
         if self.form.cleaned_data.get("indication_match") == "all":
-            for indication_id in ids:
-                queryset = queryset.filter(with_indication([indication_id]))
+            for pattern in patterns:
+                queryset = queryset.filter(with_indication([pattern]))
             return queryset
-        return queryset.filter(with_indication(ids))
+        return queryset.filter(with_indication(patterns))
 
     def filter_compound(self, queryset, name, slugs):
         return queryset.filter(with_ingredient(compound__slug__in=slugs))

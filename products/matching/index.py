@@ -23,7 +23,7 @@ from products.matching.ranking import (
     price_sql,
     tolerability_sql,
 )
-from products.models import IngredientLine, ProductIndication
+from products.models import IngredientLine, Product, ProductIndication
 
 
 def rows_select(lines: QuerySet[IngredientLine]) -> QuerySet:
@@ -111,6 +111,7 @@ def product_indications_rebuild(*, product_ids=None) -> None:
             params,
         )
     evidence_signatures_fill(database, product_ids)
+    linked_indications_fill(database, product_ids)
     # None of the statements sends signals. A rebuild of some products is part of a write whose
     # bookkeeping (products.services.products_refresh) bumps those products; a rebuild of all
     # makes every product answer stale here.
@@ -142,5 +143,33 @@ def evidence_signatures_fill(database: str, product_ids=None) -> None:
         cursor.execute(
             f"UPDATE {table} SET evidence_signature = fresh.signature FROM ({signatures}) AS "
             f"fresh WHERE {table}.product_id = fresh.product_id",
+            params,
+        )
+
+
+def linked_indications_fill(database: str, product_ids=None) -> None:
+    """Writes ``Product.linked_indications`` of ``product_ids`` (or every product) from their
+    match rows: one UPDATE, which leaves a product whose links did not change untouched."""
+    products = Product._meta.db_table
+    rows = ProductIndication._meta.db_table
+    scope, params = "", []
+    if product_ids is not None:
+        ids = Product.objects.filter(pk__in=product_ids).values("pk")
+        sql, params = ids.query.get_compiler(using=database).as_sql()
+        scope = f"WHERE product.id IN ({sql})"
+    if connections[database].vendor == "postgresql":
+        ids_text = "string_agg(row.indication_id::text, '|' ORDER BY row.indication_id)"
+        differs = "IS DISTINCT FROM"
+    else:  # the order of SQLite's group_concat is not defined; a pattern finds an id anywhere
+        ids_text = "group_concat(row.indication_id, '|')"
+        differs = "IS NOT"
+    # No rows: the aggregate is NULL, and so is the text.
+    linked = f"(SELECT '|' || {ids_text} || '|' FROM {rows} row WHERE row.product_id = product.id)"
+    with connections[database].cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {products} SET linked_indications = fresh.linked FROM (SELECT product.id, "
+            f"{linked} AS linked FROM {products} product {scope}) AS fresh "
+            f"WHERE {products}.id = fresh.id AND {products}.linked_indications {differs} "
+            "fresh.linked",
             params,
         )
