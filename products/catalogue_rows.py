@@ -143,8 +143,8 @@ def product_row(
         "lactose_free": product["lactose_free"],
         "price_eur": rounded(product["price_eur"], 2),
         "ingredients": [
-            ingredient_row(compound, dose_line, language)
-            for compound, dose_line in zip(compounds, dose_lines, strict=True)
+            ingredient_row(known_compound_row(data, compound_id, language), dose_line)
+            for (compound_id, _, _), dose_line in zip(lines, dose_lines, strict=True)
         ],
         "nutrients": [
             {
@@ -160,11 +160,8 @@ def product_row(
         "elemental_mg_per_day": rounded(dose.elemental_mg_per_day, MG_PLACES),
         "nrv_percent_per_day": rounded(dose.nrv_percent_per_day, 1),
         "upper_limits": {
-            jurisdiction: {
-                "limit_mg": rounded(limit, 1),
-                "exceeded": dose.exceeds_upper_limit[jurisdiction],
-            }
-            for jurisdiction, limit in data.upper_limits_mg.items()
+            jurisdiction: {"limit_mg": limit_mg, "exceeded": dose.exceeds_upper_limit[jurisdiction]}
+            for jurisdiction, limit_mg in data.upper_limits_shown.items()
         },
         "label_elemental_mg_per_serving": rounded(
             product["label_elemental_mg_per_serving"], MG_PLACES
@@ -209,20 +206,31 @@ def product_health_claims(
     )
 
 
-def ingredient_row(compound: CompoundFacts, line: calculations.DoseLine, language: str) -> dict:
+def ingredient_row(compound_row: dict, line: calculations.DoseLine) -> dict:
     amounts = calculations.line_amounts(line)
     return {
-        "compound": {
-            "slug": compound.slug,
-            "name": compound.names[language],
-            "formula": compound.formula,
-            "elemental_magnesium_percent": rounded(compound.elemental_magnesium_percent, 2),
-        },
+        "compound": compound_row,
         "amount_mg": rounded(line.amount_mg, 3),
         "amount_basis": line.amount_basis,
         "compound_mg": rounded(amounts.compound_mg, 1),
         "elemental_mg": rounded(amounts.elemental_mg, MG_PLACES),
     }
+
+
+def known_compound_row(data: Knowledge, compound_id: int, language: str) -> dict:
+    """The compound as an ingredient line shows it, made once per compound, language and
+    catalogue version and shared by every line of it: read it, never change it."""
+    key = (compound_id, language)
+    row = data.compound_rows.get(key)
+    if row is None:
+        compound = data.compounds[compound_id]
+        row = data.compound_rows[key] = {
+            "slug": compound.slug,
+            "name": compound.names[language],
+            "formula": compound.formula,
+            "elemental_magnesium_percent": rounded(compound.elemental_magnesium_percent, 2),
+        }
+    return row
 
 
 # How many compound combinations (in line order, per language) a snapshot keeps the rows of.

@@ -21,6 +21,7 @@ from compounds.medications import medication_index
 from compounds.models import CompoundForm, CompoundIndication, InteractionRule, SupplementRule
 from compounds.selectors import evidence_with_details
 from formulary.common.catalogue_version import kept_per_version
+from formulary.common.numbers import rounded
 from formulary.enums import IntakeKind, Jurisdiction
 from formulary.models import (
     Caution,
@@ -75,6 +76,10 @@ class Knowledge:
         self.indication_ids = {slug: indication.pk for slug, indication in self.indications.items()}
         self.nrv_mg: Decimal | None = adult_nrv_mg()
         self.upper_limits_mg: dict[str, Decimal] = adult_upper_limits_mg()
+        # As every catalogue row shows them.
+        self.upper_limits_shown = {
+            jurisdiction: rounded(limit, 1) for jurisdiction, limit in self.upper_limits_mg.items()
+        }
         # The adult upper-limit rows per jurisdiction, with their split-dose advice.
         self.upper_limits: dict[str, ReferenceIntake | None] = {
             jurisdiction: adult_upper_limit(jurisdiction) for jurisdiction in Jurisdiction.values
@@ -84,6 +89,9 @@ class Knowledge:
         # The catalogue's indication rows per (compound ids, language), filled as they are
         # asked for (products.catalogue_rows.known_indication_rows).
         self.indication_rows: dict = {}
+        # A compound as an ingredient line shows it, per (compound id, language), filled as
+        # asked for (products.catalogue_rows.known_compound_row).
+        self.compound_rows: dict = {}
 
     @staticmethod
     def load_evidence() -> dict[int, list[CompoundIndication]]:
