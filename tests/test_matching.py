@@ -1,11 +1,15 @@
 """products/match/: ranking on constructed catalogues, explanations, the SQL and Python score
 held equal, the stored match rows kept current on every write path, errors and query counts."""
 
+import importlib
 import io
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.management import call_command
+from django.db import connection
 from django.utils import translation
 from rest_framework.renderers import JSONRenderer
 
@@ -22,7 +26,7 @@ from products.matching import weights as match_weights
 from products.matching.explain import MatchRequest, compound_forms, explain, prefetch_page
 from products.matching.index import product_indications_rebuild
 from products.matching.ranking import ranked_matches
-from products.models import Brand, IngredientLine, Product, ProductIndication
+from products.models import Brand, CatalogueChange, IngredientLine, Product, ProductIndication
 from products.populations import cautions_for, population_for
 from products.services import IngredientInput, product_upsert
 
@@ -872,3 +876,23 @@ def test_match_reflects_a_new_price_in_the_next_response(client):
     assert results(client, "indication=sleep")[0]["factors"]["price"]["value"] == pytest.approx(
         0.4, abs=0.001
     )
+
+
+def test_linked_indications_migration_fills_every_product_and_logs_no_change():
+    """0021 fills the links of a catalogue that has match rows and none stored, and takes
+    back the change-log rows its UPDATE fired: no answer changed, so no webshop must fetch
+    the catalogue again."""
+    migration = importlib.import_module("products.migrations.0021_fill_linked_indications")
+    expected = {
+        pk: linked_indication_ids(pk) for pk in Product.objects.values_list("pk", flat=True)
+    }
+    Product.objects.update(linked_indications=None)
+    logged_before = CatalogueChange.objects.count()
+    assert any(expected.values())
+
+    # The fill reads only its schema editor's connection (SQLite's own editor refuses to open
+    # inside the test's transaction).
+    migration.fill(django_apps, SimpleNamespace(connection=connection))
+
+    assert {pk: linked_indication_ids(pk) for pk in expected} == expected
+    assert CatalogueChange.objects.count() == logged_before
