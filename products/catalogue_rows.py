@@ -10,6 +10,8 @@ equal); the arithmetic is ``products.calculations``, as there.
 """
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connections, router
@@ -23,13 +25,12 @@ from products.claims_rows import health_claims_data
 from products.knowledge import (
     CompoundFacts,
     Knowledge,
-    PopulationKnowledge,
     knowledge,
     population_knowledge,
 )
 from products.line_aggregates import lines_json_sql
 from products.models import IngredientLine, NutrientLine, Product
-from products.populations import population_for, upper_limits_facts
+from products.populations import population_for, upper_limits_judge
 
 PRODUCT_COLUMNS = (
     "id",
@@ -86,8 +87,8 @@ def product_rows(
     upper limits ``population`` judges the daily amount against (a slug; adults by default).
     """
     data = knowledge()
-    populations = population_knowledge()
     language = current_language()
+    limits = PopulationLimits.of(population, language)
     return [
         product_row(
             product,
@@ -96,8 +97,7 @@ def product_rows(
             data,
             language,
             with_health_claims=with_health_claims,
-            population=population,
-            populations=populations,
+            population_limits=limits,
         )
         for product in products
     ]
@@ -111,9 +111,9 @@ def product_row(
     language: str,
     *,
     with_health_claims=False,
-    population: str | None = None,
-    populations: PopulationKnowledge | None = None,
+    population_limits: "PopulationLimits | None" = None,
 ) -> dict:
+    """``population_limits``: whose upper limits judge the daily amount (adults by default)."""
     compounds = [data.compounds[compound_id] for compound_id, _, _ in lines]
     dose_lines = [
         calculations.DoseLine(
@@ -168,8 +168,8 @@ def product_row(
         ),
         "label_mismatch": dose.label_mismatch,
         "indications": known_indication_rows(data, tuple(line[0] for line in lines), language),
-        "population": population_limits_row(
-            populations or population_knowledge(), population, dose.elemental_mg_per_day, language
+        "population": (population_limits or PopulationLimits.of(None, language)).row(
+            dose.elemental_mg_per_day
         ),
     }
     if with_health_claims:
@@ -179,15 +179,23 @@ def product_row(
     return row
 
 
-def population_limits_row(
-    data: PopulationKnowledge, slug: str | None, mg_per_day: Decimal, language: str
-) -> dict:
-    """The daily amount against the population's upper limit in every jurisdiction."""
-    population = population_for(data, slug)
-    return {
-        "slug": population.slug,
-        "upper_limits": upper_limits_facts(data, population, mg_per_day, language),
-    }
+@dataclass(frozen=True)
+class PopulationLimits:
+    """Whose upper limits a page judges its products' daily amounts against: the limits and
+    their sentences looked up once per page, not once per product."""
+
+    slug: str
+    judged: Callable[[Decimal], dict]
+
+    @classmethod
+    def of(cls, slug: str | None, language: str) -> "PopulationLimits":
+        data = population_knowledge()
+        population = population_for(data, slug)
+        return cls(population.slug, upper_limits_judge(data, population, language))
+
+    def row(self, mg_per_day: Decimal) -> dict:
+        """The daily amount against the population's upper limit in every jurisdiction."""
+        return {"slug": self.slug, "upper_limits": self.judged(mg_per_day)}
 
 
 def product_health_claims(

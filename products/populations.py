@@ -8,6 +8,7 @@ another population's or jurisdiction's limit. The texts are gettext strings, tra
 locale/nl.
 """
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.utils import translation
@@ -66,24 +67,6 @@ def limit_text(population: Population, jurisdiction: str, limit_mg: Decimal) -> 
     }
 
 
-def upper_limit_facts(
-    data: PopulationKnowledge,
-    population: Population,
-    jurisdiction: str,
-    mg_per_day: Decimal | None,
-    language: str | None = None,
-) -> dict:
-    """The population's magnesium limit in one jurisdiction against ``mg_per_day`` (None: no
-    amount to judge, as for a compound's advice), its sentence in ``language`` (by default the
-    active one)."""
-    row = data.population_limits[population.slug, jurisdiction]
-    facts = dict(limit_facts(data, population, jurisdiction, language or current_language()))
-    if row is not None and mg_per_day is not None:
-        facts["exceeded"] = mg_per_day > row.amount_mg
-        facts["percent_of_limit"] = rounded(mg_per_day * 100 / row.amount_mg, 1)
-    return facts
-
-
 def limit_facts(
     data: PopulationKnowledge, population: Population, jurisdiction: str, language: str
 ) -> dict:
@@ -123,14 +106,40 @@ def limit_facts_in_active_language(population: Population, jurisdiction: str, ro
     }
 
 
+def upper_limits_judge(
+    data: PopulationKnowledge, population: Population, language: str | None = None
+) -> Callable[[Decimal | None], dict]:
+    """``upper_limits_facts`` of ``population`` as a function of the daily amount: the limits
+    and their sentences looked up once for a page of products that shares them."""
+    language = language or current_language()
+    limits = [
+        (
+            jurisdiction,
+            data.population_limits[population.slug, jurisdiction],
+            limit_facts(data, population, jurisdiction, language),
+        )
+        for jurisdiction in JURISDICTIONS
+    ]
+
+    def judged(mg_per_day: Decimal | None) -> dict:
+        facts = {}
+        for jurisdiction, row, limit in limits:
+            facts[jurisdiction] = fact = dict(limit)
+            if row is not None and mg_per_day is not None:
+                fact["exceeded"] = mg_per_day > row.amount_mg
+                fact["percent_of_limit"] = rounded(mg_per_day * 100 / row.amount_mg, 1)
+        return facts
+
+    return judged
+
+
 def upper_limits_facts(
     data: PopulationKnowledge, population: Population, mg_per_day, language: str | None = None
 ) -> dict:
-    language = language or current_language()
-    return {
-        jurisdiction: upper_limit_facts(data, population, jurisdiction, mg_per_day, language)
-        for jurisdiction in JURISDICTIONS
-    }
+    """The population's magnesium limit in every jurisdiction against ``mg_per_day`` (None: no
+    amount to judge, as for a compound's advice), its sentences in ``language`` (by default
+    the active one)."""
+    return upper_limits_judge(data, population, language)(mg_per_day)
 
 
 def intake_facts(row, mg_per_day: Decimal | None) -> dict:
