@@ -14,10 +14,10 @@ from django.db import connection  # noqa: E402
 from django.http import QueryDict  # noqa: E402
 
 from formulary.selectors import adult_upper_limit  # noqa: E402
+from products.api.catalogue import CATALOGUE_PAGE  # noqa: E402
 from products.api.filters import ProductFilter  # noqa: E402
 from products.api.match import ProductMatchView  # noqa: E402
 from products.api.match_filters import MatchFilter  # noqa: E402
-from products.catalogue_rows import product_values  # noqa: E402
 from products.knowledge import knowledge  # noqa: E402
 from products.matching.ranking import (  # noqa: E402
     CANDIDATES_PER_RESULT,
@@ -31,10 +31,20 @@ from products.matching.ranking import (  # noqa: E402
 from products.selectors import published_products  # noqa: E402
 
 
-def page_query(query: str):
-    """The page query of products/ as ProductViewSet builds it."""
-    filtered = ProductFilter(QueryDict(query), queryset=published_products()).qs
-    return product_values(filtered.order_by(*filtered.query.order_by, "gtin"))[:21]
+def page_plans(query: str) -> list[tuple[str, str]]:
+    """EXPLAIN ANALYZE of the page of products/ as ProductViewSet reads it on PostgreSQL
+    (products.api.list_statement): its ids, then their rows; a search, never compiled, in
+    one query."""
+    filterset = ProductFilter(QueryDict(query), queryset=published_products())
+    filtered = filterset.qs
+    if filterset.never_compiled & filterset.given().keys():
+        return [("the page (one query)", CATALOGUE_PAGE.rows(filtered)[:21].explain(analyze=True))]
+    ids_query = CATALOGUE_PAGE.ids(filtered)[:21]
+    ids = [row["id"] for row in ids_query]
+    return [
+        ("the page's ids", ids_query.explain(analyze=True)),
+        ("their rows by id", CATALOGUE_PAGE.rows_by_id.build(ids).explain(analyze=True)),
+    ]
 
 
 def match_plans(query: str) -> list[tuple[str, str]]:
@@ -75,7 +85,8 @@ def match_plans(query: str) -> list[tuple[str, str]]:
 def main(arguments: list[str]):
     queries = [query for query in arguments if not query.startswith("match:")]
     for query in queries:
-        print(f"### products/?{query}\n\n```\n{page_query(query).explain(analyze=True)}\n```\n")
+        for title, plan in page_plans(query):
+            print(f"### products/?{query}: {title}\n\n```\n{plan}\n```\n")
     for query in (a.removeprefix("match:") for a in arguments if a.startswith("match:")):
         for title, plan in match_plans(query):
             print(f"### products/match/?{query}: {title}\n\n```\n{plan}\n```\n")
