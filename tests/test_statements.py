@@ -2,10 +2,13 @@
 
 import pytest
 from django.db import connection, router
+from django.http import QueryDict
 
 from formulary.common.catalogue_version import read_versions
 from formulary.common.statements import CompiledValues
-from products.api.catalogue import DETAIL_VALUES, product_values_by_gtin
+from products.api.catalogue import CATALOGUE_PAGE, DETAIL_VALUES, product_values_by_gtin
+from products.api.filters import ProductFilter
+from products.api.list_statement import catalogue_page_rows
 from products.catalogue_rows import product_values
 from products.enums import ProductStatus
 from products.models import Product
@@ -118,3 +121,25 @@ def test_nothing_is_prepared_with_prepared_statements_off(settings):
     assert read_versions(keys, using="default") == []
 
     assert versions_statement(keys) not in prepared_statements()
+
+
+@on_postgresql
+def test_list_rows_by_id_are_prepared_once_and_read_alike_unprepared(settings):
+    """The list's second step (products.api.list_statement) keeps one prepared statement for
+    any page; with prepared statements off (a pooler) it reads the same rows."""
+    filterset = ProductFilter(QueryDict("dosage_form=capsule&ordering=price"), published_products())
+    assert filterset.is_valid(), filterset.errors
+
+    def page(start):
+        return catalogue_page_rows(filterset, published_products(), CATALOGUE_PAGE)[
+            start : start + 5
+        ]
+
+    prepared = [page(start) for start in (0, 5, 0)]
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    unprepared = page(0)
+
+    assert sum("= ANY($" in statement for statement in prepared_statements()) == 1
+    assert prepared[0] == prepared[2] == unprepared
+    assert len(unprepared) == 5
+    assert not {row["gtin"] for row in prepared[0]} & {row["gtin"] for row in prepared[1]}
