@@ -119,15 +119,21 @@ def product_indications_rebuild(*, product_ids=None) -> None:
         catalogue_version_bump(all_products=True)
 
 
+def products_scope(database: str, product_ids, column: str) -> tuple[str, tuple]:
+    """``WHERE <column> IN (...)`` for ``product_ids`` (ids or a values queryset) with its
+    parameters; nothing for every product."""
+    if product_ids is None:
+        return "", ()
+    ids = Product.objects.filter(pk__in=product_ids).values("pk")
+    sql, params = ids.query.get_compiler(using=database).as_sql()
+    return f"WHERE {column} IN ({sql})", params
+
+
 def evidence_signatures_fill(database: str, product_ids=None) -> None:
     """Writes each product's evidence signature (ProductIndication.evidence_signature) on all
     its rows, from the rows themselves: one UPDATE for ``product_ids`` (or every product)."""
     table = ProductIndication._meta.db_table
-    scope, params = "", []
-    if product_ids is not None:
-        products = ProductIndication.objects.filter(product_id__in=product_ids).values("product_id")
-        sql, params = products.query.get_compiler(using=database).as_sql()
-        scope = f"WHERE product_id IN ({sql})"
+    scope, params = products_scope(database, product_ids, "product_id")
     if connections[database].vendor == "postgresql":
         signatures = (
             f"SELECT product_id, string_agg(indication_id::text || ':' || evidence_strength::text,"
@@ -152,11 +158,7 @@ def linked_indications_fill(database: str, product_ids=None) -> None:
     match rows: one UPDATE, which leaves a product whose links did not change untouched."""
     products = Product._meta.db_table
     rows = ProductIndication._meta.db_table
-    scope, params = "", []
-    if product_ids is not None:
-        ids = Product.objects.filter(pk__in=product_ids).values("pk")
-        sql, params = ids.query.get_compiler(using=database).as_sql()
-        scope = f"WHERE product.id IN ({sql})"
+    scope, params = products_scope(database, product_ids, "product.id")
     if connections[database].vendor == "postgresql":
         ids_text = "string_agg(row.indication_id::text, '|' ORDER BY row.indication_id)"
         differs = "IS DISTINCT FROM"
